@@ -1,0 +1,96 @@
+/*
+ * backend.h - the operator table every compute backend implements.
+ *
+ * Models never call a backend's kernels directly: they call the nn_* wrappers
+ * of nn.h, which dispatch through the nn_backend table held by the nn_ctx.
+ * The CPU backend (nn/cpu/) implements the table with OpenBLAS and OpenMP; a
+ * GPU backend implements the same table over device memory. All tensors are
+ * fp32, contiguous, row-major; outputs are preallocated by the caller and
+ * never alias inputs unless an operator says it allows it.
+ *
+ * Fused epilogues: where an operator takes `residual`, it computes
+ * y = op(x) + residual (residual may be NULL, and may alias y).
+ */
+#ifndef LS_NN_BACKEND_H
+#define LS_NN_BACKEND_H
+
+#include <stddef.h>
+
+#include "nn/tensor.h"
+
+typedef struct nn_ctx nn_ctx;
+
+typedef enum nn_act {
+    NN_ACT_NONE = 0,
+    NN_ACT_SILU,     /* x * sigmoid(x) */
+    NN_ACT_GELU,     /* 0.5 x (1 + erf(x / sqrt 2)), the exact form */
+} nn_act;
+
+typedef struct nn_conv2d_params {
+    int stride_h, stride_w;
+    int pad_top, pad_bottom, pad_left, pad_right;   /* zero padding, may differ per side */
+    int upsample2x;  /* read the input as if nearest-upsampled x2 first (fuses Upsample + conv) */
+} nn_conv2d_params;
+
+typedef struct nn_backend {
+    const char *name;
+
+    /* Memory for weights and activations on this backend. */
+    void *(*alloc)(size_t bytes);
+    void (*free)(void *p);
+    void (*upload)(void *dst, const void *host_src, size_t bytes);
+    void (*download)(void *host_dst, const void *src, size_t bytes);
+    void (*synchronize)(nn_ctx *c);
+
+    /* y[M,N] = x[M,K] w[N,K]^T + b[N] + residual[M,N]. x may have any rank:
+     * its last dimension is K, the others are flattened into M. */
+    void (*linear)(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+                   const nn_tensor *residual, nn_tensor *y);
+
+    /* y[N,O,Ho,Wo] = conv(x[N,C,H,W], w[O,C,kh,kw]) + b[O] + residual. */
+    void (*conv2d)(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+                   const nn_conv2d_params *p, const nn_tensor *residual, nn_tensor *y);
+
+    /* y[N,O,Lo] = conv(x[N,C,L], w[O,C,k]) + b[O]; then the activation. */
+    void (*conv1d)(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+                   int stride, int pad_left, int pad_right, nn_act act, nn_tensor *y);
+
+    /* GroupNorm over x[N,C,...] (all dims after C are spatial), affine with
+     * gamma/beta[C], then the activation. y may alias x. */
+    void (*group_norm)(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma,
+                       const nn_tensor *beta, int groups, float eps, nn_act act, nn_tensor *y);
+
+    /* LayerNorm over the last dimension, affine. y may alias x. */
+    void (*layer_norm)(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma,
+                       const nn_tensor *beta, float eps, nn_tensor *y);
+
+    /* Elementwise activation; y may alias x. */
+    void (*activation)(nn_ctx *c, const nn_tensor *x, nn_act act, nn_tensor *y);
+
+    /* GEGLU: x[..., 2F] split into a = x[..., :F], g = x[..., F:]; y[..., F] = a * gelu(g). */
+    void (*geglu)(nn_ctx *c, const nn_tensor *x, nn_tensor *y);
+
+    /* Multi-head scaled dot-product attention, no mask.
+     * q[B,Lq,C], k[B,Lk,C], v[B,Lk,C] with C = heads * head_dim, head h using
+     * channels [h*head_dim, (h+1)*head_dim); out[B,Lq,C] = softmax(q k^T / sqrt(head_dim)) v. */
+    void (*attention)(nn_ctx *c, const nn_tensor *q, const nn_tensor *k, const nn_tensor *v,
+                      int heads, nn_tensor *out);
+
+    /* y = a + b, same shapes; y may alias a or b. */
+    void (*add)(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y);
+
+    /* y[N,C,2H,2W] = nearest-neighbour upsample of x[N,C,H,W]. */
+    void (*upsample2x)(nn_ctx *c, const nn_tensor *x, nn_tensor *y);
+
+    /* y[N,Ca+Cb,...] = cat([a, b], dim 1). */
+    void (*concat_channels)(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y);
+
+    /* y[B,S,R] = x[B,R,S] transposed in its last two dimensions
+     * (NCHW <-> token-major (B, HW, C), (B, C, T) <-> (B, T, C)). */
+    void (*transpose12)(nn_ctx *c, const nn_tensor *x, nn_tensor *y);
+} nn_backend;
+
+/* The CPU backend: OpenBLAS GEMM, OpenMP threads. */
+const nn_backend *nn_backend_cpu(void);
+
+#endif

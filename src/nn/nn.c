@@ -1,0 +1,191 @@
+/*
+ * nn.c - execution context, thread control, and the operator wrappers that
+ * check shape contracts before dispatching to the backend table.
+ */
+#include "nn/nn.h"
+
+#include <cblas.h>
+#include <omp.h>
+#include <stdlib.h>
+
+nn_ctx *nn_ctx_new(const nn_backend *be)
+{
+    nn_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->be = be;
+    c->arena = nn_arena_new(be, 0);
+    if (!c->arena) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void nn_ctx_free(nn_ctx *c)
+{
+    if (!c)
+        return;
+    nn_arena_free(c->arena);
+    free(c);
+}
+
+void nn_set_threads(int threads)
+{
+    if (threads <= 0)
+        threads = omp_get_num_procs();
+    omp_set_num_threads(threads);
+    openblas_set_num_threads(threads);
+}
+
+int nn_get_threads(void)
+{
+    return omp_get_max_threads();
+}
+
+nn_tensor nn_alloc(nn_ctx *c, int ndim, const int64_t *shape)
+{
+    nn_tensor t = { .ndim = ndim };
+    NN_CHECK(ndim >= 1 && ndim <= NN_MAX_DIMS, "alloc: bad rank");
+    for (int i = 0; i < ndim; i++)
+        t.shape[i] = shape[i];
+    t.data = nn_arena_alloc(c->arena, nn_numel(&t));
+    return t;
+}
+
+nn_tensor nn_alloc2(nn_ctx *c, int64_t a, int64_t b)
+{
+    return nn_alloc(c, 2, (int64_t[]){ a, b });
+}
+
+nn_tensor nn_alloc3(nn_ctx *c, int64_t a, int64_t b, int64_t d)
+{
+    return nn_alloc(c, 3, (int64_t[]){ a, b, d });
+}
+
+nn_tensor nn_alloc4(nn_ctx *c, int64_t a, int64_t b, int64_t d, int64_t e)
+{
+    return nn_alloc(c, 4, (int64_t[]){ a, b, d, e });
+}
+
+static int64_t last_dim(const nn_tensor *t)
+{
+    return t->shape[t->ndim - 1];
+}
+
+void nn_linear(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+               const nn_tensor *residual, nn_tensor *y)
+{
+    NN_CHECK(w->ndim == 2 && last_dim(x) == w->shape[1], "linear: x and w disagree on K");
+    NN_CHECK(last_dim(y) == w->shape[0], "linear: y and w disagree on N");
+    NN_CHECK(nn_numel(x) / last_dim(x) == nn_numel(y) / last_dim(y), "linear: M differs");
+    NN_CHECK(!b || nn_numel(b) == w->shape[0], "linear: bias size");
+    NN_CHECK(!residual || nn_numel(residual) == nn_numel(y), "linear: residual size");
+    c->be->linear(c, x, w, b, residual, y);
+}
+
+void nn_conv2d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+               const nn_conv2d_params *p, const nn_tensor *residual, nn_tensor *y)
+{
+    NN_CHECK(x->ndim == 4 && w->ndim == 4 && y->ndim == 4, "conv2d: rank");
+    NN_CHECK(x->shape[1] == w->shape[1] && y->shape[1] == w->shape[0], "conv2d: channels");
+    int up = p->upsample2x ? 2 : 1;
+    NN_CHECK(y->shape[0] == x->shape[0] &&
+                 y->shape[2] == nn_conv_out(x->shape[2] * up, (int)w->shape[2], p->stride_h,
+                                            p->pad_top, p->pad_bottom) &&
+                 y->shape[3] == nn_conv_out(x->shape[3] * up, (int)w->shape[3], p->stride_w,
+                                            p->pad_left, p->pad_right),
+             "conv2d: output size");
+    NN_CHECK(!b || nn_numel(b) == w->shape[0], "conv2d: bias size");
+    NN_CHECK(!residual || nn_same_shape(residual, y), "conv2d: residual shape");
+    c->be->conv2d(c, x, w, b, p, residual, y);
+}
+
+void nn_conv1d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b, int stride,
+               int pad_left, int pad_right, nn_act act, nn_tensor *y)
+{
+    NN_CHECK(x->ndim == 3 && w->ndim == 3 && y->ndim == 3, "conv1d: rank");
+    NN_CHECK(x->shape[1] == w->shape[1] && y->shape[1] == w->shape[0], "conv1d: channels");
+    NN_CHECK(y->shape[0] == x->shape[0] &&
+                 y->shape[2] == nn_conv_out(x->shape[2], (int)w->shape[2], stride, pad_left,
+                                            pad_right),
+             "conv1d: output size");
+    NN_CHECK(!b || nn_numel(b) == w->shape[0], "conv1d: bias size");
+    c->be->conv1d(c, x, w, b, stride, pad_left, pad_right, act, y);
+}
+
+void nn_group_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma, const nn_tensor *beta,
+                   int groups, float eps, nn_act act, nn_tensor *y)
+{
+    NN_CHECK(x->ndim >= 2 && nn_same_shape(x, y), "group_norm: shapes");
+    NN_CHECK(groups > 0 && x->shape[1] % groups == 0, "group_norm: groups must divide C");
+    NN_CHECK(nn_numel(gamma) == x->shape[1] && nn_numel(beta) == x->shape[1],
+             "group_norm: affine size");
+    c->be->group_norm(c, x, gamma, beta, groups, eps, act, y);
+}
+
+void nn_layer_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma, const nn_tensor *beta,
+                   float eps, nn_tensor *y)
+{
+    NN_CHECK(nn_same_shape(x, y), "layer_norm: shapes");
+    NN_CHECK(nn_numel(gamma) == last_dim(x) && nn_numel(beta) == last_dim(x),
+             "layer_norm: affine size");
+    c->be->layer_norm(c, x, gamma, beta, eps, y);
+}
+
+void nn_activation(nn_ctx *c, const nn_tensor *x, nn_act act, nn_tensor *y)
+{
+    NN_CHECK(nn_numel(x) == nn_numel(y), "activation: sizes");
+    c->be->activation(c, x, act, y);
+}
+
+void nn_geglu(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
+{
+    NN_CHECK(last_dim(x) == 2 * last_dim(y) && nn_numel(x) == 2 * nn_numel(y), "geglu: sizes");
+    c->be->geglu(c, x, y);
+}
+
+void nn_attention(nn_ctx *c, const nn_tensor *q, const nn_tensor *k, const nn_tensor *v, int heads,
+                  nn_tensor *out)
+{
+    NN_CHECK(q->ndim == 3 && k->ndim == 3 && v->ndim == 3 && nn_same_shape(q, out),
+             "attention: rank");
+    NN_CHECK(nn_same_shape(k, v) && k->shape[0] == q->shape[0] && k->shape[2] == q->shape[2],
+             "attention: q/k/v shapes");
+    NN_CHECK(heads > 0 && q->shape[2] % heads == 0, "attention: heads must divide C");
+    c->be->attention(c, q, k, v, heads, out);
+}
+
+void nn_add(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
+{
+    NN_CHECK(nn_numel(a) == nn_numel(b) && nn_numel(a) == nn_numel(y), "add: sizes");
+    c->be->add(c, a, b, y);
+}
+
+void nn_upsample2x(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
+{
+    NN_CHECK(x->ndim == 4 && y->ndim == 4 && y->shape[0] == x->shape[0] &&
+                 y->shape[1] == x->shape[1] && y->shape[2] == 2 * x->shape[2] &&
+                 y->shape[3] == 2 * x->shape[3],
+             "upsample2x: shapes");
+    c->be->upsample2x(c, x, y);
+}
+
+void nn_concat_channels(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
+{
+    NN_CHECK(a->ndim >= 2 && a->ndim == b->ndim && a->ndim == y->ndim, "concat: rank");
+    NN_CHECK(y->shape[0] == a->shape[0] && b->shape[0] == a->shape[0] &&
+                 y->shape[1] == a->shape[1] + b->shape[1],
+             "concat: batch or channels");
+    for (int i = 2; i < a->ndim; i++)
+        NN_CHECK(a->shape[i] == b->shape[i] && a->shape[i] == y->shape[i], "concat: spatial");
+    c->be->concat_channels(c, a, b, y);
+}
+
+void nn_transpose12(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
+{
+    NN_CHECK(x->ndim == 3 && y->ndim == 3 && x->shape[0] == y->shape[0] &&
+                 x->shape[1] == y->shape[2] && x->shape[2] == y->shape[1],
+             "transpose12: shapes");
+    c->be->transpose12(c, x, y);
+}

@@ -1,0 +1,61 @@
+/*
+ * nn.h - what model code includes: the execution context and the operators.
+ *
+ * An nn_ctx binds a backend to an activation arena. Model forward passes take
+ * an nn_ctx, allocate activations with nn_alloc*() and call the nn_* operator
+ * wrappers below, which check shapes in debug builds and dispatch to the
+ * backend table (backend.h). Threads: nn_set_threads() sets the OpenMP and
+ * OpenBLAS thread counts for the whole process (0 = all cores).
+ */
+#ifndef LS_NN_NN_H
+#define LS_NN_NN_H
+
+#include "nn/arena.h"
+#include "nn/backend.h"
+#include "nn/tensor.h"
+
+struct nn_ctx {
+    const nn_backend *be;
+    nn_arena *arena;
+};
+
+/* Creates a context with its own arena; NULL on out-of-memory. */
+nn_ctx *nn_ctx_new(const nn_backend *be);
+void nn_ctx_free(nn_ctx *c);
+
+void nn_set_threads(int threads);
+int nn_get_threads(void);
+
+/* Activation tensors from the context's arena. */
+nn_tensor nn_alloc(nn_ctx *c, int ndim, const int64_t *shape);
+nn_tensor nn_alloc2(nn_ctx *c, int64_t a, int64_t b);
+nn_tensor nn_alloc3(nn_ctx *c, int64_t a, int64_t b, int64_t d);
+nn_tensor nn_alloc4(nn_ctx *c, int64_t a, int64_t b, int64_t d, int64_t e);
+
+/* Operators: see backend.h for the exact semantics of each. */
+void nn_linear(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+               const nn_tensor *residual, nn_tensor *y);
+void nn_conv2d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+               const nn_conv2d_params *p, const nn_tensor *residual, nn_tensor *y);
+void nn_conv1d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b, int stride,
+               int pad_left, int pad_right, nn_act act, nn_tensor *y);
+void nn_group_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma, const nn_tensor *beta,
+                   int groups, float eps, nn_act act, nn_tensor *y);
+void nn_layer_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma, const nn_tensor *beta,
+                   float eps, nn_tensor *y);
+void nn_activation(nn_ctx *c, const nn_tensor *x, nn_act act, nn_tensor *y);
+void nn_geglu(nn_ctx *c, const nn_tensor *x, nn_tensor *y);
+void nn_attention(nn_ctx *c, const nn_tensor *q, const nn_tensor *k, const nn_tensor *v, int heads,
+                  nn_tensor *out);
+void nn_add(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y);
+void nn_upsample2x(nn_ctx *c, const nn_tensor *x, nn_tensor *y);
+void nn_concat_channels(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y);
+void nn_transpose12(nn_ctx *c, const nn_tensor *x, nn_tensor *y);
+
+/* Output size of a convolution along one axis. */
+static inline int64_t nn_conv_out(int64_t in, int k, int stride, int pad_before, int pad_after)
+{
+    return (in + pad_before + pad_after - k) / stride + 1;
+}
+
+#endif
