@@ -5,7 +5,7 @@
 #   scripts/deps.sh test     build + what the test suite needs (PyTorch references, clang for fuzzing)
 set -euo pipefail
 
-build_pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev zlib1g-dev)
+build_pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev zlib1g-dev espeak-ng)
 test_pkgs=(python3-torch python3-numpy clang libclang-rt-14-dev)
 
 case "${1:-build}" in
