@@ -5,8 +5,16 @@
 #   scripts/deps.sh test     build + what the test suite needs (PyTorch references, clang for fuzzing)
 set -euo pipefail
 
-build_pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev zlib1g-dev espeak-ng)
-test_pkgs=(python3-torch python3-numpy clang libclang-rt-14-dev)
+build_pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev zlib1g-dev espeak-ng
+            libpng-dev libjpeg62-turbo-dev opencv-data
+            libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+            gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+            gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-libav
+            libsoup-3.0-dev libespeak-ng-dev libyaml-dev)
+test_pkgs=(python3-torch python3-numpy clang libclang-rt-14-dev python3-opencv
+           chromium nodejs python3-aiortc)
+# nodejs from NodeSource ships npm itself (and conflicts with Debian's npm package).
+command -v npm >/dev/null || test_pkgs+=(npm)
 
 case "${1:-build}" in
   build) want=("${build_pkgs[@]}") ;;

@@ -15,6 +15,7 @@ typedef struct {
 static const command commands[] = {
     { "features", ls_cmd_features, "whisper audio features of a WAV file (.npy)" },
     { "run", ls_cmd_run, "run one network on .npy inputs (pe, unet, vae-decode, vae-encode)" },
+    { "avatar", ls_cmd_avatar, "avatar folders: info DIR, create --input FILE --out DIR" },
 };
 
 static void usage(FILE *out)

@@ -9,5 +9,6 @@
 
 int ls_cmd_features(int argc, char **argv);   /* lipstream features ... (cli/cmd_features.c) */
 int ls_cmd_run(int argc, char **argv);        /* lipstream run pe|unet|vae-decode|vae-encode ... */
+int ls_cmd_avatar(int argc, char **argv);     /* lipstream avatar info|create ... (cli/cmd_avatar.c) */
 
 #endif

@@ -8,7 +8,8 @@
  * where their storage is; io/torch_ckpt.c turns those into data.
  *
  * numpy scalars (numpy.core.multiarray.scalar(dtype, bytes)) become INT or
- * FLOAT values, so coords.pkl files of avatars read as plain numbers.
+ * FLOAT values, so coords.pkl files of avatars read as plain numbers; small
+ * numeric numpy arrays become (nested) LISTs of them.
  */
 #ifndef LS_IO_PICKLE_H
 #define LS_IO_PICKLE_H
@@ -73,6 +74,9 @@ struct ls_pkl {
  * ls_pkl_free(). `what` names the source in error messages. */
 int ls_pkl_parse(const void *data, size_t len, const char *what, ls_pkl **out, ls_error *err);
 void ls_pkl_free(ls_pkl *v);
+
+/* Reads and parses a whole pickle file (e.g. an avatar's coords.pkl). */
+int ls_pkl_read_file(const char *path, ls_pkl **out, ls_error *err);
 
 /* Lookup helpers; NULL when absent or of another kind. */
 const ls_pkl *ls_pkl_dict_get(const ls_pkl *dict, const char *key);

@@ -22,13 +22,26 @@ int ls_error_prefix(ls_error *err, const char *fmt, ...)
 {
     if (!err)
         return -1;
-    char prefix[256];
+    char out[sizeof err->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    int n = vsnprintf(out, sizeof out, fmt, ap);
     va_end(ap);
-    char inner[sizeof err->msg];
-    memcpy(inner, err->msg, sizeof inner);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, inner);
+    if (n < 0)
+        return -1;
+    size_t used = (size_t)n < sizeof out ? (size_t)n : sizeof out - 1;
+    /* Append ": <old message>", cut at the buffer's end. */
+    size_t room = sizeof out - used;
+    if (room > 2) {
+        memcpy(out + used, ": ", 2);
+        used += 2;
+        size_t inner = strnlen(err->msg, sizeof err->msg);
+        if (inner > sizeof out - 1 - used)
+            inner = sizeof out - 1 - used;
+        memcpy(out + used, err->msg, inner);
+        used += inner;
+    }
+    out[used] = '\0';
+    memcpy(err->msg, out, used + 1);
     return -1;
 }

@@ -1,0 +1,47 @@
+# Images and avatars: codecs, cv2-exact resizing, blending, the face detector,
+# avatar folders, preparation and latents. Reference data: tests/ref/avatar_ref.py.
+set(LS_AVATAR_REF ${CMAKE_CURRENT_BINARY_DIR}/avatar_ref)
+set(LS_AVATAR_WORK ${CMAKE_CURRENT_BINARY_DIR}/avatar_work)
+set(LS_ASTRONAUT ${CMAKE_SOURCE_DIR}/data/astronaut.png)
+add_test(NAME avatar_ref COMMAND ${LS_PYTHON} ${LS_REF_DIR}/avatar_ref.py ${LS_AVATAR_REF})
+add_test(NAME avatar_work_clean COMMAND ${CMAKE_COMMAND} -E rm -rf ${LS_AVATAR_WORK})
+set_tests_properties(avatar_ref avatar_work_clean PROPERTIES FIXTURES_SETUP avatar_ref)
+
+foreach(name test_image test_blend)
+  ls_test(${name} ${name}.c)
+  add_test(NAME ${name} COMMAND ${name} ${LS_AVATAR_REF})
+endforeach()
+ls_test(test_cascade test_cascade.c)
+add_test(NAME test_cascade COMMAND test_cascade ${LS_AVATAR_REF} ${LS_ASTRONAUT})
+ls_test(test_avatar test_avatar.c)
+add_test(NAME test_avatar COMMAND test_avatar ${LS_AVATAR_REF} ${LS_ASTRONAUT} ${LS_AVATAR_WORK})
+set_tests_properties(test_image test_blend test_cascade test_avatar
+                     PROPERTIES FIXTURES_REQUIRED avatar_ref)
+
+# The command line on the demo avatar: create from data/astronaut.png, then info.
+add_test(NAME avatar_cli_create
+         COMMAND lipstream avatar create --input ${LS_ASTRONAUT} --out ${LS_AVATAR_WORK}/demo
+                 --weights_dir ${LS_AVATAR_WORK}/no_models)
+set_tests_properties(avatar_cli_create PROPERTIES FIXTURES_REQUIRED avatar_ref
+                     FIXTURES_SETUP avatar_demo PASS_REGULAR_EXPRESSION "frames: 1 \\(1 with a face")
+add_test(NAME avatar_cli_info COMMAND lipstream avatar info ${LS_AVATAR_WORK}/demo)
+set_tests_properties(avatar_cli_info PROPERTIES FIXTURES_REQUIRED avatar_demo
+                     PASS_REGULAR_EXPRESSION "frame size: 512x512.*face box 0: \\(1[6-9][0-9], [4-9][0-9], 2[6-9][0-9], 1[7-9][0-9]\\)")
+add_test(NAME avatar_cli_create_with_vae
+         COMMAND lipstream avatar create --input ${LS_ASTRONAUT} --out ${LS_AVATAR_WORK}/demo_vae
+                 --weights_dir ${LS_AVATAR_REF}/models --version v1 --bbox_shift -5 --id demo-vae)
+set_tests_properties(avatar_cli_create_with_vae PROPERTIES FIXTURES_REQUIRED avatar_ref
+                     PASS_REGULAR_EXPRESSION "avatar demo-vae written.*latents: computed")
+add_test(NAME avatar_cli_info_livetalking COMMAND lipstream avatar info ${LS_AVATAR_REF}/livetalking)
+set_tests_properties(avatar_cli_info_livetalking PROPERTIES FIXTURES_REQUIRED avatar_ref
+                     PASS_REGULAR_EXPRESSION "format: +livetalking.*latents: +\\(4, 8, 32, 32\\)")
+add_test(NAME avatar_cli_broken COMMAND lipstream avatar info ${LS_AVATAR_REF}/broken/mask_size)
+set_tests_properties(avatar_cli_broken PROPERTIES FIXTURES_REQUIRED avatar_ref WILL_FAIL TRUE)
+
+# libFuzzer run of the cascade reader (binary from scripts/test.sh's build/fuzz; skipped without it).
+add_test(NAME fuzz_cascade_xml
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run_fuzzer.sh
+                 ${CMAKE_SOURCE_DIR}/build/fuzz/tests/fuzz/fuzz_cascade_xml
+                 ${CMAKE_CURRENT_BINARY_DIR}/fuzz_corpus/cascade_xml ${LS_AVATAR_REF}/seeds/cascade_xml 20)
+set_tests_properties(fuzz_cascade_xml PROPERTIES FIXTURES_REQUIRED avatar_ref SKIP_RETURN_CODE 77
+                     TIMEOUT 120)

@@ -1,0 +1,8 @@
+# Operators of the CPU backend against PyTorch. Reference data: tests/ref/ops_ref.py.
+set(LS_OPS_REF ${CMAKE_CURRENT_BINARY_DIR}/ops_ref)
+add_test(NAME ops_ref COMMAND ${LS_PYTHON} ${LS_REF_DIR}/ops_ref.py ${LS_OPS_REF})
+set_tests_properties(ops_ref PROPERTIES FIXTURES_SETUP ops_ref)
+
+ls_test(test_ops test_ops.c)
+add_test(NAME test_ops COMMAND test_ops ${LS_OPS_REF})
+set_tests_properties(test_ops PROPERTIES FIXTURES_REQUIRED ops_ref)
