@@ -160,16 +160,16 @@ def main():
                 residual=True)
     conv2d_case(out, "conv3x3_deep_chunks", (1, 2048, 16, 16), (16, 2048, 3, 3),
                 pad=(1, 1, 1, 1))
-    # 3x3 stride 1 with at least 32 channels in and out and 16x16 outputs goes
-    # through Winograd F(2x2, 3x3): odd sizes (partial edge tiles) in bands
-    # that straddle images (threads take bands), several small images in one
-    # band (threads share each band), one band of one image, and the fused
-    # upsample with uneven padding.
+    # 3x3 stride 1 with at least 32 channels in and out and at least 128 2x2
+    # output tiles in the batch goes through Winograd F(2x2, 3x3): odd sizes
+    # (partial edge tiles) in bands that straddle images (threads take bands),
+    # several small images in one band (threads share each band), one band of
+    # one image, and the fused upsample with uneven padding.
     conv2d_case(out, "winograd_bands", (3, 32, 41, 37), (40, 32, 3, 3), pad=(1, 1, 1, 1),
                 residual=True)
     conv2d_case(out, "winograd_image_bands", (6, 32, 16, 16), (32, 32, 3, 3), pad=(1, 1, 1, 1))
-    conv2d_case(out, "winograd_one_band", (1, 48, 16, 20), (32, 48, 3, 3), pad=(1, 1, 1, 1))
-    conv2d_case(out, "winograd_upsample", (1, 32, 9, 8), (32, 32, 3, 3), pad=(0, 2, 1, 0),
+    conv2d_case(out, "winograd_one_band", (1, 48, 24, 22), (32, 48, 3, 3), pad=(1, 1, 1, 1))
+    conv2d_case(out, "winograd_upsample", (1, 32, 13, 12), (32, 32, 3, 3), pad=(0, 2, 1, 0),
                 upsample=True, residual=True)
 
     conv1d_case(out, "conv1d_k3_s1_gelu", (2, 16, 30), (24, 16, 3), 1, (1, 1), ACT_GELU)
