@@ -57,3 +57,13 @@ set_property(TEST whisper_ref test_wav test_resample test_logmel test_whisper te
              whisper_cli_features_v1 whisper_cli_features_v15_states whisper_cli_features_44k
              whisper_cli_run_pe whisper_cli_bad_audio whisper_cli_usage
              APPEND PROPERTY LABELS whisper)
+
+# Fuzzing the WAV parser (binary built by scripts/test.sh into build/fuzz); the seeds are
+# small files of each supported layout.
+add_test(NAME wav_seeds COMMAND ${LS_PYTHON} ${LS_REF_DIR}/wav_seeds.py ${CMAKE_CURRENT_BINARY_DIR}/wav_seeds)
+set_tests_properties(wav_seeds PROPERTIES FIXTURES_SETUP wav_seeds)
+add_test(NAME fuzz_wav
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run_fuzzer.sh
+                 ${CMAKE_SOURCE_DIR}/build/fuzz/tests/fuzz/fuzz_wav
+                 ${CMAKE_CURRENT_BINARY_DIR}/fuzz_corpus/wav ${CMAKE_CURRENT_BINARY_DIR}/wav_seeds 20)
+set_tests_properties(fuzz_wav PROPERTIES FIXTURES_REQUIRED wav_seeds SKIP_RETURN_CODE 77 TIMEOUT 120)
