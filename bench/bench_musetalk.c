@@ -2,13 +2,14 @@
  * bench_musetalk.c - the lipstream side of bench/musetalk.sh: per-frame time
  * of the MuseTalk UNet and the VAE decoder at batch 1 and 4.
  *
- * usage: bench_musetalk DIR [--threads N] [--reps R] [--profile]
+ * usage: bench_musetalk DIR [--threads N] [--reps R] [--profile [--batch B]]
  *   DIR holds musetalk/ and sd-vae/ (as written by bench/musetalk_ref.py weights).
  * Each case runs once to warm up (the arena reaches its size), then R times;
  * output lines match the PyTorch side's:
- *   lipstream <unet|vae_decode> batch=<b> median_s=<s> per_frame_s=<s> arena_peak_mib=<m>
+ *   lipstream <unet|vae_decode> batch=<b> median_s=<s> per_frame_s=<s> min_per_frame_s=<s>
+ *             arena_peak_mib=<m> major_faults_so_far=<n> (page faults that read the disk)
  *   lipstream peak_rss_mib=<whole process> inference_peak_rss_mib=<after loading>
- * --profile instead runs one batch-1 pass of each network through a backend
+ * --profile instead runs one batch-B pass (default 1) of each network through a backend
  * that times every operator call, and prints where the time goes, by
  * operator and shape.
  */
@@ -66,6 +67,7 @@ typedef struct {
 static const nn_backend *cpu;
 static op_stat stats[MAX_STATS];
 static int n_stats;
+static size_t model_arena_peak;   /* most arena bytes in use when an operator starts */
 
 static void record(const char *op, const nn_tensor *x, const nn_tensor *w, const char *extra,
                    double seconds)
@@ -90,6 +92,8 @@ static void record(const char *op, const nn_tensor *x, const nn_tensor *w, const
 
 #define TIMED(op, x, w, extra, call)                                                          \
     do {                                                                                      \
+        if (nn_arena_used(c->arena) > model_arena_peak)                                       \
+            model_arena_peak = nn_arena_used(c->arena);                                       \
         double t0 = seconds_now();                                                            \
         call;                                                                                 \
         record(op, x, w, extra, seconds_now() - t0);                                          \
@@ -190,13 +194,15 @@ static int by_time(const void *a, const void *b)
     return (d > 0) - (d < 0);
 }
 
-static void print_profile(const char *title, double wall)
+static void print_profile(const char *title, double wall, const nn_ctx *c)
 {
     qsort(stats, n_stats, sizeof stats[0], by_time);
     double total = 0;
     for (int i = 0; i < n_stats; i++)
         total += stats[i].seconds;
-    printf("\n%s: %.3f s wall, %.3f s in operators; top operator shapes:\n", title, wall, total);
+    printf("\n%s: %.3f s wall, %.3f s in operators; arena peak %.0f MiB, of which the model's "
+           "activations %.0f MiB and operator temporaries the rest; top operator shapes:\n",
+           title, wall, total, nn_arena_peak(c->arena) / 1048576.0, model_arena_peak / 1048576.0);
     for (int i = 0; i < n_stats && i < 25; i++)
         printf("  %6.3f s %5.1f%% %4d calls  %s\n", stats[i].seconds,
                100 * stats[i].seconds / total, stats[i].calls, stats[i].key);
@@ -225,7 +231,7 @@ static float *random_floats(int64_t n)
 {
     float *p = malloc(n * sizeof *p);
     for (int64_t i = 0; p && i < n; i++)
-        p[i] = (float)rand() / RAND_MAX * 2 - 1;
+        p[i] = (float)((double)rand() / RAND_MAX * 2 - 1);
     return p;
 }
 
@@ -254,8 +260,9 @@ static int by_value(const void *a, const void *b)
     return (d > 0) - (d < 0);
 }
 
-static double median_seconds(nn_ctx *c, void (*fn)(nn_ctx *, bench_case *), bench_case *b,
-                             int reps)
+/* Median and minimum seconds of `reps` calls after a warm-up call. */
+static void timings(nn_ctx *c, void (*fn)(nn_ctx *, bench_case *), bench_case *b, int reps,
+                    double *median, double *min)
 {
     double times[64];
     fn(c, b);
@@ -266,23 +273,27 @@ static double median_seconds(nn_ctx *c, void (*fn)(nn_ctx *, bench_case *), benc
         times[i] = seconds_now() - t0;
     }
     qsort(times, reps, sizeof times[0], by_value);
-    return reps % 2 ? times[reps / 2] : (times[reps / 2 - 1] + times[reps / 2]) / 2;
+    *median = reps % 2 ? times[reps / 2] : (times[reps / 2 - 1] + times[reps / 2]) / 2;
+    *min = times[0];
 }
 
 int main(int argc, char **argv)
 {
-    int threads = 2, reps = 3, profile = 0;
+    int threads = 2, reps = 3, profile = 0, profile_batch = 1;
     const ls_arg spec[] = {
         { "threads", LS_ARG_INT, &threads, "CPU threads (default 2)" },
         { "reps", LS_ARG_INT, &reps, "timed runs per case (default 3)" },
         { "profile", LS_ARG_FLAG, &profile, "time each operator call instead" },
+        { "batch", LS_ARG_INT, &profile_batch, "batch size of --profile (default 1)" },
     };
+    int nspec = (int)(sizeof spec / sizeof spec[0]);
     ls_positional pos;
     ls_error err = { { 0 } };
-    if (ls_args_parse(argc - 1, argv + 1, spec, 3, &pos, &err) != 0 || pos.n != 1 || reps < 1 ||
-        reps > 64) {
+    if (ls_args_parse(argc - 1, argv + 1, spec, nspec, &pos, &err) != 0 || pos.n != 1 ||
+        reps < 1 || reps > 64 || profile_batch < 1) {
         fprintf(stderr, "%s\n", err.msg[0] ? err.msg : "");
-        ls_args_usage(stderr, "bench_musetalk DIR [--threads N] [--reps R] [--profile]", spec, 3);
+        ls_args_usage(stderr, "bench_musetalk DIR [--threads N] [--reps R] [--profile [--batch B]]",
+                      spec, nspec);
         return 2;
     }
     char config[4096], unet_dir[4096], vae_dir[4096];
@@ -301,7 +312,7 @@ int main(int argc, char **argv)
     nn_backend profiled = profiling_backend();
     reset_peak_rss();
 
-    static const int batches[] = { 1, 4 };
+    const int batches[] = { profile ? profile_batch : 1, 4 };
     for (int net = 0; net < 2; net++)
         for (int i = 0; i < (profile ? 1 : 2); i++) {
             bench_case b = { .unet = unet, .vae = vae };
@@ -312,13 +323,19 @@ int main(int argc, char **argv)
             if (profile) {
                 fn(c, &b);   /* warm-up: arena sizing, page faults of the weights */
                 n_stats = 0;
+                model_arena_peak = 0;
                 double t0 = seconds_now();
                 fn(c, &b);
-                print_profile(name, seconds_now() - t0);
+                print_profile(name, seconds_now() - t0, c);
             } else {
-                double t = median_seconds(c, fn, &b, reps);
-                printf("lipstream %s batch=%d median_s=%.4f per_frame_s=%.4f arena_peak_mib=%.0f\n",
-                       name, batches[i], t, t / batches[i], nn_arena_peak(c->arena) / 1048576.0);
+                double t, low;
+                timings(c, fn, &b, reps, &t, &low);
+                struct rusage ru;
+                getrusage(RUSAGE_SELF, &ru);
+                printf("lipstream %s batch=%d median_s=%.4f per_frame_s=%.4f min_per_frame_s=%.4f "
+                       "arena_peak_mib=%.0f major_faults_so_far=%ld\n", name, batches[i], t,
+                       t / batches[i], low / batches[i], nn_arena_peak(c->arena) / 1048576.0,
+                       ru.ru_majflt);
                 fflush(stdout);
             }
             nn_ctx_free(c);

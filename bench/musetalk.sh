@@ -5,8 +5,9 @@
 #
 # usage: bench/musetalk.sh [THREADS] [REPS]     (defaults: 2 threads, 3 runs)
 # Needs a Release build in build/release (or set LS_BUILD). The weights
-# (3.7 GB) go to a temporary folder under $TMPDIR and are deleted at the end.
-# LS_PROFILE=1 also prints lipstream's time per operator shape.
+# (3.7 GB) go to a temporary folder under $TMPDIR and are deleted at the end,
+# unless LS_BENCH_WEIGHTS names a folder to keep them in (written when empty,
+# reused after). LS_PROFILE=1 also prints lipstream's time per operator shape.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 threads=${1:-2}
@@ -18,37 +19,54 @@ bench="$build/bench/bench_musetalk"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lipstream-musetalk-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+weights=${LS_BENCH_WEIGHTS:-$work}
+mkdir -p "$weights"
 
-echo "writing random weights at the published sizes..." >&2
-"$python" "$root/bench/musetalk_ref.py" weights "$work"
+if [ ! -f "$weights/sd-vae/diffusion_pytorch_model.bin" ]; then
+  echo "writing random weights at the published sizes..." >&2
+  "$python" "$root/bench/musetalk_ref.py" weights "$weights"
+fi
 echo "PyTorch ($threads threads)..." >&2
-"$python" "$root/bench/musetalk_ref.py" time "$work" "$threads" "$reps" | tee "$work/torch.txt" >&2
+"$python" "$root/bench/musetalk_ref.py" time "$weights" "$threads" "$reps" | tee "$work/torch.txt" >&2
 echo "lipstream ($threads threads)..." >&2
-"$bench" "$work" --threads "$threads" --reps "$reps" | tee "$work/lipstream.txt" >&2
+"$bench" "$weights" --threads "$threads" --reps "$reps" | tee "$work/lipstream.txt" >&2
 if [ "${LS_PROFILE:-0}" = 1 ]; then
-  "$bench" "$work" --threads "$threads" --profile
+  "$bench" "$weights" --threads "$threads" --profile
 fi
 
-# One table: per-frame seconds of each case, the UNet + decode sum, memory.
+# One table: per-frame seconds of each case (median and fastest run: the
+# fastest is the steadier figure on a machine shared with other work), the
+# UNet + decode sum, memory.
 awk '
   function field(name,   i, kv) {
     for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == name) return kv[2] }
   }
   /peak_rss_mib/ { rss[$1] = field("peak_rss_mib"); inf[$1] = field("inference_peak_rss_mib"); next }
-  { split($3, b, "="); t[$1, $2, b[2]] = field("per_frame_s"); batches[b[2]] = 1 }
+  {
+    split($3, b, "=")
+    t[$1, $2, b[2]] = field("per_frame_s")
+    m[$1, $2, b[2]] = field("min_per_frame_s")
+  }
+  function row(name, x, y, p, q) {
+    printf "  %-29s %8.3f %9.3f %6.2f   %8.3f %9.3f %6.2f\n", name, x, y, y / x, p, q, q / p
+  }
   END {
-    printf "\nMuseTalk per frame (s), %s threads          PyTorch  lipstream  lipstream/PyTorch\n", threads
+    printf "\n  %-29s %26s   %26s\n", "", "median of the runs", "fastest run"
+    printf "  %-29s %8s %9s %6s   %8s %9s %6s\n", "seconds per frame, " threads " threads", \
+           "PyTorch", "lipstream", "ratio", "PyTorch", "lipstream", "ratio"
     n = split("unet vae_decode", nets, " ")
     for (bb = 1; bb <= 4; bb *= 4) {
-      st = 0; sl = 0
+      st = sl = mt = ml = 0
       for (k = 1; k <= n; k++) {
-        x = t["torch", nets[k], bb]; y = t["lipstream", nets[k], bb]; st += x; sl += y
-        printf "  %-12s batch %d                      %8.3f  %9.3f  %17.2f\n", nets[k], bb, x, y, y / x
+        x = t["torch", nets[k], bb]; y = t["lipstream", nets[k], bb]
+        p = m["torch", nets[k], bb]; q = m["lipstream", nets[k], bb]
+        st += x; sl += y; mt += p; ml += q
+        row(nets[k] " batch " bb, x, y, p, q)
       }
-      printf "  unet + vae_decode batch %d                 %8.3f  %9.3f  %17.2f\n", bb, st, sl, sl / st
+      row("unet + vae_decode batch " bb, st, sl, mt, ml)
     }
-    printf "  peak RSS, whole process (MiB)             %8.0f  %9.0f  %17.2f\n", \
+    printf "  %-29s %8.0f %9.0f %6.2f\n", "peak RSS of the process (MiB)", \
       rss["torch"], rss["lipstream"], rss["lipstream"] / rss["torch"]
-    printf "  peak RSS after loading (MiB)              %8.0f  %9.0f  %17.2f\n", \
+    printf "  %-29s %8.0f %9.0f %6.2f\n", "peak RSS after load (MiB)", \
       inf["torch"], inf["lipstream"], inf["lipstream"] / inf["torch"]
   }' threads="$threads" "$work/torch.txt" "$work/lipstream.txt"

@@ -10,7 +10,7 @@ musetalk_ref.py - the PyTorch side of bench/musetalk.sh.
 The models are those of tests/ref/musetalk_ref.py (diffusers' architecture and
 key names). `time` loads the checkpoints, runs each network once to warm up,
 then REPS times, and prints one line per case plus the memory figures:
-  torch <unet|vae_decode> batch=<b> median_s=<s> per_frame_s=<s>
+  torch <unet|vae_decode> batch=<b> median_s=<s> per_frame_s=<s> min_per_frame_s=<s>
   torch peak_rss_mib=<whole process> inference_peak_rss_mib=<after loading>
 """
 import os
@@ -69,14 +69,21 @@ def reset_peak_rss():
         f.write("5")
 
 
-def median_seconds(fn, reps):
+def timings(fn, reps):
+    """(median, min) seconds of `reps` calls after a warm-up call."""
     fn()
     times = []
     for _ in range(reps):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(times), min(times)
+
+
+def report(net, b, fn, reps):
+    med, low = timings(fn, reps)
+    print(f"torch {net} batch={b} median_s={med:.4f} per_frame_s={med / b:.4f} "
+          f"min_per_frame_s={low / b:.4f}", flush=True)
 
 
 @torch.no_grad()
@@ -91,12 +98,10 @@ def run_timing(out, threads, reps):
     for b in BATCHES:
         latent = torch.randn(b, 8, 32, 32, generator=gen)
         audio = torch.randn(b, 50, 384, generator=gen)
-        t = median_seconds(lambda: unet(latent, torch.zeros(b), audio), reps)
-        print(f"torch unet batch={b} median_s={t:.4f} per_frame_s={t / b:.4f}", flush=True)
+        report("unet", b, lambda: unet(latent, torch.zeros(b), audio), reps)
     for b in BATCHES:
         z = torch.randn(b, 4, 32, 32, generator=gen)
-        t = median_seconds(lambda: vae.decode(z), reps)
-        print(f"torch vae_decode batch={b} median_s={t:.4f} per_frame_s={t / b:.4f}", flush=True)
+        report("vae_decode", b, lambda: vae.decode(z), reps)
     whole = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"torch peak_rss_mib={whole:.0f} inference_peak_rss_mib={peak_rss_mib():.0f}")
 

@@ -13,9 +13,11 @@ typedef struct {
 } command;
 
 static const command commands[] = {
+    { "serve", ls_cmd_serve, "the live server: HTTP API, WebRTC, speech (serve --help)" },
     { "features", ls_cmd_features, "whisper audio features of a WAV file (.npy)" },
     { "run", ls_cmd_run, "run one network on .npy inputs (pe, unet, vae-decode, vae-encode)" },
     { "avatar", ls_cmd_avatar, "avatar folders: info DIR, create --input FILE --out DIR" },
+    { "render", ls_cmd_render, "an avatar speaking a WAV or a text, as MP4 (render --help)" },
 };
 
 static void usage(FILE *out)

@@ -9,7 +9,8 @@
 
 const char *ls_join_name(char buf[LS_NAME_MAX], const char *prefix, const char *field)
 {
-    snprintf(buf, LS_NAME_MAX, "%s.%s", prefix, field);
+    int n = snprintf(buf, LS_NAME_MAX, "%s.%s", prefix, field);
+    NN_CHECK(n > 0 && n < LS_NAME_MAX, "tensor name too long");   /* names come from this code */
     return buf;
 }
 

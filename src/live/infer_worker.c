@@ -1,0 +1,380 @@
+/*
+ * infer_worker.c - the shared inference thread of infer_worker.h.
+ *
+ * One lock guards the job queue (a list in submission order across
+ * clients), every client's list of jobs not yet taken, and the statistics.
+ * The thread gathers a batch under the lock (walking the queue from its
+ * head, so a job leaves the queue once all its frames are assigned), renders
+ * without the lock, then, under the lock again, finishes the jobs whose
+ * last frames were in the batch and wakes everyone waiting ("progress").
+ */
+#include "live/infer_worker.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nn/nn.h"
+
+typedef struct batch_slot {
+    ls_infer_job *job;
+    int frame;
+} batch_slot;
+
+struct ls_infer_worker {
+    const ls_musetalk *model;
+    ls_infer_config config;
+    nn_ctx *ctx;
+    int face_height, face_width;
+    int64_t latent_floats, chunk_floats, face_bytes;
+    float *latents;          /* (batch_size, C, H, W) */
+    float *chunks;           /* (batch_size, tokens, dim) */
+    uint8_t *faces;          /* (batch_size, face_bytes) */
+    batch_slot *slots;       /* (batch_size) where each batch frame came from */
+
+    pthread_t thread;
+    int started;              /* the thread runs */
+    pthread_mutex_t lock;
+    pthread_cond_t work;      /* a job was queued, or stop */
+    pthread_cond_t progress;  /* jobs finished */
+    ls_infer_job *head, *tail;
+    int clients;
+    int stop;
+    ls_infer_stats stats;
+};
+
+struct ls_infer_client {
+    ls_infer_worker *worker;
+    int max_in_flight, in_flight;
+    ls_infer_job *oldest, *newest;   /* submitted, not taken */
+    void (*notify)(void *user);
+    void *user;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* --- the queue (lock held) ------------------------------------------------ */
+
+static void finish(ls_infer_job *job)
+{
+    job->priv.finished = 1;
+    ls_infer_client *c = job->priv.client;
+    c->in_flight--;
+    if (c->notify)
+        c->notify(c->user);
+}
+
+static void unlink_job(ls_infer_worker *w, ls_infer_job *job)
+{
+    ls_infer_job *prev = NULL;
+    for (ls_infer_job *j = w->head; j && j != job; j = j->priv.queue_next)
+        prev = j;
+    if (prev)
+        prev->priv.queue_next = job->priv.queue_next;
+    else
+        w->head = job->priv.queue_next;
+    if (w->tail == job)
+        w->tail = prev;
+    job->priv.queue_next = NULL;
+}
+
+/* Assigns up to batch_size frames from the head of the queue. */
+static int gather_batch(ls_infer_worker *w)
+{
+    int count = 0;
+    while (w->head && count < w->config.batch_size) {
+        ls_infer_job *job = w->head;
+        while (job->priv.next < job->n && count < w->config.batch_size) {
+            int i = job->priv.next++;
+            if (!job->latents[i]) {
+                w->stats.skipped++;
+                continue;
+            }
+            w->slots[count++] = (batch_slot){ job, i };
+            job->priv.rendering++;
+        }
+        if (job->priv.next < job->n)
+            break;
+        unlink_job(w, job);   /* all assigned */
+        if (job->priv.rendering == 0)
+            finish(job);
+    }
+    return count;
+}
+
+/* --- the thread ----------------------------------------------------------- */
+
+static void render(ls_infer_worker *w, int count)
+{
+    for (int k = 0; k < count; k++) {
+        const ls_infer_job *job = w->slots[k].job;
+        int i = w->slots[k].frame;
+        memcpy(w->latents + k * w->latent_floats, job->latents[i],
+               (size_t)w->latent_floats * sizeof *w->latents);
+        memcpy(w->chunks + k * w->chunk_floats, job->chunks + i * w->chunk_floats,
+               (size_t)w->chunk_floats * sizeof *w->chunks);
+    }
+    const ls_infer_config *cf = &w->config;
+    nn_tensor latents = nn_view4(w->latents, count, cf->latent_channels, cf->latent_height,
+                                 cf->latent_width);
+    nn_tensor audio = nn_view3(w->chunks, count, cf->tokens, cf->dim);
+    ls_musetalk_render(w->model, w->ctx, &latents, &audio, w->faces);
+    for (int k = 0; k < count; k++) {
+        ls_infer_job *job = w->slots[k].job;
+        memcpy(job->faces + w->slots[k].frame * w->face_bytes, w->faces + k * w->face_bytes,
+               (size_t)w->face_bytes);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    ls_infer_worker *w = arg;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (!w->stop && !w->head)
+            pthread_cond_wait(&w->work, &w->lock);
+        if (w->stop)
+            break;
+        int count = gather_batch(w);
+        if (count > 0) {
+            pthread_mutex_unlock(&w->lock);
+            double start = now_s();
+            render(w, count);
+            double busy = now_s() - start;
+            pthread_mutex_lock(&w->lock);
+            w->stats.busy_s += busy;
+            w->stats.frames += count;
+            w->stats.batches++;
+            if (count > w->stats.largest_batch)
+                w->stats.largest_batch = count;
+            for (int k = 0; k < count; k++) {
+                ls_infer_job *job = w->slots[k].job;
+                job->inferred++;
+                if (--job->priv.rendering == 0 && job->priv.next == job->n)
+                    finish(job);
+            }
+        }
+        pthread_cond_broadcast(&w->progress);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/* --- the worker ----------------------------------------------------------- */
+
+int ls_infer_worker_new(const ls_musetalk *m, const ls_infer_config *config,
+                        ls_infer_worker **out, ls_error *err)
+{
+    *out = NULL;
+    const ls_infer_config *cf = config;
+    if (cf->batch_size < 1 || cf->latent_channels < 1 || cf->latent_height < 1 ||
+        cf->latent_width < 1 || cf->tokens < 1 || cf->dim < 1)
+        return ls_error_set(err, "inference worker: batch size and shapes must be positive");
+    nn_tensor latents = { .ndim = 4, .shape = { 1, cf->latent_channels, cf->latent_height,
+                                                 cf->latent_width } };
+    nn_tensor audio = { .ndim = 3, .shape = { 1, cf->tokens, cf->dim } };
+    if (ls_musetalk_check_inputs(m, &latents, &audio, err) != 0)
+        return ls_error_prefix(err, "inference worker");
+    ls_infer_worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return ls_error_set(err, "inference worker: out of memory");
+    w->model = m;
+    w->config = *cf;
+    w->latent_floats = (int64_t)cf->latent_channels * cf->latent_height * cf->latent_width;
+    w->chunk_floats = (int64_t)cf->tokens * cf->dim;
+    w->face_height = (int)ls_musetalk_face_size(m, cf->latent_height);
+    w->face_width = (int)ls_musetalk_face_size(m, cf->latent_width);
+    w->face_bytes = (int64_t)w->face_height * w->face_width * 3;
+    w->ctx = nn_ctx_new(cf->backend ? cf->backend : nn_backend_cpu());
+    w->latents = malloc((size_t)cf->batch_size * w->latent_floats * sizeof *w->latents);
+    w->chunks = malloc((size_t)cf->batch_size * w->chunk_floats * sizeof *w->chunks);
+    w->faces = malloc((size_t)cf->batch_size * w->face_bytes);
+    w->slots = malloc((size_t)cf->batch_size * sizeof *w->slots);
+    if (!w->ctx || !w->latents || !w->chunks || !w->faces || !w->slots) {
+        nn_ctx_free(w->ctx);
+        free(w->latents);
+        free(w->chunks);
+        free(w->faces);
+        free(w->slots);
+        free(w);
+        return ls_error_set(err, "inference worker: out of memory");
+    }
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->work, NULL);
+    pthread_cond_init(&w->progress, NULL);
+    w->started = pthread_create(&w->thread, NULL, worker_main, w) == 0;
+    if (!w->started) {
+        ls_infer_worker_free(w);
+        return ls_error_set(err, "inference worker: cannot start its thread");
+    }
+    *out = w;
+    return 0;
+}
+
+void ls_infer_worker_free(ls_infer_worker *w)
+{
+    if (!w)
+        return;
+    NN_CHECK(w->clients == 0, "inference worker freed with clients attached");
+    if (w->started) {
+        pthread_mutex_lock(&w->lock);
+        w->stop = 1;
+        pthread_cond_signal(&w->work);
+        pthread_mutex_unlock(&w->lock);
+        pthread_join(w->thread, NULL);
+    }
+    pthread_cond_destroy(&w->progress);
+    pthread_cond_destroy(&w->work);
+    pthread_mutex_destroy(&w->lock);
+    nn_ctx_free(w->ctx);
+    free(w->latents);
+    free(w->chunks);
+    free(w->faces);
+    free(w->slots);
+    free(w);
+}
+
+const ls_infer_config *ls_infer_worker_config(const ls_infer_worker *w)
+{
+    return &w->config;
+}
+
+void ls_infer_face_shape(const ls_infer_worker *w, int *height, int *width)
+{
+    *height = w->face_height;
+    *width = w->face_width;
+}
+
+void ls_infer_worker_stats(ls_infer_worker *w, ls_infer_stats *out)
+{
+    pthread_mutex_lock(&w->lock);
+    *out = w->stats;
+    out->queued_jobs = out->queued_frames = 0;
+    for (const ls_infer_job *j = w->head; j; j = j->priv.queue_next) {
+        out->queued_jobs++;
+        for (int i = j->priv.next; i < j->n; i++)
+            out->queued_frames += j->latents[i] != NULL;
+    }
+    pthread_mutex_unlock(&w->lock);
+    out->fps = out->busy_s > 0 ? out->frames / out->busy_s : 0;
+}
+
+/* --- clients -------------------------------------------------------------- */
+
+int ls_infer_client_new(ls_infer_worker *w, int max_in_flight, void (*notify)(void *user),
+                        void *user, ls_infer_client **out, ls_error *err)
+{
+    *out = NULL;
+    if (max_in_flight < 1)
+        return ls_error_set(err, "inference client: max_in_flight must be at least 1");
+    ls_infer_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return ls_error_set(err, "inference client: out of memory");
+    c->worker = w;
+    c->max_in_flight = max_in_flight;
+    c->notify = notify;
+    c->user = user;
+    pthread_mutex_lock(&w->lock);
+    w->clients++;
+    pthread_mutex_unlock(&w->lock);
+    *out = c;
+    return 0;
+}
+
+/* Stops a job's unstarted frames (lock held). */
+static void cancel_locked(ls_infer_worker *w, ls_infer_job *job)
+{
+    if (job->priv.finished || job->priv.next == job->n)
+        return;
+    job->priv.next = job->n;
+    job->cancelled = 1;
+    unlink_job(w, job);
+    if (job->priv.rendering == 0)
+        finish(job);
+}
+
+void ls_infer_client_free(ls_infer_client *c)
+{
+    if (!c)
+        return;
+    ls_infer_worker *w = c->worker;
+    pthread_mutex_lock(&w->lock);
+    for (ls_infer_job *j = c->oldest; j; j = j->priv.client_next)
+        cancel_locked(w, j);
+    while (c->in_flight > 0)
+        pthread_cond_wait(&w->progress, &w->lock);
+    w->clients--;
+    pthread_mutex_unlock(&w->lock);
+    free(c);
+}
+
+int ls_infer_submit(ls_infer_client *c, ls_infer_job *job, int wait)
+{
+    ls_infer_worker *w = c->worker;
+    pthread_mutex_lock(&w->lock);
+    while (c->in_flight >= c->max_in_flight) {
+        if (!wait) {
+            pthread_mutex_unlock(&w->lock);
+            return 1;
+        }
+        pthread_cond_wait(&w->progress, &w->lock);
+    }
+    job->inferred = 0;
+    job->cancelled = 0;
+    memset(&job->priv, 0, sizeof job->priv);
+    job->priv.client = c;
+    if (c->newest)
+        c->newest->priv.client_next = job;
+    else
+        c->oldest = job;
+    c->newest = job;
+    if (w->tail)
+        w->tail->priv.queue_next = job;
+    else
+        w->head = job;
+    w->tail = job;
+    c->in_flight++;
+    pthread_cond_signal(&w->work);
+    pthread_mutex_unlock(&w->lock);
+    return 0;
+}
+
+ls_infer_job *ls_infer_take(ls_infer_client *c, int wait)
+{
+    ls_infer_worker *w = c->worker;
+    pthread_mutex_lock(&w->lock);
+    ls_infer_job *job = c->oldest;
+    while (job && !job->priv.finished && wait)
+        pthread_cond_wait(&w->progress, &w->lock);
+    if (job && job->priv.finished) {
+        c->oldest = job->priv.client_next;
+        if (!c->oldest)
+            c->newest = NULL;
+        job->priv.client_next = NULL;
+    } else {
+        job = NULL;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return job;
+}
+
+void ls_infer_cancel(ls_infer_client *c, ls_infer_job *job)
+{
+    pthread_mutex_lock(&c->worker->lock);
+    cancel_locked(c->worker, job);
+    pthread_mutex_unlock(&c->worker->lock);
+}
+
+int ls_infer_in_flight(ls_infer_client *c)
+{
+    pthread_mutex_lock(&c->worker->lock);
+    int n = c->in_flight;
+    pthread_mutex_unlock(&c->worker->lock);
+    return n;
+}

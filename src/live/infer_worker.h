@@ -1,0 +1,104 @@
+/*
+ * infer_worker.h - the MuseTalk inference worker shared by all sessions of a
+ * device.
+ *
+ * One worker per device (per process today): a thread that owns the
+ * device's nn_ctx and runs ls_musetalk_render (UNet + VAE decode) for every
+ * session. Sessions attach as clients and submit jobs: n video frames, each
+ * with its avatar latent (or NULL: a silent frame, or one without a face,
+ * which is not inferred) and its audio chunk. The worker takes frames from
+ * the queued jobs in submission order, across clients, skipping the NULL
+ * ones, and renders up to batch_size of them in one call, so the frames of
+ * several sessions share a batch. A job is finished when all its frames
+ * are; each client gets its jobs back in the order it submitted them.
+ *
+ * Back-pressure: a client may have at most max_in_flight jobs unfinished;
+ * a further submit waits (or, when not waiting, is refused), so the queue
+ * never holds more than clients x max_in_flight jobs.
+ *
+ * Jobs and their buffers belong to the submitter and must stay valid until
+ * taken back with ls_infer_take. Client calls are for one thread per client;
+ * different clients may be used from different threads.
+ */
+#ifndef LS_LIVE_INFER_WORKER_H
+#define LS_LIVE_INFER_WORKER_H
+
+#include <stdint.h>
+
+#include "models/musetalk.h"
+#include "nn/backend.h"
+#include "util/error.h"
+
+typedef struct ls_infer_worker ls_infer_worker;
+typedef struct ls_infer_client ls_infer_client;
+
+typedef struct ls_infer_config {
+    const nn_backend *backend;    /* the device; NULL = the CPU */
+    int batch_size;               /* most frames per render call */
+    int latent_channels, latent_height, latent_width;   /* (8, 32, 32) for avatars */
+    int tokens, dim;              /* audio chunk shape: (50, 384) for whisper-tiny */
+} ls_infer_config;
+
+typedef struct ls_infer_job {
+    int n;                          /* video frames */
+    const float *const *latents;    /* (n) pointers to (C, H, W), NULL: do not infer */
+    const float *chunks;            /* (n, tokens, dim), raw (no positional encoding) */
+    uint8_t *faces;                 /* (n, face_h, face_w, 3) BGR, written for inferred frames */
+    /* Set by the worker. */
+    int inferred;                   /* frames rendered */
+    int cancelled;                  /* 1 when ls_infer_cancel stopped it early */
+    /* The worker's bookkeeping. */
+    struct {
+        int next;                   /* next frame to consider */
+        int rendering;              /* frames in the batch being rendered */
+        int finished;
+        ls_infer_client *client;
+        struct ls_infer_job *queue_next, *client_next;
+    } priv;
+} ls_infer_job;
+
+typedef struct ls_infer_stats {
+    int64_t frames;           /* frames rendered */
+    int64_t skipped;          /* NULL-latent frames passed over */
+    int64_t batches;          /* render calls */
+    int largest_batch;
+    double busy_s;            /* seconds spent rendering */
+    double fps;               /* frames / busy_s: the inference throughput */
+    int queued_jobs, queued_frames;   /* waiting now (frames still to render) */
+} ls_infer_stats;
+
+/* Starts the worker thread; checks that the config fits the model. */
+int ls_infer_worker_new(const ls_musetalk *m, const ls_infer_config *config,
+                        ls_infer_worker **out, ls_error *err);
+/* Stops and joins the thread. Every client must have been freed. */
+void ls_infer_worker_free(ls_infer_worker *w);
+
+const ls_infer_config *ls_infer_worker_config(const ls_infer_worker *w);
+/* The size of a rendered face (face_height x face_width x 3 bytes). */
+void ls_infer_face_shape(const ls_infer_worker *w, int *height, int *width);
+void ls_infer_worker_stats(ls_infer_worker *w, ls_infer_stats *out);
+
+/* notify (may be NULL) is called on the worker thread each time one of the
+ * client's jobs finishes, with the worker's lock held: it may only wake the
+ * session (signal a condition, write an eventfd), not call the worker. */
+int ls_infer_client_new(ls_infer_worker *w, int max_in_flight, void (*notify)(void *user),
+                        void *user, ls_infer_client **out, ls_error *err);
+/* Cancels the client's queued jobs and waits for any frames being rendered. */
+void ls_infer_client_free(ls_infer_client *c);
+
+/* Queues a job. 0 when queued; 1 when the client has max_in_flight jobs
+ * unfinished and `wait` is 0 (with `wait` 1 it waits for one to finish). */
+int ls_infer_submit(ls_infer_client *c, ls_infer_job *job, int wait);
+
+/* The client's oldest job not yet taken, once finished (with `wait` 1 it
+ * waits for it); NULL when there is none, or it is unfinished and `wait` is 0. */
+ls_infer_job *ls_infer_take(ls_infer_client *c, int wait);
+
+/* Frames of `job` not yet started are not rendered; it finishes once the
+ * frames being rendered (if any) are done. Does nothing to finished jobs. */
+void ls_infer_cancel(ls_infer_client *c, ls_infer_job *job);
+
+/* Jobs submitted and not yet finished. */
+int ls_infer_in_flight(ls_infer_client *c);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * producer.h - a session's output loop: one frame of video and audio every 40 ms.
+ *
+ * A thread per session. For output frame n it waits on the pipeline clock
+ * until base + n x 40 ms - lead (gst_clock_id_wait; never a plain sleep),
+ * takes two 20 ms audio frames from the speech queue (silence when it is
+ * empty), asks the video source for frame n, and pushes both together to
+ * every sink. Then it reports the audio sent, which fires the speech events.
+ * When it falls more than 200 ms behind the clock (an overloaded machine) it
+ * skips the late frame numbers rather than playing catch-up; speech is not
+ * lost (it is only ever taken for frames that are pushed).
+ */
+#ifndef LS_LIVE_PRODUCER_H
+#define LS_LIVE_PRODUCER_H
+
+#include <gst/gst.h>
+
+#include "live/video_source.h"
+#include "media/sink.h"
+#include "speech/speech_queue.h"
+#include "util/error.h"
+
+#define LS_PRODUCER_MAX_SINKS 4
+
+typedef struct ls_producer ls_producer;
+
+typedef struct ls_producer_config {
+    GstClock *clock;              /* the sinks' pipeline clock (a reference is taken) */
+    GstClockTime base_time;       /* clock time of frame 0 */
+    ls_speech_queue *speech;      /* a reference is taken */
+    ls_video_source *video;       /* must outlive the producer */
+    ls_media_sink *sinks[LS_PRODUCER_MAX_SINKS];
+    int nsinks;
+} ls_producer_config;
+
+int ls_producer_start(const ls_producer_config *cfg, ls_producer **out, ls_error *err);
+/* Stops the thread (waking it from its clock wait) and frees the producer. */
+void ls_producer_stop(ls_producer *p);
+
+/* Frames pushed so far, and frame numbers skipped for lateness. */
+int64_t ls_producer_frames(ls_producer *p);
+int64_t ls_producer_skipped(ls_producer *p);
+
+#endif

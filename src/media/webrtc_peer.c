@@ -1,0 +1,623 @@
+/*
+ * webrtc_peer.c - the per-session WebRTC pipeline and its answer to the offer.
+ *
+ * Construction builds the two encoding branches as bins (gst_parse), links
+ * them to webrtcbin request pads in the offer's m-line order, fixes the
+ * clock and base time, sets PLAYING, then runs webrtcbin's answerer steps:
+ * set-remote-description -> create-answer -> set-local-description (each
+ * promise callback starting the next). ICE gathering starts at the local
+ * description; when it completes the local description holds the
+ * candidates and becomes the answer.
+ *
+ * Threads: webrtcbin's signals and promises fire on its own threads. They
+ * only record state and post a small event to the main context (post()),
+ * where callbacks run. Every posted event and pending promise holds a
+ * reference on the peer, so the struct outlives them; `stopping` (set by
+ * ls_webrtc_peer_free) makes late events do nothing.
+ */
+#include "media/webrtc_peer.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <gst/app/gstappsrc.h>
+#include <gst/sdp/sdp.h>
+#include <gst/video/video.h>
+#define GST_USE_UNSTABLE_API
+#include <gst/webrtc/webrtc.h>
+
+#define ANSWER_TIMEOUT_MS 3000     /* send what was gathered by then */
+#define CONNECT_TIMEOUT_S 30       /* a peer that never connects is closed */
+#define KEYFRAME_INTERVAL 50       /* frames (2 s): how soon a late decoder recovers */
+#define SILENCE_LIMIT_S 10         /* no RTCP from the peer for this long: it is gone */
+
+struct ls_webrtc_peer {
+    ls_media_sink sink;            /* first member: the peer is a media sink */
+    gint refs;                     /* the owner, pending events and promises */
+    gint stopping;                 /* set by ls_webrtc_peer_free */
+    gint connection_state;         /* GstWebRTCPeerConnectionState */
+    gpointer last_rtcp_us;         /* monotonic time of the peer's last RTCP (intptr_t); 0: none yet */
+    GstElement *pipeline, *webrtc;
+    GstAppSrc *video_src, *audio_src;
+    GstVideoInfo video_info;       /* BGR frame layout the video appsrc takes */
+    GstClock *clock;
+    GstClockTime base_time;
+    GMainContext *context;
+    ls_webrtc_callbacks cb;
+    GSource *answer_timeout, *connect_timeout, *liveness, *bus_watch;
+    int answered, closed;          /* main context only */
+};
+
+typedef enum event_kind {
+    EVENT_ANSWER,        /* gathering complete, or the fallback timer */
+    EVENT_FAILED,        /* negotiation failed: `text` says why */
+    EVENT_CONNECTED,
+    EVENT_CLOSED,        /* `text` says why */
+} event_kind;
+
+typedef struct event {
+    ls_webrtc_peer *peer;
+    event_kind kind;
+    char text[256];
+} event;
+
+static ls_webrtc_peer *peer_ref(ls_webrtc_peer *p)
+{
+    g_atomic_int_inc(&p->refs);
+    return p;
+}
+
+static void peer_unref(gpointer data)
+{
+    ls_webrtc_peer *p = data;
+    if (!g_atomic_int_dec_and_test(&p->refs))
+        return;
+    if (p->clock)
+        gst_object_unref(p->clock);
+    g_free(p);
+}
+
+// --- main-context side ---------------------------------------------------------
+
+static void send_answer(ls_webrtc_peer *p)
+{
+    if (p->answered)
+        return;
+    p->answered = 1;
+    GstWebRTCSessionDescription *desc = NULL;
+    g_object_get(p->webrtc, "local-description", &desc, NULL);
+    if (!desc) {
+        p->cb.answer(p->cb.user, NULL, "webrtc: no answer was created in time");
+        return;
+    }
+    gchar *text = gst_sdp_message_as_text(desc->sdp);
+    gst_webrtc_session_description_free(desc);
+    p->cb.answer(p->cb.user, text, NULL);
+    g_free(text);
+}
+
+static void report_closed(ls_webrtc_peer *p, const char *why)
+{
+    if (!p->answered) {
+        p->answered = 1;
+        p->cb.answer(p->cb.user, NULL, why);
+        return;
+    }
+    if (p->closed)
+        return;
+    p->closed = 1;
+    p->cb.closed(p->cb.user, why);
+}
+
+static void destroy_source(GSource **s)
+{
+    if (*s) {
+        g_source_destroy(*s);
+        g_source_unref(*s);
+        *s = NULL;
+    }
+}
+
+static gboolean dispatch_event(gpointer data)
+{
+    event *e = data;
+    ls_webrtc_peer *p = e->peer;
+    if (g_atomic_int_get(&p->stopping))
+        return G_SOURCE_REMOVE;
+    switch (e->kind) {
+    case EVENT_ANSWER:
+        destroy_source(&p->answer_timeout);
+        send_answer(p);
+        break;
+    case EVENT_CONNECTED:
+        destroy_source(&p->connect_timeout);
+        break;
+    case EVENT_FAILED:
+    case EVENT_CLOSED:
+        report_closed(p, e->text);
+        break;
+    }
+    return G_SOURCE_REMOVE;
+}
+
+static void free_event(gpointer data)
+{
+    event *e = data;
+    peer_unref(e->peer);
+    g_free(e);
+}
+
+/* From any thread: queue an event for the main context. */
+static void post(ls_webrtc_peer *p, event_kind kind, const char *text)
+{
+    event *e = g_new0(event, 1);
+    e->peer = peer_ref(p);
+    e->kind = kind;
+    if (text)
+        g_strlcpy(e->text, text, sizeof e->text);
+    GSource *s = g_idle_source_new();
+    g_source_set_callback(s, dispatch_event, e, free_event);
+    g_source_attach(s, p->context);
+    g_source_unref(s);
+}
+
+static gboolean on_answer_timeout(gpointer data)
+{
+    ls_webrtc_peer *p = data;
+    g_source_unref(p->answer_timeout);
+    p->answer_timeout = NULL;
+    send_answer(p);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean on_connect_timeout(gpointer data)
+{
+    ls_webrtc_peer *p = data;
+    g_source_unref(p->connect_timeout);
+    p->connect_timeout = NULL;
+    report_closed(p, "the peer did not connect within 30 s");
+    return G_SOURCE_REMOVE;
+}
+
+/* Browsers send RTCP receiver reports every second or so, and ICE keeps
+ * "connected" after a peer vanishes (no consent checks in webrtcbin 1.22):
+ * a peer silent for SILENCE_LIMIT_S has left without a BYE (crash, network). */
+static gboolean on_liveness_check(gpointer data)
+{
+    ls_webrtc_peer *p = data;
+    gint64 last = (gint64)(intptr_t)g_atomic_pointer_get(&p->last_rtcp_us);
+    if (last > 0 && g_get_monotonic_time() - last > SILENCE_LIMIT_S * G_USEC_PER_SEC)
+        report_closed(p, "the peer sent no RTCP for 10 s (it left)");
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_bus_message(GstBus *bus, GstMessage *msg, gpointer data)
+{
+    ls_webrtc_peer *p = data;
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+        GError *gerr = NULL;
+        gst_message_parse_error(msg, &gerr, NULL);
+        char why[256];
+        snprintf(why, sizeof why, "media pipeline error from %s: %s", GST_OBJECT_NAME(msg->src),
+                 gerr ? gerr->message : "unknown");
+        g_clear_error(&gerr);
+        report_closed(p, why);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static GSource *attach_timeout(ls_webrtc_peer *p, guint ms, GSourceFunc fn)
+{
+    GSource *s = g_timeout_source_new(ms);
+    g_source_set_callback(s, fn, p, NULL);
+    g_source_attach(s, p->context);
+    return s;
+}
+
+// --- webrtcbin's threads --------------------------------------------------------
+
+/* The promise's error, if its reply carries one. */
+static int promise_failed(GstPromise *promise, char *why, size_t size)
+{
+    if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED) {
+        snprintf(why, size, "webrtc: negotiation was interrupted");
+        return 1;
+    }
+    const GstStructure *reply = gst_promise_get_reply(promise);
+    GError *gerr = NULL;
+    if (reply && gst_structure_has_field(reply, "error")) {
+        gst_structure_get(reply, "error", G_TYPE_ERROR, &gerr, NULL);
+        snprintf(why, size, "webrtc: %s", gerr ? gerr->message : "negotiation failed");
+        g_clear_error(&gerr);
+        return 1;
+    }
+    return 0;
+}
+
+static void on_answer_created(GstPromise *promise, gpointer data)
+{
+    ls_webrtc_peer *p = data;
+    char why[256];
+    if (promise_failed(promise, why, sizeof why)) {
+        post(p, EVENT_FAILED, why);
+    } else if (!g_atomic_int_get(&p->stopping)) {
+        GstWebRTCSessionDescription *answer = NULL;
+        gst_structure_get(gst_promise_get_reply(promise), "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
+                          &answer, NULL);
+        if (answer) {
+            g_signal_emit_by_name(p->webrtc, "set-local-description", answer, NULL);
+            gst_webrtc_session_description_free(answer);
+        } else {
+            post(p, EVENT_FAILED, "webrtc: create-answer gave no answer");
+        }
+    }
+    gst_promise_unref(promise);
+}
+
+static void on_offer_set(GstPromise *promise, gpointer data)
+{
+    ls_webrtc_peer *p = data;
+    char why[256];
+    if (promise_failed(promise, why, sizeof why)) {
+        post(p, EVENT_FAILED, why);
+    } else if (!g_atomic_int_get(&p->stopping)) {
+        GstPromise *next = gst_promise_new_with_change_func(on_answer_created, peer_ref(p), peer_unref);
+        g_signal_emit_by_name(p->webrtc, "create-answer", NULL, next);
+    }
+    gst_promise_unref(promise);
+}
+
+static void on_gathering_state(GObject *webrtc, GParamSpec *pspec, gpointer data)
+{
+    GstWebRTCICEGatheringState state;
+    g_object_get(webrtc, "ice-gathering-state", &state, NULL);
+    if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+        post(data, EVENT_ANSWER, NULL);
+}
+
+static void on_connection_state(GObject *webrtc, GParamSpec *pspec, gpointer data)
+{
+    ls_webrtc_peer *p = data;
+    GstWebRTCPeerConnectionState state;
+    g_object_get(webrtc, "connection-state", &state, NULL);
+    g_atomic_int_set(&p->connection_state, (gint)state);
+    if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
+        post(p, EVENT_CONNECTED, NULL);
+    else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
+        post(p, EVENT_CLOSED, "the WebRTC connection failed");
+    else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED)
+        post(p, EVENT_CLOSED, "the WebRTC connection closed");
+}
+
+/* rtpbin: the peer said goodbye (RTCP BYE, sent by browsers on close). */
+static void on_bye(GstElement *rtpbin, guint session, guint ssrc, gpointer data)
+{
+    post(data, EVENT_CLOSED, "the peer left (RTCP BYE)");
+}
+
+/* rtpbin: RTCP arrived from one of the peer's sources: it is still there. */
+static void on_rtcp_from_peer(GstElement *rtpbin, guint session, guint ssrc, gpointer data)
+{
+    ls_webrtc_peer *p = data;
+    g_atomic_pointer_set(&p->last_rtcp_us, (gpointer)(intptr_t)g_get_monotonic_time());
+}
+
+// --- the sink (producer thread) -------------------------------------------------
+
+static GstBuffer *timed_buffer(gsize size, int64_t index, int64_t duration_ns)
+{
+    GstBuffer *b = gst_buffer_new_allocate(NULL, size, NULL);
+    GST_BUFFER_PTS(b) = (GstClockTime)(index * duration_ns);
+    GST_BUFFER_DURATION(b) = (GstClockTime)duration_ns;
+    return b;
+}
+
+static int push_frame(ls_media_sink *sink, const ls_image *bgr, const int16_t audio[LS_MEDIA_AUDIO_PER_VIDEO],
+                      int64_t n)
+{
+    ls_webrtc_peer *p = (ls_webrtc_peer *)sink;
+    const GstVideoInfo *vi = &p->video_info;
+    if (bgr->channels != 3 || bgr->width != GST_VIDEO_INFO_WIDTH(vi) ||
+        bgr->height != GST_VIDEO_INFO_HEIGHT(vi))
+        return -1;
+
+    GstBuffer *video = timed_buffer(GST_VIDEO_INFO_SIZE(vi), n, LS_MEDIA_FRAME_NS);
+    GstMapInfo map;
+    gst_buffer_map(video, &map, GST_MAP_WRITE);
+    size_t row = (size_t)bgr->width * 3, stride = (size_t)GST_VIDEO_INFO_PLANE_STRIDE(vi, 0);
+    for (int y = 0; y < bgr->height; y++)
+        memcpy(map.data + y * stride, ls_image_row(bgr, y), row);
+    gst_buffer_unmap(video, &map);
+    if (gst_app_src_push_buffer(p->video_src, video) != GST_FLOW_OK)
+        return -1;
+
+    for (int k = 0; k < 2; k++) {
+        GstBuffer *a = timed_buffer(LS_MEDIA_AUDIO_FRAME * sizeof(int16_t), 2 * n + k, LS_MEDIA_AUDIO_FRAME_NS);
+        gst_buffer_fill(a, 0, audio + k * LS_MEDIA_AUDIO_FRAME, LS_MEDIA_AUDIO_FRAME * sizeof(int16_t));
+        if (gst_app_src_push_buffer(p->audio_src, a) != GST_FLOW_OK)
+            return -1;
+    }
+    return 0;
+}
+
+static const ls_media_sink_ops webrtc_sink_ops = { push_frame };
+
+// --- construction ---------------------------------------------------------------
+
+static void configure_appsrc(GstAppSrc *src, GstCaps *caps, guint64 max_buffers)
+{
+    gst_app_src_set_caps(src, caps);
+    gst_app_src_set_stream_type(src, GST_APP_STREAM_TYPE_STREAM);
+    gst_app_src_set_max_bytes(src, 0);            /* 0: no byte limit; max_buffers bounds it */
+    gst_app_src_set_max_buffers(src, max_buffers);
+    gst_app_src_set_leaky_type(src, GST_APP_LEAKY_TYPE_DOWNSTREAM);  /* drop the oldest */
+    g_object_set(src, "format", GST_FORMAT_TIME, "is-live", TRUE, "block", FALSE, "do-timestamp", FALSE,
+                 NULL);
+}
+
+/* A branch "appsrc name=src ! ... ! capsfilter (RTP caps)" as a bin with a
+ * src ghost pad (gst_parse takes caps only between two elements). */
+static GstElement *make_branch(const char *description, GstAppSrc **src, ls_error *err)
+{
+    GError *gerr = NULL;
+    GstElement *bin = gst_parse_bin_from_description(description, TRUE, &gerr);
+    if (!bin) {
+        ls_error_set(err, "webrtc: cannot build '%s': %s", description, gerr ? gerr->message : "?");
+        g_clear_error(&gerr);
+        return NULL;
+    }
+    *src = GST_APP_SRC(gst_bin_get_by_name(GST_BIN(bin), "src"));
+    gst_object_unref(*src);  /* the bin keeps it alive */
+    return bin;
+}
+
+static GstElement *make_video_branch(ls_webrtc_peer *p, const ls_offer_media *m, const ls_webrtc_config *cfg,
+                                     ls_error *err)
+{
+    /* x264 and 4:2:0 need even sizes: an odd avatar loses its last column/row (videoscale). */
+    char desc[1024], encoder[512];
+    if (m->video_codec == LS_VIDEO_VP8)
+        snprintf(encoder, sizeof encoder,
+                 "vp8enc deadline=1 keyframe-max-dist=%d ! rtpvp8pay picture-id-mode=15-bit pt=%d ! "
+                 "capsfilter caps=\"application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=%d\"",
+                 KEYFRAME_INTERVAL, m->video_pt, m->video_pt);
+    else
+        snprintf(encoder, sizeof encoder,
+                 "x264enc tune=zerolatency speed-preset=ultrafast bframes=0 key-int-max=%d ! "
+                 "video/x-h264,profile=constrained-baseline ! h264parse ! "
+                 "rtph264pay config-interval=-1 aggregate-mode=zero-latency pt=%d ! "
+                 "capsfilter caps=\"application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=%d\"",
+                 KEYFRAME_INTERVAL, m->video_pt, m->video_pt);
+    snprintf(desc, sizeof desc,
+             "appsrc name=src ! videoconvert ! videoscale ! video/x-raw,format=I420,width=%d,height=%d ! %s",
+             cfg->width & ~1, cfg->height & ~1, encoder);
+    GstElement *bin = make_branch(desc, &p->video_src, err);
+    if (!bin)
+        return NULL;
+    gst_video_info_set_format(&p->video_info, GST_VIDEO_FORMAT_BGR, (guint)cfg->width, (guint)cfg->height);
+    p->video_info.fps_n = LS_MEDIA_VIDEO_FPS;
+    p->video_info.fps_d = 1;
+    GstCaps *caps = gst_video_info_to_caps(&p->video_info);
+    configure_appsrc(p->video_src, caps, 3);
+    gst_caps_unref(caps);
+    return bin;
+}
+
+static GstElement *make_audio_branch(ls_webrtc_peer *p, const ls_offer_media *m, ls_error *err)
+{
+    char desc[512];
+    snprintf(desc, sizeof desc,
+             "appsrc name=src ! opusenc ! rtpopuspay pt=%d ! "
+             "capsfilter caps=\"application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=%d\"",
+             m->audio_pt, m->audio_pt);
+    GstElement *bin = make_branch(desc, &p->audio_src, err);
+    if (!bin)
+        return NULL;
+    GstCaps *caps = gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "S16LE", "rate", G_TYPE_INT,
+                                        LS_MEDIA_AUDIO_RATE, "channels", G_TYPE_INT, 1, "layout",
+                                        G_TYPE_STRING, "interleaved", NULL);
+    configure_appsrc(p->audio_src, caps, 6);
+    gst_caps_unref(caps);
+    return bin;
+}
+
+static int link_to_webrtc(ls_webrtc_peer *p, GstElement *branch, ls_error *err)
+{
+    gst_bin_add(GST_BIN(p->pipeline), branch);
+    GstPad *sink = gst_element_request_pad_simple(p->webrtc, "sink_%u");
+    GstPad *src = gst_element_get_static_pad(branch, "src");
+    GstPadLinkReturn r = sink && src ? gst_pad_link(src, sink) : GST_PAD_LINK_REFUSED;
+    if (src)
+        gst_object_unref(src);
+    if (sink)
+        gst_object_unref(sink);  /* webrtcbin keeps its request pad until it is disposed */
+    if (r != GST_PAD_LINK_OK)
+        return ls_error_set(err, "webrtc: cannot link %s to webrtcbin (%s)", GST_OBJECT_NAME(branch),
+                            gst_pad_link_get_name(r));
+    return 0;
+}
+
+/* Host candidates: 127.0.0.1 (libnice skips loopback by itself) and, since
+ * adding one address turns discovery off, every other IPv4 interface up. */
+static void add_local_addresses(GstElement *webrtc)
+{
+    GstWebRTCICE *ice = NULL;
+    g_object_get(webrtc, "ice-agent", &ice, NULL);
+    if (!ice)
+        return;
+    gboolean ok;
+    g_signal_emit_by_name(ice, "add-local-ip-address", "127.0.0.1", &ok);
+    struct ifaddrs *ifs;
+    if (getifaddrs(&ifs) == 0) {
+        for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+            if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK) ||
+                !(i->ifa_flags & IFF_UP))
+                continue;
+            char text[INET_ADDRSTRLEN];
+            if (inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, text, sizeof text))
+                g_signal_emit_by_name(ice, "add-local-ip-address", text, &ok);
+        }
+        freeifaddrs(ifs);
+    }
+    gst_object_unref(ice);
+}
+
+static int build_pipeline(ls_webrtc_peer *p, const ls_offer_media *m, const ls_webrtc_config *cfg,
+                          ls_error *err)
+{
+    p->pipeline = gst_pipeline_new("session");
+    p->webrtc = gst_element_factory_make("webrtcbin", "webrtc");
+    if (!p->webrtc)
+        return ls_error_set(err, "webrtc: no webrtcbin element (install gstreamer1.0-plugins-bad, "
+                                 "gstreamer1.0-nice)");
+    /* max-bundle follows the browser's BUNDLE group (the default policy ignores it) */
+    g_object_set(p->webrtc, "bundle-policy",
+                 m->bundle ? GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE : GST_WEBRTC_BUNDLE_POLICY_NONE, NULL);
+    if (cfg->stun)
+        g_object_set(p->webrtc, "stun-server", cfg->stun, NULL);
+    gst_bin_add(GST_BIN(p->pipeline), p->webrtc);
+    add_local_addresses(p->webrtc);
+
+    GstElement *video = make_video_branch(p, m, cfg, err);
+    if (!video)
+        return -1;
+    GstElement *audio = make_audio_branch(p, m, err);
+    if (!audio) {
+        gst_object_unref(gst_object_ref_sink(video));
+        return -1;
+    }
+    /* Transceivers are created in request order: follow the offer's m-lines. */
+    GstElement *first = m->video_first ? video : audio, *second = m->video_first ? audio : video;
+    int rc = link_to_webrtc(p, first, err);
+    if (rc < 0) {
+        gst_object_unref(gst_object_ref_sink(second));
+        return -1;
+    }
+    if (link_to_webrtc(p, second, err) < 0)
+        return -1;
+
+    g_signal_connect(p->webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering_state), p);
+    g_signal_connect(p->webrtc, "notify::connection-state", G_CALLBACK(on_connection_state), p);
+    GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(p->webrtc), "rtpbin");
+    if (!rtpbin)
+        return ls_error_set(err, "webrtc: webrtcbin has no rtpbin (GStreamer 1.22 expected)");
+    g_signal_connect(rtpbin, "on-bye-ssrc", G_CALLBACK(on_bye), p);
+    g_signal_connect(rtpbin, "on-ssrc-active", G_CALLBACK(on_rtcp_from_peer), p);
+    gst_object_unref(rtpbin);
+
+    /* One clock, and a base time fixed now: running time 0 is this instant. */
+    p->clock = gst_system_clock_obtain();
+    gst_pipeline_use_clock(GST_PIPELINE(p->pipeline), p->clock);
+    gst_element_set_start_time(p->pipeline, GST_CLOCK_TIME_NONE);
+    p->base_time = gst_clock_get_time(p->clock);
+    gst_element_set_base_time(p->pipeline, p->base_time);
+    return 0;
+}
+
+/* An offer whose BUNDLE group cannot be honoured (separate ICE credentials)
+ * is read without the group: webrtcbin would refuse it, and the answer then
+ * simply gives each m-line its own transport. */
+static void drop_bundle_group(GstSDPMessage *sdp)
+{
+    for (guint i = gst_sdp_message_attributes_len(sdp); i-- > 0;) {
+        const GstSDPAttribute *a = gst_sdp_message_get_attribute(sdp, i);
+        if (g_strcmp0(a->key, "group") == 0 && a->value && g_str_has_prefix(a->value, "BUNDLE"))
+            gst_sdp_message_remove_attribute(sdp, i);
+    }
+}
+
+static int start_negotiation(ls_webrtc_peer *p, const char *offer_sdp, int bundle, ls_error *err)
+{
+    GstSDPMessage *sdp = NULL;
+    if (gst_sdp_message_new_from_text(offer_sdp, &sdp) != GST_SDP_OK) {
+        if (sdp)
+            gst_sdp_message_free(sdp);
+        return ls_error_set(err, "offer SDP: not parsable");
+    }
+    if (!bundle)
+        drop_bundle_group(sdp);
+    GstWebRTCSessionDescription *offer = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+    GstPromise *promise = gst_promise_new_with_change_func(on_offer_set, peer_ref(p), peer_unref);
+    g_signal_emit_by_name(p->webrtc, "set-remote-description", offer, promise);
+    gst_webrtc_session_description_free(offer);
+    return 0;
+}
+
+int ls_webrtc_peer_new(const char *offer_sdp, const ls_offer_media *media, const ls_webrtc_config *cfg,
+                       const ls_webrtc_callbacks *cb, ls_webrtc_peer **out, ls_error *err)
+{
+    ls_webrtc_peer *p = g_new0(ls_webrtc_peer, 1);
+    p->sink.ops = &webrtc_sink_ops;
+    p->refs = 1;
+    p->cb = *cb;
+    p->context = cfg->context;
+    p->connection_state = GST_WEBRTC_PEER_CONNECTION_STATE_NEW;
+
+    if (build_pipeline(p, media, cfg, err) < 0)
+        goto fail;
+    GstBus *bus = gst_element_get_bus(p->pipeline);
+    p->bus_watch = gst_bus_create_watch(bus);
+    gst_object_unref(bus);
+    g_source_set_callback(p->bus_watch, (GSourceFunc)(void (*)(void))on_bus_message, p, NULL);
+    g_source_attach(p->bus_watch, p->context);
+
+    if (gst_element_set_state(p->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+        ls_error_set(err, "webrtc: the media pipeline does not start");
+        goto fail;
+    }
+    if (start_negotiation(p, offer_sdp, media->bundle, err) < 0)
+        goto fail;
+    p->answer_timeout = attach_timeout(p, ANSWER_TIMEOUT_MS, on_answer_timeout);
+    p->connect_timeout = attach_timeout(p, CONNECT_TIMEOUT_S * 1000, on_connect_timeout);
+    p->liveness = attach_timeout(p, 2000, on_liveness_check);
+    *out = p;
+    return 0;
+fail:
+    ls_webrtc_peer_free(p);
+    return -1;
+}
+
+void ls_webrtc_peer_free(ls_webrtc_peer *p)
+{
+    if (!p)
+        return;
+    g_atomic_int_set(&p->stopping, 1);
+    destroy_source(&p->answer_timeout);
+    destroy_source(&p->connect_timeout);
+    destroy_source(&p->liveness);
+    destroy_source(&p->bus_watch);
+    if (p->pipeline) {
+        gst_element_set_state(p->pipeline, GST_STATE_NULL);
+        gst_object_unref(p->pipeline);
+    }
+    peer_unref(p);
+}
+
+ls_media_sink *ls_webrtc_peer_sink(ls_webrtc_peer *p)
+{
+    return &p->sink;
+}
+
+GstClock *ls_webrtc_peer_clock(ls_webrtc_peer *p, GstClockTime *base_time)
+{
+    *base_time = p->base_time;
+    return gst_object_ref(p->clock);
+}
+
+const char *ls_webrtc_peer_state(ls_webrtc_peer *p)
+{
+    switch ((GstWebRTCPeerConnectionState)g_atomic_int_get(&p->connection_state)) {
+    case GST_WEBRTC_PEER_CONNECTION_STATE_NEW: return "new";
+    case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTING: return "connecting";
+    case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED: return "connected";
+    case GST_WEBRTC_PEER_CONNECTION_STATE_DISCONNECTED: return "disconnected";
+    case GST_WEBRTC_PEER_CONNECTION_STATE_FAILED: return "failed";
+    case GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED: return "closed";
+    }
+    return "unknown";
+}

@@ -1,0 +1,151 @@
+/*
+ * http.c - dispatching requests to routes, and JSON answers (see http.h).
+ */
+#include "server/http.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/json_out.h"
+#include "server/static_files.h"
+
+#define OTHER_BODY_LIMIT (64 << 10)   /* requests matching no route */
+
+typedef struct http_table {
+    ls_server *srv;
+    const ls_route *routes;
+    int n;
+} http_table;
+
+void ls_http_reply(SoupServerMessage *msg, guint status, GString *json)
+{
+    soup_server_message_set_status(msg, status, NULL);
+    gsize len = json->len;
+    soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_TAKE, g_string_free(json, FALSE),
+                                     len);
+}
+
+void ls_http_ok(SoupServerMessage *msg)
+{
+    ls_http_reply(msg, SOUP_STATUS_OK, ls_json_result(0, "ok"));
+}
+
+void ls_http_fail(SoupServerMessage *msg, guint status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    ls_http_reply(msg, status, ls_json_result(-1, text));
+    g_free(text);
+}
+
+const char *ls_http_body(SoupServerMessage *msg, size_t *len)
+{
+    SoupMessageBody *body = soup_server_message_get_request_body(msg);
+    g_bytes_unref(soup_message_body_flatten(body));  /* fills body->data */
+    *len = (size_t)body->length;
+    return body->data ? body->data : "";
+}
+
+static int path_matches(const ls_route *r, const char *path)
+{
+    size_t n = strlen(r->path);
+    return r->path[n - 1] == '/' ? strncmp(path, r->path, n) == 0 && path[n] : strcmp(path, r->path) == 0;
+}
+
+/* The route for (path, method); when only the method is wrong, *allow lists
+ * the methods the path takes. */
+static const ls_route *find_route(const http_table *t, const char *path, const char *method, GString *allow)
+{
+    for (int i = 0; i < t->n; i++) {
+        if (!path_matches(&t->routes[i], path))
+            continue;
+        if (strcmp(t->routes[i].method, method) == 0 ||
+            (strcmp(method, "HEAD") == 0 && strcmp(t->routes[i].method, "GET") == 0))
+            return &t->routes[i];
+        if (allow)
+            g_string_append_printf(allow, "%s%s", allow->len ? ", " : "", t->routes[i].method);
+    }
+    return NULL;
+}
+
+static void allow_cross_origin(SoupServerMessage *msg)
+{
+    soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Access-Control-Allow-Origin",
+                                 "*");
+}
+
+static goffset body_limit(const http_table *t, const char *path, const char *method)
+{
+    const ls_route *r = find_route(t, path, method, NULL);
+    return r ? r->max_body : OTHER_BODY_LIMIT;
+}
+
+static void fail_too_large(SoupServerMessage *msg, goffset size, goffset limit)
+{
+    allow_cross_origin(msg);
+    soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Connection", "close");
+    ls_http_fail(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+                 "request body too large (%" G_GINT64_FORMAT " bytes; the limit is %" G_GINT64_FORMAT ")",
+                 (gint64)size, (gint64)limit);
+}
+
+/* Before the body is read: refuse announced sizes over the limit. */
+static void on_headers(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+                       gpointer data)
+{
+    SoupMessageHeaders *h = soup_server_message_get_request_headers(msg);
+    if (soup_message_headers_get_encoding(h) != SOUP_ENCODING_CONTENT_LENGTH)
+        return;
+    goffset size = soup_message_headers_get_content_length(h);
+    goffset limit = body_limit(data, path, soup_server_message_get_method(msg));
+    if (size > limit)
+        fail_too_large(msg, size, limit);
+}
+
+static void on_request(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+                       gpointer data)
+{
+    const http_table *t = data;
+    if (soup_server_message_get_status(msg) != 0)
+        return;   /* answered by on_headers */
+    allow_cross_origin(msg);
+    const char *method = soup_server_message_get_method(msg);
+    if (strcmp(method, "OPTIONS") == 0) {
+        SoupMessageHeaders *h = soup_server_message_get_response_headers(msg);
+        soup_message_headers_replace(h, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+        soup_message_headers_replace(h, "Access-Control-Allow-Headers", "Content-Type");
+        soup_server_message_set_status(msg, SOUP_STATUS_NO_CONTENT, NULL);
+        return;
+    }
+    GString *allow = g_string_new(NULL);
+    const ls_route *r = find_route(t, path, method, allow);
+    if (!r && allow->len) {
+        soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow", allow->str);
+        ls_http_fail(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "%s takes %s, not %s", path, allow->str, method);
+    } else if (!r && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)) {
+        ls_static_serve(t->srv, msg, path);
+    } else if (!r) {
+        ls_http_fail(msg, SOUP_STATUS_NOT_FOUND, "no such endpoint: %s %s", method, path);
+    } else {
+        size_t len;
+        ls_http_body(msg, &len);
+        if ((goffset)len > r->max_body)
+            fail_too_large(msg, (goffset)len, r->max_body);
+        else
+            r->handler(t->srv, msg, path, query);
+    }
+    g_string_free(allow, TRUE);
+}
+
+void ls_http_install(ls_server *srv, const ls_route *routes, int nroutes)
+{
+    http_table *t = g_new0(http_table, 1);
+    t->srv = srv;
+    t->routes = routes;
+    t->n = nroutes;
+    soup_server_add_early_handler(srv->soup, NULL, on_headers, t, NULL);
+    soup_server_add_handler(srv->soup, NULL, on_request, t, g_free);
+}

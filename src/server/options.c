@@ -1,0 +1,245 @@
+/*
+ * options.c - `lipstream serve` options: table, merging, checks, JSON view.
+ *
+ * One table (option_table) describes every option for the command line, the
+ * config file, --help and /api/admin/config alike.
+ */
+#include "server/options.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gio/gio.h>
+
+#include "server/avatars.h"
+#include "server/json_out.h"
+
+#define USAGE "lipstream serve [--config FILE.yaml] [options]"
+#define MAX_OPTIONS 32
+
+static int option_table(ls_server_options *o, ls_arg *spec)
+{
+    const ls_arg table[] = {
+        { "config", LS_ARG_STRING, &o->config, "YAML file of option: value (command line wins)" },
+        { "listen", LS_ARG_STRING, &o->listen, "address to serve on (127.0.0.1; 0.0.0.0 for all)" },
+        { "listenport", LS_ARG_INT, &o->listenport, "HTTP port (8010)" },
+        { "stun", LS_ARG_STRING, &o->stun, "STUN server stun://host:port (none: host candidates only)" },
+        { "avatar_id", LS_ARG_STRING, &o->avatar_id, "avatar folder name under --avatar_dir (demo)" },
+        { "avatar_dir", LS_ARG_STRING, &o->avatar_dir, "folder of avatars (data/avatars)" },
+        { "avatar", LS_ARG_STRING, &o->avatar, "avatar folder path (instead of --avatar_id)" },
+        { "model", LS_ARG_STRING, &o->model, "none: the idle avatar (musetalk: with the real-time loop)" },
+        { "batch_size", LS_ARG_INT, &o->batch_size, "frames per inference batch (16)" },
+        { "fps", LS_ARG_INT, &o->fps, "audio frames per second, 50 (20 ms); video is 25 fps" },
+        { "tts", LS_ARG_STRING, &o->tts, "speech engine: espeak (built in)" },
+        { "tts_voice", LS_ARG_STRING, &o->tts_voice, "espeak-ng voice (default: en-us, or cmn for Chinese)" },
+        { "REF_FILE", LS_ARG_STRING, &o->REF_FILE, "reference voice of voice-cloning TTS (unused by espeak)" },
+        { "REF_TEXT", LS_ARG_STRING, &o->REF_TEXT, "text of --REF_FILE (unused by espeak)" },
+        { "TTS_SERVER", LS_ARG_STRING, &o->TTS_SERVER, "URL of a TTS server (unused by espeak)" },
+        { "transport", LS_ARG_STRING, &o->transport, "webrtc (rtcpush, rtmp, virtualcam: later)" },
+        { "push_url", LS_ARG_STRING, &o->push_url, "where rtcpush/rtmp push to" },
+        { "max_session", LS_ARG_INT, &o->max_session, "most sessions at once (4)" },
+        { "customvideo_config", LS_ARG_STRING, &o->customvideo_config, "action clips JSON (later)" },
+        { "web_dir", LS_ARG_STRING, &o->web_dir, "folder served at / (the built-in web client)" },
+    };
+    int n = (int)(sizeof table / sizeof table[0]);
+    memcpy(spec, table, sizeof table);
+    return n;
+}
+
+/* Options holding URLs, which may carry credentials. */
+static int is_url_option(const char *name)
+{
+    return strcmp(name, "push_url") == 0 || strcmp(name, "TTS_SERVER") == 0 || strcmp(name, "stun") == 0;
+}
+
+static void set_defaults(ls_server_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->listen = "127.0.0.1";
+    o->listenport = 8010;
+    o->avatar_id = "demo";
+    o->avatar_dir = "data/avatars";
+    o->model = "none";
+    o->batch_size = 16;
+    o->fps = 50;
+    o->tts = "espeak";
+    o->transport = "webrtc";
+    o->push_url = "http://localhost:1985/rtc/v1/whip/?app=live&stream=livestream";
+    o->max_session = 4;
+}
+
+/* The value of --config on the command line, if any. */
+static const char *find_config(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            path = argv[i] + 9;
+    }
+    return path;
+}
+
+static int one_of(const char *v, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(v, *list) == 0)
+            return 1;
+    return 0;
+}
+
+/* "stun:host:port" (the browsers' form) becomes "stun://host:port". */
+static int check_stun(ls_server_options *o, ls_error *err)
+{
+    if (!o->stun || !o->stun[0]) {
+        o->stun = NULL;
+        return 0;
+    }
+    const char *rest = strncmp(o->stun, "stun://", 7) == 0 ? o->stun + 7
+                       : strncmp(o->stun, "stun:", 5) == 0  ? o->stun + 5
+                                                            : NULL;
+    if (!rest || !rest[0] || strchr(rest, '/'))
+        return ls_error_set(err, "--stun: '%s' is not stun://host:port", o->stun);
+    if (rest == o->stun + 7)
+        return 0;
+    char *normal = malloc(strlen(rest) + 8);
+    if (normal)
+        sprintf(normal, "stun://%s", rest);
+    if (!(o->stun = ls_owned_strings_keep(&o->owned, normal)))
+        return ls_error_set(err, "out of memory");
+    return 0;
+}
+
+static int check_listen(const ls_server_options *o, ls_error *err)
+{
+    if (strcmp(o->listen, "localhost") == 0)
+        return 0;
+    GInetAddress *a = g_inet_address_new_from_string(o->listen);
+    if (!a)
+        return ls_error_set(err, "--listen: '%s' is not an IP address", o->listen);
+    g_object_unref(a);
+    return 0;
+}
+
+static int check(ls_server_options *o, ls_error *err)
+{
+    static const char *const later_tts[] = { "edgetts", "gpt-sovits", "xtts", "cosyvoice", "fishtts", "tencent",
+                                             "doubao", "indextts2", "azuretts", NULL };
+    static const char *const later_transports[] = { "rtcpush", "rtmp", "virtualcam", NULL };
+    static const char *const other_models[] = { "wav2lip", "ernerf", "ultralight", NULL };
+
+    if (o->listenport < 1 || o->listenport > 65535)
+        return ls_error_set(err, "--listenport: %d is not a port (1..65535)", o->listenport);
+    if (check_listen(o, err) < 0 || check_stun(o, err) < 0)
+        return -1;
+    if (strcmp(o->model, "musetalk") == 0)
+        return ls_error_set(err, "--model musetalk: lip-sync arrives with the real-time loop; for now "
+                                 "--model none streams the idle avatar");
+    if (one_of(o->model, other_models))
+        return ls_error_set(err, "--model %s: not supported (lipstream runs MuseTalk)", o->model);
+    if (strcmp(o->model, "none") != 0)
+        return ls_error_set(err, "--model: unknown model '%s' (none, musetalk)", o->model);
+    if (o->batch_size < 1 || o->batch_size > 256)
+        return ls_error_set(err, "--batch_size: %d is out of range (1..256)", o->batch_size);
+    if (o->fps != 50)
+        return ls_error_set(err, "--fps: %d; it is the audio frame rate and must be 50 (20 ms frames), as "
+                                 "in LiveTalking (video runs at 25 fps)", o->fps);
+    if (one_of(o->tts, later_tts))
+        return ls_error_set(err, "--tts %s: not available yet (espeak is built in)", o->tts);
+    if (strcmp(o->tts, "espeak") != 0)
+        return ls_error_set(err, "--tts: unknown engine '%s' (espeak)", o->tts);
+    if (one_of(o->transport, later_transports))
+        return ls_error_set(err, "--transport %s: not available yet (webrtc works)", o->transport);
+    if (strcmp(o->transport, "webrtc") != 0)
+        return ls_error_set(err, "--transport: unknown transport '%s' (webrtc)", o->transport);
+    if (o->max_session < 1 || o->max_session > 1000)
+        return ls_error_set(err, "--max_session: %d is out of range (1..1000)", o->max_session);
+    if (o->customvideo_config && o->customvideo_config[0])
+        return ls_error_set(err, "--customvideo_config: action clips are not available yet");
+    if (!o->avatar && !ls_avatar_name_valid(o->avatar_id))
+        return ls_error_set(err, "--avatar_id: '%s' is not a folder name", o->avatar_id);
+    return 0;
+}
+
+int ls_server_options_parse(int argc, char **argv, ls_server_options *o, ls_error *err)
+{
+    set_defaults(o);
+    ls_arg spec[MAX_OPTIONS];
+    int n = option_table(o, spec);
+    const char *config = find_config(argc, argv);
+    if (config && ls_config_file_apply(config, spec, n, &o->owned, err) < 0)
+        return -1;
+    if (ls_args_parse(argc, argv, spec, n, NULL, err) < 0)
+        return -1;
+    return check(o, err);
+}
+
+void ls_server_options_free(ls_server_options *o)
+{
+    ls_owned_strings_free(&o->owned);
+}
+
+void ls_server_options_usage(FILE *out)
+{
+    ls_server_options o;
+    ls_arg spec[MAX_OPTIONS];
+    int n = option_table(&o, spec);
+    ls_args_usage(out, USAGE, spec, n);
+    fprintf(out, "\nValues come from the defaults, then --config FILE (YAML: option: value), then the\n"
+                 "command line. The web client is at http://LISTEN:LISTENPORT/ (see README: Server).\n");
+}
+
+/* Appends a URL without its user info and with its path and query hidden. */
+static void append_redacted_url(GString *out, const char *url)
+{
+    const char *scheme = strstr(url, "://");
+    if (!scheme) {
+        ls_json_append_string(out, "(redacted)");
+        return;
+    }
+    const char *host = scheme + 3, *end = host + strcspn(host, "/?#");
+    const char *at = memchr(host, '@', (size_t)(end - host));
+    if (at)
+        host = at + 1;
+    char *shown = g_strdup_printf("%.*s%.*s%s", (int)(scheme + 3 - url), url, (int)(end - host), host,
+                                  *end ? "/(redacted)" : "");
+    ls_json_append_string(out, shown);
+    g_free(shown);
+}
+
+void ls_server_options_to_json(const ls_server_options *o, GString *out)
+{
+    ls_server_options copy = *o;
+    ls_arg spec[MAX_OPTIONS];
+    int n = option_table(&copy, spec);
+    g_string_append_c(out, '{');
+    for (int i = 0; i < n; i++) {
+        g_string_append(out, i ? ", " : "");
+        ls_json_append_string(out, spec[i].name);
+        g_string_append(out, ": ");
+        const char *s;
+        switch (spec[i].kind) {
+        case LS_ARG_STRING:
+            s = *(const char **)spec[i].dest;
+            if (!s)
+                g_string_append(out, "null");
+            else if (is_url_option(spec[i].name))
+                append_redacted_url(out, s);
+            else
+                ls_json_append_string(out, s);
+            break;
+        case LS_ARG_INT:
+            g_string_append_printf(out, "%d", *(int *)spec[i].dest);
+            break;
+        case LS_ARG_DOUBLE:
+            g_string_append_printf(out, "%g", *(double *)spec[i].dest);
+            break;
+        case LS_ARG_FLAG:
+            g_string_append(out, *(int *)spec[i].dest ? "true" : "false");
+            break;
+        }
+    }
+    g_string_append_c(out, '}');
+}

@@ -1,0 +1,52 @@
+/*
+ * options.h - the options of `lipstream serve`.
+ *
+ * Names follow LiveTalking's where it has them (--model, --avatar_id,
+ * --batch_size, --fps, --tts, --REF_FILE, --REF_TEXT, --TTS_SERVER,
+ * --transport, --push_url, --max_session, --listenport,
+ * --customvideo_config) so its command lines keep working. Values come from
+ * the defaults, then the YAML file given by --config (server/config_file.h),
+ * then the command line: the later wins. After merging they are checked:
+ * a bad value, or one that asks for a feature lipstream does not have yet
+ * (e.g. --transport rtmp), is an error that says so.
+ */
+#ifndef LS_SERVER_OPTIONS_H
+#define LS_SERVER_OPTIONS_H
+
+#include <stdio.h>
+
+#include <glib.h>
+
+#include "server/config_file.h"
+#include "util/error.h"
+
+typedef struct ls_server_options {
+    const char *listen;              /* address to bind (IP literal or "localhost") */
+    int listenport;
+    const char *stun;                /* "stun://host:port" or NULL */
+    const char *avatar_id, *avatar_dir, *avatar;
+    const char *model;               /* "none" only, for now */
+    int batch_size;                  /* frames per inference batch (the real-time loop) */
+    int fps;                         /* audio frames per second: 50 (20 ms), as LiveTalking */
+    const char *tts;                 /* "espeak" */
+    const char *tts_voice;           /* espeak-ng voice, NULL: by script */
+    const char *REF_FILE, *REF_TEXT, *TTS_SERVER;   /* for TTS engines that clone a voice */
+    const char *transport;           /* "webrtc" */
+    const char *push_url;
+    int max_session;
+    const char *customvideo_config;
+    const char *web_dir;             /* NULL: the built-in web client */
+    const char *config;
+    ls_owned_strings owned;          /* strings from the config file */
+} ls_server_options;
+
+/* Parses argv (after "serve"); 0, or -1 with a message naming the option. */
+int ls_server_options_parse(int argc, char **argv, ls_server_options *o, ls_error *err);
+void ls_server_options_free(ls_server_options *o);
+
+void ls_server_options_usage(FILE *out);
+
+/* The effective options as a JSON object; credentials in URLs are redacted. */
+void ls_server_options_to_json(const ls_server_options *o, GString *out);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * server.c - starting, running and stopping the live server (see server.h).
+ *
+ * Start-up checks what can fail before serving: the default avatar loads,
+ * espeak-ng and its voices are there, the port can be bound. Shutdown (on
+ * SIGINT/SIGTERM, from the main loop) closes every session, stops the HTTP
+ * server, runs the main context until the sources the sessions left behind
+ * are done, then frees the rest in reverse order.
+ */
+#include "server/server.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib-unix.h>
+#include <gst/gst.h>
+
+#include "server/avatars.h"
+#include "server/http.h"
+#include "server/routes.h"
+#include "server/sessions.h"
+#include "server/static_files.h"
+#include "speech/espeak_tts.h"
+
+static gboolean on_signal(gpointer data)
+{
+    ls_server *srv = data;
+    fprintf(stderr, "lipstream: stopping\n");
+    g_main_loop_quit(srv->loop);
+    return G_SOURCE_CONTINUE;
+}
+
+static int load_default_avatar(ls_server *srv, ls_error *err)
+{
+    unsigned status;
+    if (ls_server_avatar_acquire(srv->opts, NULL, &srv->avatar, &status, err) == 0)
+        return 0;
+    if (status == 404)
+        ls_error_set(err, "no avatar folder %s/%s (make one: lipstream avatar create --input data/astronaut.png "
+                          "--out %s/%s), or give --avatar_id / --avatar",
+                     srv->opts->avatar_dir, srv->opts->avatar_id, srv->opts->avatar_dir, srv->opts->avatar_id);
+    return -1;
+}
+
+static int listen_http(ls_server *srv, ls_error *err)
+{
+    const ls_server_options *o = srv->opts;
+    const char *host = strcmp(o->listen, "localhost") == 0 ? "127.0.0.1" : o->listen;
+    GSocketAddress *addr = g_inet_socket_address_new_from_string(host, (guint)o->listenport);
+    GError *gerr = NULL;
+    int ok = addr && soup_server_listen(srv->soup, addr, 0, &gerr);
+    if (!ok)
+        ls_error_set(err, "cannot serve on %s port %d: %s", o->listen, o->listenport,
+                     gerr ? gerr->message : "bad address");
+    g_clear_error(&gerr);
+    if (addr)
+        g_object_unref(addr);
+    return ok ? 0 : -1;
+}
+
+static int start(ls_server *srv, ls_error *err)
+{
+    if (load_default_avatar(srv, err) < 0 || ls_espeak_new(srv->opts->tts_voice, &srv->tts, err) < 0 ||
+        ls_speech_service_start(srv->tts, &srv->speech, err) < 0)
+        return -1;
+    srv->soup = soup_server_new("server-header", "lipstream ", NULL);
+    int nroutes;
+    const ls_route *routes = ls_routes(&nroutes);
+    ls_http_install(srv, routes, nroutes);
+    return listen_http(srv, err);
+}
+
+static void stop(ls_server *srv)
+{
+    ls_sessions_close_all(srv);
+    if (srv->soup) {
+        soup_server_disconnect(srv->soup);
+        while (g_main_context_pending(srv->context))
+            g_main_context_iteration(srv->context, FALSE);
+        g_object_unref(srv->soup);
+    }
+    ls_speech_service_stop(srv->speech);
+    if (srv->tts)
+        srv->tts->free(srv->tts);
+    ls_avatar_release(srv->avatar);
+    g_hash_table_destroy(srv->sessions);
+    g_main_loop_unref(srv->loop);
+    g_free(srv->web_dir);
+}
+
+int ls_server_run(const ls_server_options *opts, ls_error *err)
+{
+    GError *gerr = NULL;
+    if (!gst_init_check(NULL, NULL, &gerr)) {
+        ls_error_set(err, "GStreamer: %s", gerr ? gerr->message : "cannot initialise");
+        g_clear_error(&gerr);
+        return -1;
+    }
+    ls_server srv = { 0 };
+    srv.opts = opts;
+    srv.context = g_main_context_default();
+    srv.loop = g_main_loop_new(srv.context, FALSE);
+    srv.sessions = g_hash_table_new(g_str_hash, g_str_equal);
+    srv.web_dir = g_strdup(opts->web_dir ? opts->web_dir : ls_static_default_dir());
+
+    int rc = start(&srv, err);
+    if (rc == 0) {
+        guint sigint = g_unix_signal_add(SIGINT, on_signal, &srv);
+        guint sigterm = g_unix_signal_add(SIGTERM, on_signal, &srv);
+        fprintf(stderr, "lipstream: serving http://%s:%d/ (avatar %s: %d frames %dx%d; up to %d sessions)\n",
+                opts->listen, opts->listenport, srv.avatar->id, srv.avatar->nframes, srv.avatar->width,
+                srv.avatar->height, opts->max_session);
+        g_main_loop_run(srv.loop);
+        g_source_remove(sigint);
+        g_source_remove(sigterm);
+    }
+    stop(&srv);
+    return rc;
+}

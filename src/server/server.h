@@ -1,0 +1,35 @@
+/*
+ * server.h - the live server: what every request handler shares.
+ *
+ * One GLib main loop runs the HTTP server (libsoup 3) and all session
+ * bookkeeping; GStreamer and the speech thread post their news to it
+ * (sessions.h). ls_server_run() builds everything from the options, serves
+ * until SIGINT or SIGTERM, then closes every session and frees everything.
+ */
+#ifndef LS_SERVER_SERVER_H
+#define LS_SERVER_SERVER_H
+
+#include <glib.h>
+#include <libsoup/soup.h>
+
+#include "avatar/avatar.h"
+#include "server/options.h"
+#include "speech/speech_service.h"
+#include "speech/tts_engine.h"
+
+typedef struct ls_server {
+    const ls_server_options *opts;
+    GMainContext *context;
+    GMainLoop *loop;
+    SoupServer *soup;
+    GHashTable *sessions;            /* id -> ls_session*, main context only */
+    ls_avatar *avatar;               /* the default avatar, held for the server's life */
+    ls_tts_engine *tts;
+    ls_speech_service *speech;
+    char *web_dir;
+} ls_server;
+
+/* Serves until a signal; 0, or -1 when it could not start. */
+int ls_server_run(const ls_server_options *opts, ls_error *err);
+
+#endif

@@ -1,0 +1,221 @@
+/*
+ * sessions.c - opening, finding and closing sessions (see sessions.h).
+ *
+ * Opening wires the parts together: speech queue (attached to the speech
+ * service), WebRTC peer (its answer and close callbacks come back here on
+ * the main context), idle video source and producer. Closing takes them
+ * apart in the reverse order of use: the producer first (it pushes into the
+ * peer and pops the queue), then speech, the peer, event streams, avatar.
+ */
+#include "server/sessions.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "server/http.h"
+#include "server/json_out.h"
+#include "server/sse.h"
+
+typedef struct speech_event {
+    ls_server *srv;
+    char id[LS_SESSION_ID_LEN + 1];
+    ls_speech_event_kind kind;
+    char *text;
+} speech_event;
+
+int ls_session_new_id(char out[LS_SESSION_ID_LEN + 1], ls_error *err)
+{
+    unsigned char bits[LS_SESSION_ID_LEN / 2];
+    if (getrandom(bits, sizeof bits, 0) != (ssize_t)sizeof bits)
+        return ls_error_set(err, "getrandom failed: no session id");
+    for (size_t i = 0; i < sizeof bits; i++)
+        snprintf(out + 2 * i, 3, "%02x", bits[i]);
+    return 0;
+}
+
+ls_session *ls_session_find(ls_server *srv, const char *id)
+{
+    return g_hash_table_lookup(srv->sessions, id);
+}
+
+int ls_sessions_count(ls_server *srv)
+{
+    return (int)g_hash_table_size(srv->sessions);
+}
+
+// --- speech events: any thread -> main context -> /sse ------------------------------
+
+static gboolean deliver_speech_event(gpointer data)
+{
+    speech_event *e = data;
+    ls_session *s = ls_session_find(e->srv, e->id);
+    if (s) {
+        GString *json = g_string_new("{\"status\": ");
+        ls_json_append_string(json, e->kind == LS_SPEECH_START ? "start" : "end");
+        g_string_append(json, ", \"text\": ");
+        ls_json_append_string(json, e->text);
+        g_string_append_c(json, '}');
+        ls_sse_send(s, json->str);
+        g_string_free(json, TRUE);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+static void free_speech_event(gpointer data)
+{
+    speech_event *e = data;
+    g_free(e->text);
+    g_free(e);
+}
+
+/* The speech queue's event callback (its lock held): queue the event for
+ * the main context, always as a new source so events keep their order. */
+static void on_speech_event(void *user, ls_speech_event_kind kind, const char *text)
+{
+    ls_session *s = user;
+    speech_event *e = g_new0(speech_event, 1);
+    e->srv = s->srv;
+    memcpy(e->id, s->id, sizeof e->id);
+    e->kind = kind;
+    e->text = g_strdup(text);
+    GSource *src = g_idle_source_new();
+    g_source_set_callback(src, deliver_speech_event, e, free_speech_event);
+    g_source_attach(src, s->srv->context);
+    g_source_unref(src);
+}
+
+// --- the /offer request waiting for the answer ----------------------------------------
+
+static void forget_offer_msg(ls_session *s)
+{
+    if (!s->offer_msg)
+        return;
+    g_signal_handler_disconnect(s->offer_msg, s->offer_finished_handler);
+    g_object_unref(s->offer_msg);
+    s->offer_msg = NULL;
+}
+
+/* The client went away before the answer. */
+static void on_offer_finished(SoupServerMessage *msg, gpointer data)
+{
+    forget_offer_msg(data);
+}
+
+static void answer_offer(ls_session *s, guint status, GString *json)
+{
+    SoupServerMessage *msg = s->offer_msg;
+    if (!msg) {
+        g_string_free(json, TRUE);
+        return;
+    }
+    g_object_ref(msg);
+    forget_offer_msg(s);
+    ls_http_reply(msg, status, json);
+    soup_server_message_unpause(msg);
+    g_object_unref(msg);
+}
+
+static void on_answer(void *user, const char *sdp, const char *error)
+{
+    ls_session *s = user;
+    if (!sdp) {
+        answer_offer(s, SOUP_STATUS_INTERNAL_SERVER_ERROR, ls_json_result(-1, error));
+        ls_session_close(s, error);
+        return;
+    }
+    GString *json = g_string_new("{\"sdp\": ");
+    ls_json_append_string(json, sdp);
+    g_string_append(json, ", \"type\": \"answer\", \"sessionid\": ");
+    ls_json_append_string(json, s->id);
+    g_string_append_c(json, '}');
+    answer_offer(s, SOUP_STATUS_OK, json);
+}
+
+static void on_peer_closed(void *user, const char *why)
+{
+    ls_session_close(user, why);
+}
+
+// --- open / close -----------------------------------------------------------------------
+
+static int start_producer(ls_session *s, ls_error *err)
+{
+    ls_idle_source_init(&s->idle, s->avatar);
+    ls_producer_config cfg = { 0 };
+    cfg.clock = ls_webrtc_peer_clock(s->peer, &cfg.base_time);
+    cfg.speech = s->speech;
+    cfg.video = &s->idle.base;
+    cfg.sinks[0] = ls_webrtc_peer_sink(s->peer);
+    cfg.nsinks = 1;
+    int rc = ls_producer_start(&cfg, &s->producer, err);
+    gst_object_unref(cfg.clock);
+    return rc;
+}
+
+int ls_session_open(ls_server *srv, const char *offer_sdp, const ls_offer_media *media, ls_avatar *avatar,
+                    SoupServerMessage *msg, ls_session **out, ls_error *err)
+{
+    ls_session *s = g_new0(ls_session, 1);
+    s->srv = srv;
+    s->avatar = avatar;
+    s->media = *media;
+    s->created_us = g_get_real_time();
+    s->streams = g_ptr_array_new();
+    if (ls_session_new_id(s->id, err) < 0)
+        goto fail;
+    s->speech = ls_speech_queue_new(on_speech_event, s);
+    if (!s->speech) {
+        ls_error_set(err, "out of memory");
+        goto fail;
+    }
+    ls_speech_service_attach(srv->speech, s->speech);
+
+    ls_webrtc_config cfg = { avatar->width, avatar->height, srv->opts->stun, srv->context };
+    ls_webrtc_callbacks cb = { on_answer, on_peer_closed, s };
+    if (ls_webrtc_peer_new(offer_sdp, media, &cfg, &cb, &s->peer, err) < 0 || start_producer(s, err) < 0)
+        goto fail;
+
+    s->offer_msg = g_object_ref(msg);
+    s->offer_finished_handler = g_signal_connect(msg, "finished", G_CALLBACK(on_offer_finished), s);
+    g_hash_table_insert(srv->sessions, s->id, s);
+    fprintf(stderr, "lipstream: session %.8s: opened (%s pt %d, Opus pt %d, avatar %s), %d of %d\n", s->id,
+            ls_video_codec_name(media->video_codec), media->video_pt, media->audio_pt, avatar->id,
+            ls_sessions_count(srv), srv->opts->max_session);
+    *out = s;
+    return 0;
+fail:
+    s->avatar = NULL;   /* the caller still owns it on failure */
+    ls_session_close(s, NULL);
+    return -1;
+}
+
+void ls_session_close(ls_session *s, const char *why)
+{
+    ls_server *srv = s->srv;
+    if (g_hash_table_lookup(srv->sessions, s->id) == s) {
+        g_hash_table_remove(srv->sessions, s->id);
+        fprintf(stderr, "lipstream: session %.8s: closed (%s), %d left\n", s->id, why ? why : "",
+                ls_sessions_count(srv));
+    }
+    answer_offer(s, SOUP_STATUS_INTERNAL_SERVER_ERROR, ls_json_result(-1, why ? why : "session closed"));
+    ls_producer_stop(s->producer);
+    if (s->speech) {
+        ls_speech_service_detach(srv->speech, s->speech);
+        ls_speech_queue_unref(s->speech);
+    }
+    ls_webrtc_peer_free(s->peer);
+    ls_sse_close_all(s);
+    g_ptr_array_free(s->streams, TRUE);
+    if (s->avatar)
+        ls_avatar_release(s->avatar);
+    g_free(s);
+}
+
+void ls_sessions_close_all(ls_server *srv)
+{
+    GList *all = g_hash_table_get_values(srv->sessions);
+    for (GList *l = all; l; l = l->next)
+        ls_session_close(l->data, "server shutting down");
+    g_list_free(all);
+}

@@ -1,0 +1,59 @@
+/*
+ * sessions.h - the server's sessions: creating, finding and closing them.
+ *
+ * A session is one browser peer: its WebRTC pipeline, its speech queue
+ * (attached to the speech service), its producer thread, its avatar and
+ * its open event streams (/sse). Ids are 128 random bits from getrandom()
+ * in hex (32 characters), so they cannot be guessed. The registry lives on
+ * the main context: sessions are created by /offer, found by id by every
+ * other route, and closed when the peer disconnects or fails, when the
+ * answer cannot be made, or at shutdown; closing releases everything the
+ * session holds. Speech events reach the main context as queued sources
+ * that look the session up by id, so a late event for a closed session is
+ * dropped.
+ */
+#ifndef LS_SERVER_SESSIONS_H
+#define LS_SERVER_SESSIONS_H
+
+#include <libsoup/soup.h>
+
+#include "live/producer.h"
+#include "live/video_source.h"
+#include "media/sdp_offer.h"
+#include "media/webrtc_peer.h"
+#include "server/server.h"
+#include "speech/speech_queue.h"
+
+#define LS_SESSION_ID_LEN 32
+
+typedef struct ls_session {
+    char id[LS_SESSION_ID_LEN + 1];
+    ls_server *srv;
+    ls_avatar *avatar;
+    ls_offer_media media;
+    ls_speech_queue *speech;
+    ls_webrtc_peer *peer;
+    ls_idle_source idle;
+    ls_producer *producer;
+    SoupServerMessage *offer_msg;    /* the /offer request waiting for the answer */
+    gulong offer_finished_handler;
+    GPtrArray *streams;              /* open /sse streams (sse.c) */
+    gint64 created_us;               /* g_get_real_time() */
+} ls_session;
+
+/* 128 random bits as 32 hex digits; -1 when getrandom fails. */
+int ls_session_new_id(char out[LS_SESSION_ID_LEN + 1], ls_error *err);
+
+/* Opens a session answering `offer_sdp`; `msg` (paused by the caller) is
+ * answered when the answer is ready: the session takes it over. */
+int ls_session_open(ls_server *srv, const char *offer_sdp, const ls_offer_media *media, ls_avatar *avatar,
+                    SoupServerMessage *msg, ls_session **out, ls_error *err);
+
+/* Closes and frees the session; `why` is logged. */
+void ls_session_close(ls_session *s, const char *why);
+void ls_sessions_close_all(ls_server *srv);
+
+ls_session *ls_session_find(ls_server *srv, const char *id);
+int ls_sessions_count(ls_server *srv);
+
+#endif

@@ -1,0 +1,246 @@
+/*
+ * speech_service.c - the speech thread (see speech_service.h).
+ *
+ * Locking: the service mutex guards the list of queues, `next` (round
+ * robin) and the wake flag; a queue's own lock is taken inside it (take),
+ * never the other way round: a queue calls wake() after releasing its lock.
+ * Synthesis runs with no lock held, on a reference to the queue.
+ */
+#include "speech/speech_service.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audio/resample.h"
+
+#define MAX_AHEAD_MS 4000     /* audio waiting in a queue before it is skipped */
+#define POLL_MS 100           /* re-check skipped queues this often */
+#define COPY_BLOCK 4000       /* samples of an uploaded clip written at once */
+
+struct ls_speech_service {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int stop, woken;
+    ls_tts_engine *engine;
+    ls_resampler *resampler;          /* engine rate -> 16 kHz; NULL when equal */
+    float *in, *out;                  /* resampling buffers */
+    int16_t *pcm;
+    int64_t in_cap, out_cap;
+    ls_speech_queue **queues;
+    size_t n, cap, next;
+};
+
+typedef struct chunk_writer {
+    ls_speech_service *s;
+    ls_speech_queue *q;
+    uint64_t generation;
+} chunk_writer;
+
+static int grow(ls_speech_service *s, int64_t n_in, int64_t n_out)
+{
+    if (n_in > s->in_cap) {
+        float *in = realloc(s->in, (size_t)n_in * sizeof *in);
+        if (!in)
+            return -1;
+        s->in = in;
+        s->in_cap = n_in;
+    }
+    if (n_out > s->out_cap) {
+        float *out = realloc(s->out, (size_t)n_out * sizeof *out);
+        int16_t *pcm = out ? realloc(s->pcm, (size_t)n_out * sizeof *pcm) : NULL;
+        if (out)
+            s->out = out;
+        if (!pcm)
+            return -1;
+        s->pcm = pcm;
+        s->out_cap = n_out;
+    }
+    return 0;
+}
+
+/* Writes resampled samples s->out[0..n) to the queue; -1 when stale. */
+static int write_resampled(chunk_writer *w, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        float v = roundf(w->s->out[i] * 32768.0f);
+        w->s->pcm[i] = (int16_t)(v > 32767.0f ? 32767.0f : v < -32768.0f ? -32768.0f : v);
+    }
+    return ls_speech_queue_append(w->q, w->generation, w->s->pcm, (size_t)n);
+}
+
+/* Engine callback: the next piece of synthesised audio. */
+static int on_samples(void *user, const int16_t *samples, int n)
+{
+    chunk_writer *w = user;
+    ls_speech_service *s = w->s;
+    if (!s->resampler)
+        return ls_speech_queue_append(w->q, w->generation, samples, (size_t)n) < 0;
+    if (grow(s, n, ls_resampler_max_output(s->resampler, n)) < 0)
+        return 1;
+    for (int i = 0; i < n; i++)
+        s->in[i] = samples[i] / 32768.0f;
+    return write_resampled(w, ls_resampler_push(s->resampler, s->in, n, s->out)) < 0;
+}
+
+static void speak_text(ls_speech_service *s, chunk_writer *w, const char *text)
+{
+    ls_error err;
+    if (s->engine->synthesize(s->engine, text, on_samples, w, &err) < 0)
+        fprintf(stderr, "lipstream: speech: %s\n", err.msg);
+    if (s->resampler && grow(s, 0, ls_resampler_max_output(s->resampler, 0)) == 0) {
+        int64_t n = ls_resampler_finish(s->resampler, s->out);  /* the tail; also resets it */
+        write_resampled(w, n);
+    }
+}
+
+static void speak_item(ls_speech_service *s, ls_speech_queue *q, ls_speech_item *item)
+{
+    chunk_writer w = { s, q, item->generation };
+    if (ls_speech_queue_begin(q, w.generation, item->text) < 0)
+        return;
+    if (item->audio) {
+        for (size_t i = 0; i < item->n; i += COPY_BLOCK)
+            if (ls_speech_queue_append(q, w.generation, item->audio + i,
+                                       item->n - i < COPY_BLOCK ? item->n - i : COPY_BLOCK) < 0)
+                return;
+    } else {
+        speak_text(s, &w, item->text);
+    }
+    ls_speech_queue_end(q, w.generation);
+}
+
+/* The next queue (round robin) with an item to take; lock held. */
+static ls_speech_queue *take_next(ls_speech_service *s, ls_speech_item *item)
+{
+    for (size_t k = 0; k < s->n; k++) {
+        size_t i = (s->next + k) % s->n;
+        if (ls_speech_queue_take(s->queues[i], MAX_AHEAD_MS, item)) {
+            s->next = i + 1;
+            return ls_speech_queue_ref(s->queues[i]);
+        }
+    }
+    return NULL;
+}
+
+static void *run(void *arg)
+{
+    ls_speech_service *s = arg;
+    pthread_mutex_lock(&s->lock);
+    while (!s->stop) {
+        ls_speech_item item;
+        s->woken = 0;
+        ls_speech_queue *q = take_next(s, &item);
+        if (q) {
+            pthread_mutex_unlock(&s->lock);
+            speak_item(s, q, &item);
+            ls_speech_item_clear(&item);
+            ls_speech_queue_unref(q);
+            pthread_mutex_lock(&s->lock);
+            continue;
+        }
+        if (s->woken)
+            continue;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += POLL_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->cond, &s->lock, &until);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+static void wake(void *user)
+{
+    ls_speech_service *s = user;
+    pthread_mutex_lock(&s->lock);
+    s->woken = 1;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+int ls_speech_service_start(ls_tts_engine *engine, ls_speech_service **out, ls_error *err)
+{
+    ls_speech_service *s = calloc(1, sizeof *s);
+    if (!s)
+        return ls_error_set(err, "out of memory");
+    s->engine = engine;
+    if (engine->rate != LS_SPEECH_RATE &&
+        ls_resampler_new(engine->rate, LS_SPEECH_RATE, &s->resampler, err) < 0) {
+        free(s);
+        return -1;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    if (pthread_create(&s->thread, NULL, run, s) != 0) {
+        ls_resampler_free(s->resampler);
+        free(s);
+        return ls_error_set(err, "speech: cannot start its thread");
+    }
+    *out = s;
+    return 0;
+}
+
+void ls_speech_service_stop(ls_speech_service *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->stop = 1;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, NULL);
+    for (size_t i = 0; i < s->n; i++) {
+        ls_speech_queue_set_wake(s->queues[i], NULL, NULL);
+        ls_speech_queue_unref(s->queues[i]);
+    }
+    free(s->queues);
+    ls_resampler_free(s->resampler);
+    free(s->in);
+    free(s->out);
+    free(s->pcm);
+    pthread_cond_destroy(&s->cond);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+void ls_speech_service_attach(ls_speech_service *s, ls_speech_queue *q)
+{
+    pthread_mutex_lock(&s->lock);
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 8;
+        ls_speech_queue **queues = realloc(s->queues, cap * sizeof *queues);
+        if (!queues) {  /* cannot happen in practice; the session then stays silent */
+            pthread_mutex_unlock(&s->lock);
+            fprintf(stderr, "lipstream: speech: out of memory\n");
+            return;
+        }
+        s->queues = queues;
+        s->cap = cap;
+    }
+    s->queues[s->n++] = ls_speech_queue_ref(q);
+    pthread_mutex_unlock(&s->lock);
+    ls_speech_queue_set_wake(q, wake, s);
+}
+
+void ls_speech_service_detach(ls_speech_service *s, ls_speech_queue *q)
+{
+    ls_speech_queue_set_wake(q, NULL, NULL);
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->queues[i] == q) {
+            s->queues[i] = s->queues[--s->n];
+            ls_speech_queue_unref(q);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+}

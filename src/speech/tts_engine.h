@@ -1,0 +1,27 @@
+/*
+ * tts_engine.h - a text-to-speech backend, as the speech service uses it.
+ *
+ * An engine turns one chunk of text into mono 16-bit audio at its own rate,
+ * handing the samples over as they are made (so the first audio can play
+ * before the chunk is done) and stopping early when asked. Engines are used
+ * by the speech service's one thread only. espeak-ng is built in
+ * (speech/espeak_tts.h); network engines are more implementations.
+ */
+#ifndef LS_SPEECH_TTS_ENGINE_H
+#define LS_SPEECH_TTS_ENGINE_H
+
+#include <stdint.h>
+
+#include "util/error.h"
+
+/* Receives synthesised samples; returns nonzero to stop the synthesis. */
+typedef int (*ls_tts_output_fn)(void *user, const int16_t *samples, int n);
+
+typedef struct ls_tts_engine ls_tts_engine;
+struct ls_tts_engine {
+    int rate;   /* sample rate of the output, Hz */
+    int (*synthesize)(ls_tts_engine *e, const char *text, ls_tts_output_fn out, void *user, ls_error *err);
+    void (*free)(ls_tts_engine *e);
+};
+
+#endif

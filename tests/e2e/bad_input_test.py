@@ -1,0 +1,191 @@
+#!/usr/bin/python3
+"""Bad and edge-case requests against a running server (started by serve.py
+with --max_session 1): each must get its documented status and a JSON
+{"code": -1, "msg": ...} naming the problem, and the server must keep serving
+(a follow-up request after each). Also covers, on one live aiortc session:
+the session limit, /human's missing fields and chat, the features not
+available yet, WAV and non-WAV uploads, and speech events over /sse.
+
+usage: bad_input_test.py URL
+"""
+import asyncio
+import http.client
+import io
+import json
+import os
+import struct
+import sys
+import threading
+import urllib.parse
+
+import numpy
+from aiortc import RTCPeerConnection, RTCSessionDescription
+
+failures = []
+
+
+def request(url, method, path, body=None, headers=None):
+    """Returns (status, headers, parsed JSON or raw bytes)."""
+    u = urllib.parse.urlparse(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+    conn.request(method, path, body=body, headers=headers or {})
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    try:
+        data = json.loads(data)
+    except ValueError:
+        pass
+    return r.status, dict(r.getheaders()), data
+
+
+def expect(url, what, method, path, body, status, msg_part, headers=None):
+    got, hdrs, data = request(url, method, path, body, headers)
+    ok = got == status and isinstance(data, dict) and data.get("code") == -1 and msg_part in data.get("msg", "")
+    follow = request(url, "GET", "/api/admin/config")[0]
+    print(f"{'ok  ' if ok and follow == 200 else 'FAIL'} {what}: {got} {data if isinstance(data, dict) else data[:80]}")
+    if not ok or follow != 200:
+        failures.append(what)
+    return hdrs
+
+
+def wav_bytes(seconds=0.5, rate=22050):
+    t = numpy.arange(int(seconds * rate)) / rate
+    pcm = (numpy.sin(2 * numpy.pi * 440 * t) * 8000).astype("<i2").tobytes()
+    return (b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVEfmt " +
+            struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16) + b"data" + struct.pack("<I", len(pcm)) + pcm)
+
+
+def multipart(fields):
+    boundary = "lipstreamtestboundary"
+    out = io.BytesIO()
+    for name, (filename, content) in fields.items():
+        out.write(f"--{boundary}\r\n".encode())
+        disp = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        out.write(f"Content-Disposition: {disp}\r\n\r\n".encode())
+        out.write(content if isinstance(content, bytes) else content.encode())
+        out.write(b"\r\n")
+    out.write(f"--{boundary}--\r\n".encode())
+    return out.getvalue(), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+def stateless_checks(url):
+    expect(url, "malformed JSON", "POST", "/human", "{bad json", 400, "malformed JSON")
+    expect(url, "not an object", "POST", "/human", "[1, 2]", 400, "must be a JSON object")
+    expect(url, "invalid UTF-8", "POST", "/human", b'{"sessionid": "\xff\xfe"}', 400, "malformed JSON")
+    expect(url, "empty body", "POST", "/interrupt_talk", "", 400, "empty body")
+    expect(url, "missing sessionid", "POST", "/human", {"text": "hi"}, 400, "missing field 'sessionid'")
+    expect(url, "missing sdp", "POST", "/offer", {"type": "offer"}, 400, "missing field 'sdp'")
+    expect(url, "unknown session", "POST", "/human", {"sessionid": "nope", "text": "hi"}, 404, "unknown session")
+    expect(url, "unknown session (int)", "POST", "/is_speaking", {"sessionid": 123456}, 404, "unknown session")
+    expect(url, "unknown session /sse", "GET", "/sse?sessionid=nope", None, 404, "unknown session")
+    expect(url, "unknown session /record", "GET", "/record/nope", None, 404, "unknown session")
+    expect(url, "garbage SDP", "POST", "/offer", {"sdp": "garbage", "type": "offer"}, 400, "offer SDP")
+    expect(url, "answer as offer", "POST", "/offer", {"sdp": "v=0\r\n", "type": "answer"}, 400, "must be \"offer\"")
+    expect(url, "SDP without audio", "POST", "/offer", {"sdp": "v=0\r\nm=video 9 RTP/AVP 96\r\n"}, 400,
+           "no audio m-line")
+    expect(url, "oversized body", "POST", "/human", b"x" * (2 << 20), 413, "too large")
+    expect(url, "oversized upload", "POST", "/humanaudio", b"x" * (65 << 20), 413, "too large")
+    hdrs = expect(url, "GET /offer", "GET", "/offer", None, 405, "takes POST")
+    if hdrs.get("Allow") != "POST":
+        failures.append("Allow header")
+    expect(url, "POST /api/admin/sessions", "POST", "/api/admin/sessions", "{}", 405, "takes GET")
+    expect(url, "unknown endpoint", "POST", "/nope", "{}", 404, "no such endpoint")
+    expect(url, "missing file", "GET", "/nope.html", None, 404, "not found")
+    expect(url, "path outside web/", "GET", "/../CMakeLists.txt", None, 404, "not found")
+    expect(url, "hidden file", "GET", "/.git/config", None, 404, "not found")
+    status, _, page = request(url, "GET", "/")
+    print(f"{'ok  ' if status == 200 and b'client.js' in page else 'FAIL'} GET / serves the web client")
+    if status != 200 or b"client.js" not in page:
+        failures.append("GET /")
+
+
+class EventReader(threading.Thread):
+    """Reads an /sse stream, keeping its data lines."""
+
+    def __init__(self, url, sid):
+        super().__init__(daemon=True)
+        u = urllib.parse.urlparse(url)
+        self.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        self.conn.request("GET", "/sse?sessionid=" + sid)
+        self.response = self.conn.getresponse()
+        self.events = []
+
+    def run(self):
+        try:
+            for line in self.response:
+                if line.startswith(b"data: "):
+                    self.events.append(json.loads(line[6:]))
+        except (OSError, ValueError):
+            pass
+
+
+async def session_checks(url):
+    pc = RTCPeerConnection()
+    pc.addTransceiver("video", direction="recvonly")
+    pc.addTransceiver("audio", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    loop = asyncio.get_running_loop()
+    offer = {"sdp": pc.localDescription.sdp, "type": "offer"}
+    _, _, answer = await loop.run_in_executor(None, request, url, "POST", "/offer", offer)
+    sid = answer["sessionid"]
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+    print(f"ok   session {sid} ({len(sid) * 4} random bits)")
+    if len(sid) != 32:
+        failures.append("session id length")
+
+    def run(*args):
+        return loop.run_in_executor(None, expect, url, *args)
+
+    await run("session limit", "POST", "/offer", offer, 503, "Maximum session limit reached (1/1)")
+    await run("missing text", "POST", "/human", {"sessionid": sid}, 400, "missing field 'text'")
+    await run("text not a string", "POST", "/human", {"sessionid": sid, "text": 5}, 400, "'text' must be a string")
+    await run("bad type", "POST", "/human", {"sessionid": sid, "text": "a", "type": "sing"}, 400, "\"echo\" or \"chat\"")
+    await run("chat without LLM", "POST", "/human", {"sessionid": sid, "text": "hi", "type": "chat"}, 501,
+              "chat needs an LLM (--llm_base_url), not configured")
+    await run("bad interrupt", "POST", "/human", {"sessionid": sid, "text": "a", "interrupt": "yes"}, 400,
+              "'interrupt' must be true or false")
+    await run("set_audiotype", "POST", "/set_audiotype", {"sessionid": sid, "audiotype": 2}, 501,
+              "action clips are not available yet")
+    await run("record", "POST", "/record", {"sessionid": sid, "type": "start_record"}, 501,
+              "recording not available yet")
+    await run("record bad type", "POST", "/record", {"sessionid": sid, "type": "x"}, 400, "start_record")
+    await run("record download", "GET", "/record/" + sid, None, 404, "no recording")
+    body, headers = multipart({"sessionid": (None, sid), "file": ("song.mp3", b"ID3\x03\x00fake mp3")})
+    await run("mp3 upload", "POST", "/humanaudio", body, 415, "only WAV")
+    body, headers_bad = multipart({"file": ("a.wav", wav_bytes())})
+    await run("upload without sessionid", "POST", "/humanaudio", body, 400, "missing form field 'sessionid'")
+    await run("not multipart", "POST", "/humanaudio", "{}", 400, "multipart/form-data")
+
+    reader = EventReader(url, sid)
+    reader.start()
+    body, headers = multipart({"sessionid": (None, sid), "file": ("tone.wav", wav_bytes())})
+    status, _, data = await loop.run_in_executor(None, request, url, "POST", "/humanaudio", body, headers)
+    status2, _, data2 = await loop.run_in_executor(None, request, url, "POST", "/human",
+                                                   {"sessionid": sid, "text": "Events, please.", "type": "echo"})
+    for _ in range(100):
+        if len(reader.events) >= 4:
+            break
+        await asyncio.sleep(0.1)
+    statuses = [(e.get("status"), e.get("text")) for e in reader.events]
+    want = [("start", "tone.wav"), ("end", "tone.wav"), ("start", "Events, please."), ("end", "Events, please.")]
+    ok = status == 200 and data.get("code") == 0 and status2 == 200 and statuses == want
+    print(f"{'ok  ' if ok else 'FAIL'} WAV upload and echo: events {statuses}")
+    if not ok:
+        failures.append("upload and /sse events")
+    await pc.close()
+
+
+def main():
+    url = sys.argv[1]
+    stateless_checks(url)
+    asyncio.run(session_checks(url))
+    if failures:
+        sys.exit("FAIL: " + ", ".join(failures))
+    print("all bad-input checks passed")
+
+
+if __name__ == "__main__":
+    main()

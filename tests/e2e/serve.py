@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""Runs a lipstream server around one end-to-end test command.
+
+Starts `lipstream serve` on a free loopback port (extra server options after
+--server-args), waits until it answers, runs the test command with {url} and
+{pid} replaced, then stops the server with SIGINT and checks that it shut
+down cleanly: exit status 0 and no AddressSanitizer/LeakSanitizer report
+(the Debug build runs with sanitizers). The server's log is printed.
+
+usage: serve.py --lipstream BIN --avatar-dir DIR [--server-args="ARGS"] [--asan-options=OPTS] -- CMD ARGS...
+Exits 77 (ctest: skipped) when the command's program is missing.
+"""
+import argparse
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url, proc, timeout=60):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url + "/api/admin/config", timeout=2):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def main():
+    argv = sys.argv[1:]
+    if "--" not in argv:
+        sys.exit('usage: serve.py --lipstream BIN --avatar-dir DIR [--server-args="..."] -- CMD ...')
+    split = argv.index("--")
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lipstream", required=True)
+    ap.add_argument("--avatar-dir", required=True)
+    ap.add_argument("--server-args", default="", help='one string, given as --server-args="--opt value"')
+    ap.add_argument("--asan-options", default="", help="added to ASAN_OPTIONS, e.g. quarantine_size_mb=8")
+    args = ap.parse_args(argv[:split])
+    command = argv[split + 1:]
+    if shutil.which(command[0]) is None:
+        print(f"{command[0]} not found: skipped")
+        sys.exit(77)
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ)
+    # GLib's quark table leak (see lsan.supp) is only matched with full malloc stacks.
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", "detect_leaks=1"),
+                                                 "fast_unwind_on_malloc=0", args.asan_options]))
+    env["LSAN_OPTIONS"] = "suppressions=" + os.path.join(HERE, "lsan.supp") + ":print_suppressions=0"
+    log_path = os.path.join(os.getcwd(), f"server_{port}.log")
+    with open(log_path, "w+b") as log:
+        server = subprocess.Popen([args.lipstream, "serve", "--listenport", str(port), "--avatar_dir",
+                                   args.avatar_dir, *shlex.split(args.server_args)], stdout=log, stderr=subprocess.STDOUT,
+                                  env=env)
+        status = 1
+        try:
+            if not wait_ready(url, server):
+                print("the server did not start")
+            else:
+                cmd = [c.replace("{url}", url).replace("{pid}", str(server.pid)) for c in command]
+                status = subprocess.call(cmd)
+        finally:
+            if server.poll() is None:
+                server.send_signal(signal.SIGINT)
+            try:
+                server_status = server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server_status = "hung at shutdown"
+            log.seek(0)
+            text = log.read().decode(errors="replace")
+    os.unlink(log_path)
+    print("--- server log ---\n" + text + "--- end of server log ---")
+    if server_status != 0 or "Sanitizer" in text:
+        print(f"FAIL: the server did not stop cleanly (status {server_status})")
+        status = status or 1
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+# The real-time lip-sync engine (src/live): streamed whisper features, the
+# shared inference worker, composition, the per-session engine, and
+# `lipstream render`. Reference data: tests/ref/whisper_ref.py (the whisper
+# area's fixture) and tests/ref/loop_ref.py (small random models laid out as
+# models/, avatar frames, clips and audio).
+# whisper.cmake is included after this file: name its fixture's folder here.
+set(LS_LOOP_WHISPER_REF ${CMAKE_CURRENT_BINARY_DIR}/whisper_ref)
+
+ls_test(test_stream_features test_stream_features.c)
+add_test(NAME test_stream_features COMMAND test_stream_features ${LS_LOOP_WHISPER_REF})
+set_tests_properties(test_stream_features PROPERTIES FIXTURES_REQUIRED whisper_ref)
+
+# musetalk.cmake's fixture: the small random UNet + VAE.
+set(LS_LOOP_MUSETALK_SMALL ${CMAKE_CURRENT_BINARY_DIR}/musetalk_small)
+ls_test(test_infer_worker test_infer_worker.c)
+add_test(NAME test_infer_worker COMMAND test_infer_worker ${LS_LOOP_MUSETALK_SMALL})
+set_tests_properties(test_infer_worker PROPERTIES FIXTURES_REQUIRED musetalk_small)
+
+ls_test(test_compose test_compose.c)
+add_test(NAME test_compose COMMAND test_compose ${CMAKE_CURRENT_BINARY_DIR}/loop_compose)
+
+# Small models laid out as models/, avatar frames, speech, an action clip;
+# then an avatar made from the frames by the command line (latents by the VAE).
+set(LS_LOOP_REF ${CMAKE_CURRENT_BINARY_DIR}/loop_ref)
+set(LS_LOOP_WORK ${CMAKE_CURRENT_BINARY_DIR}/loop_work)
+add_test(NAME loop_ref COMMAND ${LS_PYTHON} ${LS_REF_DIR}/loop_ref.py ${LS_LOOP_REF})
+add_test(NAME loop_work_clean COMMAND ${CMAKE_COMMAND} -E rm -rf ${LS_LOOP_WORK})
+set_tests_properties(loop_ref loop_work_clean PROPERTIES FIXTURES_SETUP loop_ref)
+add_test(NAME loop_avatar
+         COMMAND lipstream avatar create --input ${LS_LOOP_REF}/avatar_frames
+                 --out ${LS_LOOP_WORK}/avatar --bbox 64,40,128,120 --version v15
+                 --weights_dir ${LS_LOOP_REF}/models --id loop)
+set_tests_properties(loop_avatar PROPERTIES FIXTURES_REQUIRED loop_ref FIXTURES_SETUP loop_avatar
+                     PASS_REGULAR_EXPRESSION "latents: computed")
+
+ls_test(test_lipsync test_lipsync.c)
+add_test(NAME test_lipsync COMMAND test_lipsync ${LS_LOOP_REF} ${LS_LOOP_WORK}/avatar)
+set_tests_properties(test_lipsync PROPERTIES FIXTURES_REQUIRED "loop_ref;loop_avatar")
+
+# `lipstream render`: three files, then their decoded contents. GStreamer's
+# GLib drops its grown quark table on purpose: the shared suppression file
+# names it (matched through a full unwind).
+set(LS_LOOP_GST_ENV
+    "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/e2e/lsan.supp:fast_unwind_on_malloc=0")
+set(LS_LOOP_RENDER lipstream render --avatar ${LS_LOOP_WORK}/avatar --threads 2)
+add_test(NAME loop_render
+         COMMAND ${LS_LOOP_RENDER} --audio ${LS_LOOP_REF}/speech.wav --weights_dir ${LS_LOOP_REF}/models
+                 --batch_size 4 --out ${LS_LOOP_WORK}/render.mp4)
+add_test(NAME loop_render_none
+         COMMAND ${LS_LOOP_RENDER} --audio ${LS_LOOP_REF}/speech.wav --model none
+                 --out ${LS_LOOP_WORK}/render_none.mp4)
+add_test(NAME loop_render_text
+         COMMAND ${LS_LOOP_RENDER} --text "Hello from lipstream." --model none
+                 --out ${LS_LOOP_WORK}/render_text.mp4)
+set_tests_properties(loop_render loop_render_none loop_render_text PROPERTIES
+                     FIXTURES_REQUIRED "loop_ref;loop_avatar" FIXTURES_SETUP loop_render
+                     ENVIRONMENT "${LS_LOOP_GST_ENV}")
+ls_test(test_render test_render.c)
+add_test(NAME test_render COMMAND test_render ${LS_LOOP_REF} ${LS_LOOP_WORK}/avatar ${LS_LOOP_WORK})
+set_tests_properties(test_render PROPERTIES FIXTURES_REQUIRED "loop_ref;loop_avatar;loop_render"
+                     ENVIRONMENT "${LS_LOOP_GST_ENV}")
+
+# Missing weights: one message naming every file and where it comes from.
+add_test(NAME loop_render_missing
+         COMMAND ${LS_LOOP_RENDER} --audio ${LS_LOOP_REF}/speech.wav
+                 --weights_dir ${LS_LOOP_REF}/clips --out ${LS_LOOP_WORK}/missing.mp4)
+set_tests_properties(loop_render_missing PROPERTIES FIXTURES_REQUIRED "loop_ref;loop_avatar"
+                     PASS_REGULAR_EXPRESSION
+                     "missing musetalk/musetalk.json.*sd-vae/config.json.*whisper/tiny.pt")
+add_test(NAME loop_render_usage COMMAND lipstream render --avatar x --out y.mp4)
+set_tests_properties(loop_render_usage PROPERTIES WILL_FAIL TRUE)
+
+set_property(TEST test_stream_features test_infer_worker test_compose loop_ref loop_work_clean
+             loop_avatar test_lipsync loop_render loop_render_none loop_render_text test_render
+             loop_render_missing loop_render_usage APPEND PROPERTY LABELS loop)
