@@ -22,34 +22,6 @@
 #include "io/weights.h"
 #include "util/json.h"
 
-/* Pickle files larger than this are not box lists. */
-#define MAX_PICKLE_BYTES (64L << 20)
-
-static int read_pickle(const char *path, ls_pkl **out, ls_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ls_error_set(err, "%s: cannot open", path);
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        size = ftell(f);
-    if (size <= 0 || size > MAX_PICKLE_BYTES || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return ls_error_set(err, "%s: empty, unreadable or too large", path);
-    }
-    char *bytes = malloc((size_t)size);
-    int rc = -1;
-    if (!bytes)
-        ls_error_set(err, "%s: out of memory", path);
-    else if (fread(bytes, 1, (size_t)size, f) != (size_t)size)
-        ls_error_set(err, "%s: read error", path);
-    else
-        rc = ls_pkl_parse(bytes, (size_t)size, path, out, err);
-    free(bytes);
-    fclose(f);
-    return rc;
-}
-
 static int pkl_whole_number(const ls_pkl *v, int *out)
 {
     if (v->kind == LS_PKL_INT && v->u.i > -1000000000 && v->u.i < 1000000000) {
@@ -69,7 +41,7 @@ static int read_boxes(const char *dir, const char *name, int n, ls_box *boxes, l
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     ls_pkl *root;
-    if (read_pickle(path, &root, err))
+    if (ls_pkl_read_file(path, &root, err))
         return -1;
     int rc = 0;
     if (root->kind != LS_PKL_LIST && root->kind != LS_PKL_TUPLE)

@@ -16,10 +16,11 @@
 
 #include "avatar/cascade_internal.h"
 #include "avatar/xml.h"
+#include "util/file.h"
 
 #define MAX_WINDOW 256
 #define MAX_NUMBERS_PER_TEXT 4096
-#define CASCADE_MAX_FILE ((long)64 << 20)
+#define CASCADE_MAX_FILE ((size_t)64 << 20)
 
 typedef struct loader {
     ls_cascade *c;
@@ -255,27 +256,12 @@ int ls_cascade_parse(const char *xml, size_t len, const char *what, ls_cascade *
 int ls_cascade_load(const char *path, ls_cascade **out, ls_error *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ls_error_set(err, "%s: cannot open the face detector cascade (Debian package "
-                            "opencv-data)", path);
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        size = ftell(f);
-    if (size <= 0 || size > CASCADE_MAX_FILE || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return ls_error_set(err, "%s: empty, unreadable or too large", path);
-    }
-    char *text = malloc((size_t)size);
-    int rc = -1;
-    if (!text)
-        ls_error_set(err, "%s: out of memory", path);
-    else if (fread(text, 1, (size_t)size, f) != (size_t)size)
-        ls_error_set(err, "%s: read error", path);
-    else
-        rc = ls_cascade_parse(text, (size_t)size, path, out, err);
+    void *text;
+    size_t len;
+    if (ls_read_file(path, CASCADE_MAX_FILE, &text, &len, err) != 0)
+        return ls_error_prefix(err, "face detector cascade (Debian package opencv-data)");
+    int rc = ls_cascade_parse(text, len, path, out, err);
     free(text);
-    fclose(f);
     return rc;
 }
 

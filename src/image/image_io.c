@@ -10,9 +10,10 @@
 #include <strings.h>
 
 #include "image/codecs.h"
+#include "util/file.h"
 
 /* Image files larger than this are refused before reading them. */
-#define MAX_IMAGE_FILE_BYTES ((long)512 << 20)
+#define MAX_IMAGE_FILE_BYTES ((size_t)512 << 20)
 
 static int has_suffix(const char *name, const char *suffix)
 {
@@ -51,25 +52,12 @@ int ls_image_decode(const void *data, size_t len, const char *what, int channels
 
 int ls_image_read(const char *path, int channels, ls_image *out, ls_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ls_error_set(err, "%s: cannot open image", path);
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        size = ftell(f);
-    if (size <= 0 || size > MAX_IMAGE_FILE_BYTES || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return ls_error_set(err, "%s: empty, unreadable or too large image file", path);
-    }
-    void *bytes = malloc((size_t)size);
-    if (!bytes) {
-        fclose(f);
-        return ls_error_set(err, "%s: out of memory", path);
-    }
-    size_t got = fread(bytes, 1, (size_t)size, f);
-    fclose(f);
-    int rc = got == (size_t)size ? ls_image_decode(bytes, got, path, channels, out, err)
-                                 : ls_error_set(err, "%s: read error", path);
+    void *bytes;
+    size_t len;
+    if (ls_read_file(path, MAX_IMAGE_FILE_BYTES, &bytes, &len, err) != 0)
+        return -1;
+    int rc = len ? ls_image_decode(bytes, len, path, channels, out, err)
+                 : ls_error_set(err, "%s: empty image file", path);
     free(bytes);
     return rc;
 }

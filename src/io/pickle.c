@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "io/raw_tensor.h"
+#include "util/file.h"
 
 #define PKL_MAX_DEPTH 100
 #define PKL_MAX_TREE (1u << 22)
@@ -1097,33 +1098,11 @@ void ls_pkl_free(ls_pkl *v)
 int ls_pkl_read_file(const char *path, ls_pkl **out, ls_error *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ls_error_set(err, "%s: cannot open: %s", path, strerror(errno));
-    uint8_t *data = NULL;
-    size_t len = 0, cap = 0;
-    int rc = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 4096;
-            uint8_t *bigger = cap <= PKL_MAX_FILE_BYTES ? realloc(data, cap) : NULL;
-            if (!bigger) {
-                rc = ls_error_set(err, "%s: too large for a pickle file", path);
-                break;
-            }
-            data = bigger;
-        }
-        size_t got = fread(data + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f))
-                rc = ls_error_set(err, "%s: read error", path);
-            break;
-        }
-    }
-    fclose(f);
-    if (rc == 0)
-        rc = ls_pkl_parse(data, len, path, out, err);
+    void *data;
+    size_t len;
+    if (ls_read_file(path, PKL_MAX_FILE_BYTES, &data, &len, err) != 0)
+        return -1;
+    int rc = ls_pkl_parse(data, len, path, out, err);
     free(data);
     return rc;
 }

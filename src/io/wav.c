@@ -7,6 +7,7 @@
  * interleaved samples to mono floats frame by frame.
  */
 #include "io/wav.h"
+#include "util/file.h"
 
 #include <errno.h>
 #include <math.h>
@@ -19,6 +20,7 @@
 #define WAV_TAG_EXTENSIBLE 0xFFFE
 #define WAV_SIZE_UNKNOWN 0xFFFFFFFFu   /* "to the end of the file" */
 #define WAV_MAX_RATE 10000000u
+#define WAV_MAX_FILE_BYTES ((size_t)UINT32_MAX + 8)   /* the format's own 4 GiB limit */
 
 typedef struct wav_format {
     unsigned tag;          /* WAV_TAG_PCM or WAV_TAG_FLOAT after resolving EXTENSIBLE */
@@ -237,46 +239,12 @@ int ls_wav_parse(const void *data, size_t len, const char *what, ls_audio *out, 
     return decode_frames(samples, samples_size, &fmt, what, out, err);
 }
 
-/* Reads a whole file into a malloc'd buffer. */
-static int read_file(const char *path, uint8_t **data, size_t *len, ls_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ls_error_set(err, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        uint8_t *bigger = realloc(buf, cap * 2);
-        if (!bigger) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = bigger;
-        cap *= 2;
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (!buf)
-        return ls_error_set(err, "%s: out of memory", path);
-    if (failed) {
-        free(buf);
-        return ls_error_set(err, "%s: read error", path);
-    }
-    *data = buf;
-    *len = n;
-    return 0;
-}
-
 int ls_wav_read(const char *path, ls_audio *out, ls_error *err)
 {
-    uint8_t *data = NULL;
-    size_t len = 0;
+    void *data;
+    size_t len;
     memset(out, 0, sizeof *out);
-    if (read_file(path, &data, &len, err) != 0)
+    if (ls_read_file(path, WAV_MAX_FILE_BYTES, &data, &len, err) != 0)
         return -1;
     int rc = ls_wav_parse(data, len, path, out, err);
     free(data);

@@ -15,6 +15,7 @@
  * handed out as C strings. Every error names the byte offset.
  */
 #include "util/json.h"
+#include "util/file.h"
 
 #include <errno.h>
 #include <math.h>
@@ -541,33 +542,13 @@ int ls_json_parse(const char *text, size_t len, ls_json **out, ls_error *err)
 int ls_json_read_file(const char *path, ls_json **out, ls_error *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ls_error_set(err, "%s: cannot open: %s", path, strerror(errno));
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    int rc = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 4096;
-            char *bigger = cap <= JSON_MAX_FILE_BYTES ? realloc(text, cap) : NULL;
-            if (!bigger) {
-                rc = ls_error_set(err, "%s: too large for a JSON file", path);
-                break;
-            }
-            text = bigger;
-        }
-        size_t got = fread(text + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f))
-                rc = ls_error_set(err, "%s: read error", path);
-            break;
-        }
-    }
-    fclose(f);
-    if (rc == 0 && ls_json_parse(text, len, out, err) < 0)
-        rc = ls_error_prefix(err, "%s", path);
+    void *text;
+    size_t len;
+    if (ls_read_file(path, JSON_MAX_FILE_BYTES, &text, &len, err) != 0)
+        return -1;
+    int rc = ls_json_parse(text, len, out, err);
+    if (rc != 0)
+        ls_error_prefix(err, "%s", path);
     free(text);
     return rc;
 }
