@@ -4,7 +4,7 @@
 # UNet and VAE decode at batch 1 and 4 (medians), and the peak RSS of each.
 #
 # usage: bench/musetalk.sh [THREADS] [REPS]     (defaults: 2 threads, 3 runs)
-# Needs a Release build in build/release (or set LS_BUILD). The weights
+# Builds the Release tree in build/release (or uses LS_BUILD). The weights
 # (3.7 GB) go to a temporary folder under $TMPDIR and are deleted at the end,
 # unless LS_BENCH_WEIGHTS names a folder to keep them in (written when empty,
 # reused after). LS_PROFILE=1 also prints lipstream's time per operator shape.
@@ -15,6 +15,10 @@ reps=${2:-3}
 build=${LS_BUILD:-$root/build/release}
 python=${LS_PYTHON:-/usr/bin/python3}
 bench="$build/bench/bench_musetalk"
+if [ -z "${LS_BUILD:-}" ]; then
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$build" -j2 --target bench_musetalk >/dev/null
+fi
 [ -x "$bench" ] || { echo "no $bench: build a Release tree first" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lipstream-musetalk-bench.XXXXXX")

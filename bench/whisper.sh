@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Whisper-tiny encoder, one 30 s window: lipstream (Release build in
-# build/whisper-release) against the PyTorch reference on the same random
+# build/release, built here) against the PyTorch reference on the same random
 # weights and the same log-mel, with the same thread count.
 # usage: bench/whisper.sh [THREADS (default 2)] [REPS (default 7)]
 set -euo pipefail
@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 threads=${1:-2}
 reps=${2:-7}
 python=${LS_PYTHON:-/usr/bin/python3}
-build=build/whisper-release
+build=build/release
 data=$build/bench_whisper_data
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
