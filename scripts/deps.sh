@@ -12,7 +12,8 @@ build_pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev zlib1g-dev e
             gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-libav
             libsoup-3.0-dev libespeak-ng-dev libyaml-dev)
 test_pkgs=(python3-torch python3-numpy clang libclang-rt-14-dev python3-opencv
-           chromium nodejs python3-aiortc)
+           chromium nodejs python3-aiortc
+           nginx libnginx-mod-rtmp gstreamer1.0-plugins-base-apps python3-gi gir1.2-gstreamer-1.0)
 # nodejs from NodeSource ships npm itself (and conflicts with Debian's npm package).
 command -v npm >/dev/null || test_pkgs+=(npm)
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds the Release binary, and runs
-# lipstream. Until the live server lands this extracts MuseTalk's whisper
-# audio features from a spoken sample (espeak-ng) with the whisper weights
-# under models/ (see README: Models), and writes them to build/sample/.
+# The main job: installs what is missing, builds the Release binary, makes the
+# demo avatar from data/astronaut.png if it is not there yet, and starts the
+# live server on it. Open the printed URL in a browser and press Connect.
+# Extra arguments go to `lipstream serve` (e.g. --listen 0.0.0.0 --listenport 8010).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh build
@@ -10,20 +10,19 @@ jobs=$(nproc)
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j"$jobs" --target lipstream
 
-weights=${LS_WHISPER:-}
-if [ -z "$weights" ]; then
-  for candidate in models/whisper/tiny.pt models/whisper; do
-    [ -e "$candidate" ] && { weights=$candidate; break; }
-  done
-fi
-if [ -z "$weights" ]; then
-  echo "lipstream: no whisper weights: put tiny.pt (or a Hugging Face whisper-tiny folder) in models/whisper/" >&2
-  echo "           (scripts/download_models.sh fetches them on a machine with internet; see README)" >&2
-  exit 1
+if [ ! -e data/avatars/demo/avatar.json ]; then
+  build/release/lipstream avatar create --input data/astronaut.png --out data/avatars/demo
 fi
 
-mkdir -p build/sample
-espeak-ng -v en-us -w build/sample/hello.wav "Hello! I am lipstream, a talking avatar written in C."
-build/release/lipstream features --whisper "$weights" --audio build/sample/hello.wav \
-  --out build/sample/hello_features.npy "$@"
-echo "features written to build/sample/hello_features.npy"
+port=8010 listen=127.0.0.1
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[i]}" in
+    --listenport) port=${args[i + 1]:-$port} ;;
+    --listenport=*) port=${args[i]#*=} ;;
+    --listen) listen=${args[i + 1]:-$listen} ;;
+    --listen=*) listen=${args[i]#*=} ;;
+  esac
+done
+echo "lipstream: open http://$listen:$port/ in a browser (Ctrl-C stops the server)"
+exec build/release/lipstream serve --avatar_id demo "$@"

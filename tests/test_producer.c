@@ -6,7 +6,8 @@
  * and each push carries its two audio frames: speech from the queue, in
  * order, then silence. Start/end events fire after the frames went out.
  * Lateness: with a base time 1 s in the past, the loop skips ahead instead
- * of pushing 25 frames at once. Stopping wakes the clock wait at once.
+ * of pushing 25 frames at once. Stopping wakes the clock wait at once. A
+ * sink added while running gets the following frames, none once removed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +91,7 @@ static recording_sink *run(GstClockTimeDiff base_offset_ns, int run_ms, ls_produ
     r->base_time = (GstClockTime)((GstClockTimeDiff)gst_clock_get_time(r->clock) + base_offset_ns);
     ls_speech_queue *q = ls_speech_queue_new(on_event, NULL);
     queue_speech(q);
-    ls_video_source video = { still_frame };
+    static ls_video_source video = { still_frame };   /* outlives run() when the producer is kept */
     ls_producer_config cfg = { .clock = r->clock, .base_time = r->base_time, .speech = q, .video = &video,
                                .sinks = { &r->base }, .nsinks = 1 };
     ls_producer *p;
@@ -164,6 +165,35 @@ static void test_skipped_count(void)
     free(r);
 }
 
+static void test_add_remove_sink(void)
+{
+    ls_producer *p;
+    recording_sink *r = run(0, 200, &p);
+    recording_sink *extra = calloc(1, sizeof *extra);
+    extra->base.ops = &recording_ops;
+    extra->clock = gst_object_ref(r->clock);
+    extra->base_time = r->base_time;
+    ls_error err;
+    CHECK(ls_producer_add_sink(p, &extra->base, &err) == 0, "add: %s", err.msg);
+    sleep_ms(200);
+    ls_producer_remove_sink(p, &extra->base);
+    int got = extra->n;
+    sleep_ms(120);
+    int contiguous = 1;
+    for (int i = 1; i < got; i++)
+        contiguous &= extra->frame[i] == extra->frame[i - 1] + 1;
+    printf("a sink added at frame %lld got %d frames in 0.2 s, then %d after its removal\n",
+           (long long)(got ? extra->frame[0] : -1), got, extra->n - got);
+    CHECK(got >= 4 && got <= 6 && contiguous && extra->frame[0] >= 4 && extra->n == got,
+          "added sink: %d frames from %lld, %d after removal", got, (long long)(got ? extra->frame[0] : -1),
+          extra->n - got);
+    ls_producer_stop(p);
+    gst_object_unref(extra->clock);
+    gst_object_unref(r->clock);
+    free(extra);
+    free(r);
+}
+
 int main(void)
 {
     gst_init(NULL, NULL);
@@ -174,6 +204,7 @@ int main(void)
     __atomic_store_n(&events_fired, 0, __ATOMIC_SEQ_CST);
     test_late_start();
     test_skipped_count();
+    test_add_remove_sink();
     ls_image_free(&still);
     return check_result("test_producer");
 }

@@ -3,7 +3,9 @@
  *
  * The clock wait is a single-shot GstClockID kept under `lock` so that
  * ls_producer_stop can unschedule it: the thread then wakes at once with
- * GST_CLOCK_UNSCHEDULED and sees `stop`.
+ * GST_CLOCK_UNSCHEDULED and sees `stop`. The sinks are guarded by their own
+ * `sinks_lock`, held while a frame is pushed (pushes never block), so that
+ * removing a sink waits for a push in progress.
  */
 #include "live/producer.h"
 
@@ -20,7 +22,12 @@ struct ls_producer {
     pthread_mutex_t lock;
     GstClockID wait_id;   /* the pending wait, under lock */
     int stop;             /* under lock */
-    int broken[LS_PRODUCER_MAX_SINKS];
+    pthread_mutex_t sinks_lock;
+    struct {
+        ls_media_sink *sink;
+        int broken;       /* it failed: skipped from then on */
+    } sinks[LS_PRODUCER_MAX_SINKS];
+    int nsinks;           /* under sinks_lock */
     int64_t frames, skipped;
 };
 
@@ -59,9 +66,11 @@ static void produce_frame(ls_producer *p, int64_t n)
     ls_speech_queue_pop(p->cfg.speech, audio, &marks);
     ls_speech_queue_pop(p->cfg.speech, audio + LS_SPEECH_FRAME, &marks);
     const ls_image *image = p->cfg.video->frame(p->cfg.video, n, audio);
-    for (int i = 0; i < p->cfg.nsinks; i++)
-        if (!p->broken[i] && ls_media_sink_push_frame(p->cfg.sinks[i], image, audio, n) < 0)
-            p->broken[i] = 1;
+    pthread_mutex_lock(&p->sinks_lock);
+    for (int i = 0; i < p->nsinks; i++)
+        if (!p->sinks[i].broken && ls_media_sink_push_frame(p->sinks[i].sink, image, audio, n) < 0)
+            p->sinks[i].broken = 1;
+    pthread_mutex_unlock(&p->sinks_lock);
     ls_speech_queue_sent(p->cfg.speech, &marks);
     __atomic_add_fetch(&p->frames, 1, __ATOMIC_RELAXED);
 }
@@ -97,6 +106,10 @@ int ls_producer_start(const ls_producer_config *cfg, ls_producer **out, ls_error
     gst_object_ref(p->cfg.clock);
     ls_speech_queue_ref(p->cfg.speech);
     pthread_mutex_init(&p->lock, NULL);
+    pthread_mutex_init(&p->sinks_lock, NULL);
+    for (int i = 0; i < cfg->nsinks; i++)
+        p->sinks[i].sink = cfg->sinks[i];
+    p->nsinks = cfg->nsinks;
     p->started = pthread_create(&p->thread, NULL, run, p) == 0;
     if (!p->started) {
         ls_producer_stop(p);
@@ -120,7 +133,33 @@ void ls_producer_stop(ls_producer *p)
     ls_speech_queue_unref(p->cfg.speech);
     gst_object_unref(p->cfg.clock);
     pthread_mutex_destroy(&p->lock);
+    pthread_mutex_destroy(&p->sinks_lock);
     free(p);
+}
+
+int ls_producer_add_sink(ls_producer *p, ls_media_sink *sink, ls_error *err)
+{
+    pthread_mutex_lock(&p->sinks_lock);
+    int full = p->nsinks == LS_PRODUCER_MAX_SINKS;
+    if (!full) {
+        p->sinks[p->nsinks].sink = sink;
+        p->sinks[p->nsinks].broken = 0;
+        p->nsinks++;
+    }
+    pthread_mutex_unlock(&p->sinks_lock);
+    return full ? ls_error_set(err, "producer: already %d sinks", LS_PRODUCER_MAX_SINKS) : 0;
+}
+
+void ls_producer_remove_sink(ls_producer *p, ls_media_sink *sink)
+{
+    pthread_mutex_lock(&p->sinks_lock);
+    for (int i = 0; i < p->nsinks; i++) {
+        if (p->sinks[i].sink == sink) {
+            p->sinks[i] = p->sinks[--p->nsinks];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&p->sinks_lock);
 }
 
 int64_t ls_producer_frames(ls_producer *p)

@@ -5,7 +5,9 @@
  * until base + n x 40 ms - lead (gst_clock_id_wait; never a plain sleep),
  * takes two 20 ms audio frames from the speech queue (silence when it is
  * empty), asks the video source for frame n, and pushes both together to
- * every sink. Then it reports the audio sent, which fires the speech events.
+ * every sink (a sink that fails is skipped from then on). Then it reports
+ * the audio sent, which fires the speech events. Sinks can be added and
+ * removed while it runs.
  * When it falls more than 200 ms behind the clock (an overloaded machine) it
  * skips the late frame numbers rather than playing catch-up; speech is not
  * lost (it is only ever taken for frames that are pushed).
@@ -29,11 +31,17 @@ typedef struct ls_producer_config {
     GstClockTime base_time;       /* clock time of frame 0 */
     ls_speech_queue *speech;      /* a reference is taken */
     ls_video_source *video;       /* must outlive the producer */
-    ls_media_sink *sinks[LS_PRODUCER_MAX_SINKS];
+    ls_media_sink *sinks[LS_PRODUCER_MAX_SINKS];   /* the first sinks */
     int nsinks;
 } ls_producer_config;
 
 int ls_producer_start(const ls_producer_config *cfg, ls_producer **out, ls_error *err);
+
+/* Adds a sink while running (e.g. a recording started mid-session): it gets
+ * frames from the next one on. -1 when LS_PRODUCER_MAX_SINKS are in use. */
+int ls_producer_add_sink(ls_producer *p, ls_media_sink *sink, ls_error *err);
+/* Removes a sink; once this returns the producer no longer touches it. */
+void ls_producer_remove_sink(ls_producer *p, ls_media_sink *sink);
 /* Stops the thread (waking it from its clock wait) and frees the producer. */
 void ls_producer_stop(ls_producer *p);
 

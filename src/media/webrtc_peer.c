@@ -2,8 +2,10 @@
  * webrtc_peer.c - the per-session WebRTC pipeline and its answer to the offer.
  *
  * Construction builds the two encoding branches as bins (gst_parse), links
- * them to webrtcbin request pads in the offer's m-line order, fixes the
- * clock and base time, sets PLAYING, then runs webrtcbin's answerer steps:
+ * them to webrtcbin request pads in the offer's m-line order, adds the host
+ * candidates (media/webrtc_common.h), configures the appsrcs
+ * (media/av_appsrc.h), fixes the clock and base time, sets PLAYING, then
+ * runs webrtcbin's answerer steps:
  * set-remote-description -> create-answer -> set-local-description (each
  * promise callback starting the next). ICE gathering starts at the local
  * description; when it completes the local description holds the
@@ -17,23 +19,20 @@
  */
 #include "media/webrtc_peer.h"
 
-#include <arpa/inet.h>
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 
-#include <gst/app/gstappsrc.h>
 #include <gst/sdp/sdp.h>
 #include <gst/video/video.h>
 #define GST_USE_UNSTABLE_API
 #include <gst/webrtc/webrtc.h>
 
+#include "media/av_appsrc.h"
+#include "media/webrtc_common.h"
+
 #define ANSWER_TIMEOUT_MS 3000     /* send what was gathered by then */
 #define CONNECT_TIMEOUT_S 30       /* a peer that never connects is closed */
 #define KEYFRAME_INTERVAL 50       /* frames (2 s): how soon a late decoder recovers */
+#define APPSRC_FRAMES 3            /* frames the appsrcs hold before dropping the oldest */
 #define SILENCE_LIMIT_S 10         /* no RTCP from the peer for this long: it is gone */
 
 struct ls_webrtc_peer {
@@ -41,10 +40,9 @@ struct ls_webrtc_peer {
     gint refs;                     /* the owner, pending events and promises */
     gint stopping;                 /* set by ls_webrtc_peer_free */
     gint connection_state;         /* GstWebRTCPeerConnectionState */
-    gpointer last_rtcp_us;         /* monotonic time of the peer's last RTCP (intptr_t); 0: none yet */
-    GstElement *pipeline, *webrtc;
-    GstAppSrc *video_src, *audio_src;
-    GstVideoInfo video_info;       /* BGR frame layout the video appsrc takes */
+    gint64 last_rtcp_us;           /* monotonic time of the peer's last RTCP (atomic); 0: none yet */
+    GstElement *pipeline, *webrtc, *video_branch;
+    ls_av_appsrc av;               /* the raw inputs: appsrcs "video" and "audio" */
     GstClock *clock;
     GstClockTime base_time;
     GMainContext *context;
@@ -54,10 +52,9 @@ struct ls_webrtc_peer {
 };
 
 typedef enum event_kind {
-    EVENT_ANSWER,        /* gathering complete, or the fallback timer */
-    EVENT_FAILED,        /* negotiation failed: `text` says why */
+    EVENT_ANSWER,        /* gathering complete */
     EVENT_CONNECTED,
-    EVENT_CLOSED,        /* `text` says why */
+    EVENT_CLOSED,        /* failed, closed or left: `text` says why */
 } event_kind;
 
 typedef struct event {
@@ -123,6 +120,15 @@ static void destroy_source(GSource **s)
     }
 }
 
+/* The encoder made its first keyframe before anyone could receive it: the
+ * newly connected peer gets one now rather than at the next interval. */
+static void request_keyframe(ls_webrtc_peer *p)
+{
+    GstPad *pad = gst_element_get_static_pad(p->video_branch, "src");
+    gst_pad_send_event(pad, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+    gst_object_unref(pad);
+}
+
 static gboolean dispatch_event(gpointer data)
 {
     event *e = data;
@@ -136,8 +142,8 @@ static gboolean dispatch_event(gpointer data)
         break;
     case EVENT_CONNECTED:
         destroy_source(&p->connect_timeout);
+        request_keyframe(p);
         break;
-    case EVENT_FAILED:
     case EVENT_CLOSED:
         report_closed(p, e->text);
         break;
@@ -190,7 +196,7 @@ static gboolean on_connect_timeout(gpointer data)
 static gboolean on_liveness_check(gpointer data)
 {
     ls_webrtc_peer *p = data;
-    gint64 last = (gint64)(intptr_t)g_atomic_pointer_get(&p->last_rtcp_us);
+    gint64 last = __atomic_load_n(&p->last_rtcp_us, __ATOMIC_RELAXED);
     if (last > 0 && g_get_monotonic_time() - last > SILENCE_LIMIT_S * G_USEC_PER_SEC)
         report_closed(p, "the peer sent no RTCP for 10 s (it left)");
     return G_SOURCE_CONTINUE;
@@ -221,30 +227,12 @@ static GSource *attach_timeout(ls_webrtc_peer *p, guint ms, GSourceFunc fn)
 
 // --- webrtcbin's threads --------------------------------------------------------
 
-/* The promise's error, if its reply carries one. */
-static int promise_failed(GstPromise *promise, char *why, size_t size)
-{
-    if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED) {
-        snprintf(why, size, "webrtc: negotiation was interrupted");
-        return 1;
-    }
-    const GstStructure *reply = gst_promise_get_reply(promise);
-    GError *gerr = NULL;
-    if (reply && gst_structure_has_field(reply, "error")) {
-        gst_structure_get(reply, "error", G_TYPE_ERROR, &gerr, NULL);
-        snprintf(why, size, "webrtc: %s", gerr ? gerr->message : "negotiation failed");
-        g_clear_error(&gerr);
-        return 1;
-    }
-    return 0;
-}
-
 static void on_answer_created(GstPromise *promise, gpointer data)
 {
     ls_webrtc_peer *p = data;
     char why[256];
-    if (promise_failed(promise, why, sizeof why)) {
-        post(p, EVENT_FAILED, why);
+    if (ls_webrtc_promise_failed(promise, why, sizeof why)) {
+        post(p, EVENT_CLOSED, why);
     } else if (!g_atomic_int_get(&p->stopping)) {
         GstWebRTCSessionDescription *answer = NULL;
         gst_structure_get(gst_promise_get_reply(promise), "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
@@ -253,7 +241,7 @@ static void on_answer_created(GstPromise *promise, gpointer data)
             g_signal_emit_by_name(p->webrtc, "set-local-description", answer, NULL);
             gst_webrtc_session_description_free(answer);
         } else {
-            post(p, EVENT_FAILED, "webrtc: create-answer gave no answer");
+            post(p, EVENT_CLOSED, "webrtc: create-answer gave no answer");
         }
     }
     gst_promise_unref(promise);
@@ -263,8 +251,8 @@ static void on_offer_set(GstPromise *promise, gpointer data)
 {
     ls_webrtc_peer *p = data;
     char why[256];
-    if (promise_failed(promise, why, sizeof why)) {
-        post(p, EVENT_FAILED, why);
+    if (ls_webrtc_promise_failed(promise, why, sizeof why)) {
+        post(p, EVENT_CLOSED, why);
     } else if (!g_atomic_int_get(&p->stopping)) {
         GstPromise *next = gst_promise_new_with_change_func(on_answer_created, peer_ref(p), peer_unref);
         g_signal_emit_by_name(p->webrtc, "create-answer", NULL, next);
@@ -304,80 +292,35 @@ static void on_bye(GstElement *rtpbin, guint session, guint ssrc, gpointer data)
 static void on_rtcp_from_peer(GstElement *rtpbin, guint session, guint ssrc, gpointer data)
 {
     ls_webrtc_peer *p = data;
-    g_atomic_pointer_set(&p->last_rtcp_us, (gpointer)(intptr_t)g_get_monotonic_time());
+    __atomic_store_n(&p->last_rtcp_us, g_get_monotonic_time(), __ATOMIC_RELAXED);
 }
 
 // --- the sink (producer thread) -------------------------------------------------
 
-static GstBuffer *timed_buffer(gsize size, int64_t index, int64_t duration_ns)
-{
-    GstBuffer *b = gst_buffer_new_allocate(NULL, size, NULL);
-    GST_BUFFER_PTS(b) = (GstClockTime)(index * duration_ns);
-    GST_BUFFER_DURATION(b) = (GstClockTime)duration_ns;
-    return b;
-}
-
 static int push_frame(ls_media_sink *sink, const ls_image *bgr, const int16_t audio[LS_MEDIA_AUDIO_PER_VIDEO],
                       int64_t n)
 {
-    ls_webrtc_peer *p = (ls_webrtc_peer *)sink;
-    const GstVideoInfo *vi = &p->video_info;
-    if (bgr->channels != 3 || bgr->width != GST_VIDEO_INFO_WIDTH(vi) ||
-        bgr->height != GST_VIDEO_INFO_HEIGHT(vi))
-        return -1;
-
-    GstBuffer *video = timed_buffer(GST_VIDEO_INFO_SIZE(vi), n, LS_MEDIA_FRAME_NS);
-    GstMapInfo map;
-    gst_buffer_map(video, &map, GST_MAP_WRITE);
-    size_t row = (size_t)bgr->width * 3, stride = (size_t)GST_VIDEO_INFO_PLANE_STRIDE(vi, 0);
-    for (int y = 0; y < bgr->height; y++)
-        memcpy(map.data + y * stride, ls_image_row(bgr, y), row);
-    gst_buffer_unmap(video, &map);
-    if (gst_app_src_push_buffer(p->video_src, video) != GST_FLOW_OK)
-        return -1;
-
-    for (int k = 0; k < 2; k++) {
-        GstBuffer *a = timed_buffer(LS_MEDIA_AUDIO_FRAME * sizeof(int16_t), 2 * n + k, LS_MEDIA_AUDIO_FRAME_NS);
-        gst_buffer_fill(a, 0, audio + k * LS_MEDIA_AUDIO_FRAME, LS_MEDIA_AUDIO_FRAME * sizeof(int16_t));
-        if (gst_app_src_push_buffer(p->audio_src, a) != GST_FLOW_OK)
-            return -1;
-    }
-    return 0;
+    return ls_av_appsrc_push(&((ls_webrtc_peer *)sink)->av, bgr, audio, n) == GST_FLOW_OK ? 0 : -1;
 }
 
 static const ls_media_sink_ops webrtc_sink_ops = { push_frame };
 
 // --- construction ---------------------------------------------------------------
 
-static void configure_appsrc(GstAppSrc *src, GstCaps *caps, guint64 max_buffers)
-{
-    gst_app_src_set_caps(src, caps);
-    gst_app_src_set_stream_type(src, GST_APP_STREAM_TYPE_STREAM);
-    gst_app_src_set_max_bytes(src, 0);            /* 0: no byte limit; max_buffers bounds it */
-    gst_app_src_set_max_buffers(src, max_buffers);
-    gst_app_src_set_leaky_type(src, GST_APP_LEAKY_TYPE_DOWNSTREAM);  /* drop the oldest */
-    g_object_set(src, "format", GST_FORMAT_TIME, "is-live", TRUE, "block", FALSE, "do-timestamp", FALSE,
-                 NULL);
-}
-
-/* A branch "appsrc name=src ! ... ! capsfilter (RTP caps)" as a bin with a
- * src ghost pad (gst_parse takes caps only between two elements). */
-static GstElement *make_branch(const char *description, GstAppSrc **src, ls_error *err)
+/* A branch "appsrc name=video|audio ! ... ! capsfilter (RTP caps)" as a bin
+ * with a src ghost pad (gst_parse takes caps only between two elements). */
+static GstElement *make_branch(const char *description, ls_error *err)
 {
     GError *gerr = NULL;
     GstElement *bin = gst_parse_bin_from_description(description, TRUE, &gerr);
     if (!bin) {
         ls_error_set(err, "webrtc: cannot build '%s': %s", description, gerr ? gerr->message : "?");
         g_clear_error(&gerr);
-        return NULL;
     }
-    *src = GST_APP_SRC(gst_bin_get_by_name(GST_BIN(bin), "src"));
-    gst_object_unref(*src);  /* the bin keeps it alive */
     return bin;
 }
 
-static GstElement *make_video_branch(ls_webrtc_peer *p, const ls_offer_media *m, const ls_webrtc_config *cfg,
-                                     ls_error *err)
+static GstElement *make_video_branch(const ls_offer_media *m, const ls_webrtc_config *cfg, ls_error *err)
 {
     /* x264 and 4:2:0 need even sizes: an odd avatar loses its last column/row (videoscale). */
     char desc[1024], encoder[512];
@@ -394,36 +337,19 @@ static GstElement *make_video_branch(ls_webrtc_peer *p, const ls_offer_media *m,
                  "capsfilter caps=\"application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=%d\"",
                  KEYFRAME_INTERVAL, m->video_pt, m->video_pt);
     snprintf(desc, sizeof desc,
-             "appsrc name=src ! videoconvert ! videoscale ! video/x-raw,format=I420,width=%d,height=%d ! %s",
+             "appsrc name=video ! videoconvert ! videoscale ! video/x-raw,format=I420,width=%d,height=%d ! %s",
              cfg->width & ~1, cfg->height & ~1, encoder);
-    GstElement *bin = make_branch(desc, &p->video_src, err);
-    if (!bin)
-        return NULL;
-    gst_video_info_set_format(&p->video_info, GST_VIDEO_FORMAT_BGR, (guint)cfg->width, (guint)cfg->height);
-    p->video_info.fps_n = LS_MEDIA_VIDEO_FPS;
-    p->video_info.fps_d = 1;
-    GstCaps *caps = gst_video_info_to_caps(&p->video_info);
-    configure_appsrc(p->video_src, caps, 3);
-    gst_caps_unref(caps);
-    return bin;
+    return make_branch(desc, err);
 }
 
-static GstElement *make_audio_branch(ls_webrtc_peer *p, const ls_offer_media *m, ls_error *err)
+static GstElement *make_audio_branch(const ls_offer_media *m, ls_error *err)
 {
     char desc[512];
     snprintf(desc, sizeof desc,
-             "appsrc name=src ! opusenc ! rtpopuspay pt=%d ! "
+             "appsrc name=audio ! opusenc ! rtpopuspay pt=%d ! "
              "capsfilter caps=\"application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=%d\"",
              m->audio_pt, m->audio_pt);
-    GstElement *bin = make_branch(desc, &p->audio_src, err);
-    if (!bin)
-        return NULL;
-    GstCaps *caps = gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "S16LE", "rate", G_TYPE_INT,
-                                        LS_MEDIA_AUDIO_RATE, "channels", G_TYPE_INT, 1, "layout",
-                                        G_TYPE_STRING, "interleaved", NULL);
-    configure_appsrc(p->audio_src, caps, 6);
-    gst_caps_unref(caps);
-    return bin;
+    return make_branch(desc, err);
 }
 
 static int link_to_webrtc(ls_webrtc_peer *p, GstElement *branch, ls_error *err)
@@ -442,31 +368,6 @@ static int link_to_webrtc(ls_webrtc_peer *p, GstElement *branch, ls_error *err)
     return 0;
 }
 
-/* Host candidates: 127.0.0.1 (libnice skips loopback by itself) and, since
- * adding one address turns discovery off, every other IPv4 interface up. */
-static void add_local_addresses(GstElement *webrtc)
-{
-    GstWebRTCICE *ice = NULL;
-    g_object_get(webrtc, "ice-agent", &ice, NULL);
-    if (!ice)
-        return;
-    gboolean ok;
-    g_signal_emit_by_name(ice, "add-local-ip-address", "127.0.0.1", &ok);
-    struct ifaddrs *ifs;
-    if (getifaddrs(&ifs) == 0) {
-        for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
-            if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK) ||
-                !(i->ifa_flags & IFF_UP))
-                continue;
-            char text[INET_ADDRSTRLEN];
-            if (inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, text, sizeof text))
-                g_signal_emit_by_name(ice, "add-local-ip-address", text, &ok);
-        }
-        freeifaddrs(ifs);
-    }
-    gst_object_unref(ice);
-}
-
 static int build_pipeline(ls_webrtc_peer *p, const ls_offer_media *m, const ls_webrtc_config *cfg,
                           ls_error *err)
 {
@@ -481,12 +382,13 @@ static int build_pipeline(ls_webrtc_peer *p, const ls_offer_media *m, const ls_w
     if (cfg->stun)
         g_object_set(p->webrtc, "stun-server", cfg->stun, NULL);
     gst_bin_add(GST_BIN(p->pipeline), p->webrtc);
-    add_local_addresses(p->webrtc);
+    ls_webrtc_add_local_addresses(p->webrtc);
 
-    GstElement *video = make_video_branch(p, m, cfg, err);
+    GstElement *video = make_video_branch(m, cfg, err);
     if (!video)
         return -1;
-    GstElement *audio = make_audio_branch(p, m, err);
+    p->video_branch = video;
+    GstElement *audio = make_audio_branch(m, err);
     if (!audio) {
         gst_object_unref(gst_object_ref_sink(video));
         return -1;
@@ -498,7 +400,8 @@ static int build_pipeline(ls_webrtc_peer *p, const ls_offer_media *m, const ls_w
         gst_object_unref(gst_object_ref_sink(second));
         return -1;
     }
-    if (link_to_webrtc(p, second, err) < 0)
+    if (link_to_webrtc(p, second, err) < 0 ||
+        ls_av_appsrc_init(&p->av, p->pipeline, cfg->width, cfg->height, APPSRC_FRAMES, 0, err) < 0)
         return -1;
 
     g_signal_connect(p->webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering_state), p);
@@ -593,6 +496,7 @@ void ls_webrtc_peer_free(ls_webrtc_peer *p)
     destroy_source(&p->bus_watch);
     if (p->pipeline) {
         gst_element_set_state(p->pipeline, GST_STATE_NULL);
+        ls_av_appsrc_clear(&p->av);
         gst_object_unref(p->pipeline);
     }
     peer_unref(p);

@@ -188,7 +188,7 @@ void ls_server_options_usage(FILE *out)
     int n = option_table(&o, spec);
     ls_args_usage(out, USAGE, spec, n);
     fprintf(out, "\nValues come from the defaults, then --config FILE (YAML: option: value), then the\n"
-                 "command line. The web client is at http://LISTEN:LISTENPORT/ (see README: Server).\n");
+                 "command line. The web client is at http://LISTEN:LISTENPORT/ (README: lipstream serve).\n");
 }
 
 /* Appends a URL without its user info and with its path and query hidden. */

@@ -2,19 +2,21 @@
  * routes_upload.c - POST /humanaudio: speak an uploaded audio file.
  *
  * A multipart/form-data body (as LiveTalking's pages send it) with the
- * fields `sessionid` and `file`. WAV files are decoded (io/wav.h: any PCM or
- * float format, channels mixed to mono), resampled to 16 kHz and queued as
- * one chunk whose events carry the file name. Other formats answer 415
+ * fields `sessionid` and `file`. WAV files are decoded and resampled to
+ * 16 kHz mono (audio/audio_load.h: any PCM or float format, channels mixed)
+ * and queued as one chunk whose events carry the file name. Other formats answer 415
  * until their decoders arrive.
  */
 #include "server/routes.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
-#include "audio/resample.h"
-#include "io/wav.h"
+#include "audio/audio_load.h"
 #include "server/request.h"
 #include "speech/speech_queue.h"
 
@@ -68,31 +70,32 @@ static int read_form(SoupServerMessage *msg, SoupMultipart *mp, upload *u, GHash
     return 0;
 }
 
-/* The WAV file as 16 kHz 16-bit samples (malloc'd). */
+/* The WAV file as 16 kHz 16-bit samples (malloc'd). The file goes through
+ * audio/audio_load.h by way of an in-memory file (memfd). */
 static int decode(const upload *u, int16_t **pcm, size_t *n, ls_error *err)
 {
     gsize size;
     const char *data = g_bytes_get_data(u->file, &size);
-    ls_audio audio;
-    if (ls_wav_parse(data, size, u->filename, &audio, err) < 0)
-        return -1;
-    float *samples = audio.samples;
-    int64_t count = audio.n;
-    if (audio.rate != LS_SPEECH_RATE &&
-        ls_resample(audio.samples, audio.n, audio.rate, LS_SPEECH_RATE, &samples, &count, err) < 0) {
-        ls_audio_free(&audio);
-        return -1;
+    int fd = memfd_create("upload", MFD_CLOEXEC);
+    if (fd < 0)
+        return ls_error_set(err, "%s: cannot hold the upload (memfd)", u->filename);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    ls_audio audio = { 0 };
+    int rc = write(fd, data, size) == (ssize_t)size ? ls_audio_load_16k(path, &audio, err) : -1;
+    close(fd);
+    if (rc < 0) {
+        size_t k = strlen(path);
+        char reason[sizeof err->msg];
+        snprintf(reason, sizeof reason, "%s", strncmp(err->msg, path, k) == 0 ? err->msg + k : ": unreadable");
+        return ls_error_set(err, "%s%s", u->filename, reason);
     }
-    *pcm = malloc((size_t)(count ? count : 1) * sizeof **pcm);
-    if (*pcm) {
-        for (int64_t i = 0; i < count; i++) {
-            float v = roundf(samples[i] * 32768.0f);
-            (*pcm)[i] = (int16_t)(v > 32767.0f ? 32767.0f : v < -32768.0f ? -32768.0f : v);
-        }
+    *pcm = malloc((size_t)(audio.n ? audio.n : 1) * sizeof **pcm);
+    for (int64_t i = 0; *pcm && i < audio.n; i++) {
+        float v = roundf(audio.samples[i] * 32768.0f);
+        (*pcm)[i] = (int16_t)(v > 32767.0f ? 32767.0f : v < -32768.0f ? -32768.0f : v);
     }
-    *n = (size_t)count;
-    if (samples != audio.samples)
-        free(samples);
+    *n = (size_t)audio.n;
     ls_audio_free(&audio);
     return *pcm ? 0 : ls_error_set(err, "out of memory");
 }
@@ -111,8 +114,8 @@ static void speak_upload(ls_server *srv, SoupServerMessage *msg, const upload *u
                      "%s: only WAV uploads are supported for now", u->filename);
         return;
     }
-    int16_t *pcm;
-    size_t n;
+    int16_t *pcm = NULL;
+    size_t n = 0;
     ls_error err;
     if (decode(u, &pcm, &n, &err) < 0) {
         ls_http_fail(msg, SOUP_STATUS_BAD_REQUEST, "%s", err.msg);

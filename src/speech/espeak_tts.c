@@ -3,10 +3,14 @@
  *
  * espeak_Synth's callback gets the chunk's state through the user_data of
  * its events (the pointer passed to espeak_Synth). The voice is switched only
- * when it changes between chunks.
+ * when it changes between chunks. espeak-ng is initialised once per process
+ * and never terminated: espeak_Terminate (1.51) can deadlock joining its
+ * event thread (a wake-up lost when it runs soon after the thread started);
+ * its memory stays reachable from its globals until exit.
  */
 #include "speech/espeak_tts.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,26 +76,33 @@ static int synthesize(ls_tts_engine *base, const char *text, ls_tts_output_fn ou
 static void engine_free(ls_tts_engine *base)
 {
     espeak_engine *e = (espeak_engine *)base;
-    espeak_Terminate();
     free(e->fixed_voice);
     free(e);
 }
 
+static int espeak_rate;
+
+static void initialise_once(void)
+{
+    espeak_rate = espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, CALLBACK_MS, NULL, 0);
+    if (espeak_rate > 0)
+        espeak_SetSynthCallback(on_audio);
+}
+
 int ls_espeak_new(const char *voice, ls_tts_engine **out, ls_error *err)
 {
-    int rate = espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, CALLBACK_MS, NULL, 0);
-    if (rate <= 0)
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, initialise_once);
+    if (espeak_rate <= 0)
         return ls_error_set(err, "espeak-ng: cannot initialise (is espeak-ng-data installed?)");
     espeak_engine *e = calloc(1, sizeof *e);
     if (!e || (voice && !(e->fixed_voice = strdup(voice)))) {
         free(e);
-        espeak_Terminate();
         return ls_error_set(err, "out of memory");
     }
-    e->base.rate = rate;
+    e->base.rate = espeak_rate;
     e->base.synthesize = synthesize;
     e->base.free = engine_free;
-    espeak_SetSynthCallback(on_audio);
     /* check the voices now rather than at the first sentence */
     const char *check[] = { voice, voice ? NULL : "en-us", voice ? NULL : "cmn" };
     for (int i = 0; i < 3; i++) {

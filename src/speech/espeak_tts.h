@@ -7,8 +7,9 @@
  * given (an espeak-ng voice name such as "en-us", "cmn", "de"), otherwise
  * chosen per chunk from its script: Mandarin ("cmn") when it holds CJK
  * ideographs, English ("en-us") otherwise. espeak-ng keeps global state and
- * is not thread-safe: create one engine per process and use it from one
- * thread (the speech service's).
+ * is not thread-safe: use engines from one thread at a time (the speech
+ * service's). It is initialised by the first ls_espeak_new and stays so
+ * until the process exits.
  */
 #ifndef LS_SPEECH_ESPEAK_TTS_H
 #define LS_SPEECH_ESPEAK_TTS_H

@@ -5,7 +5,8 @@ Offers to receive video and audio (non-trickle: aiortc gathers every
 candidate before the offer is read), POSTs the offer to /offer, then counts
 decoded video frames and received audio samples for a while. With --speak it
 also POSTs /human echo text after a quiet period and checks that audio energy
-rises and that /is_speaking turns true then false. Prints one JSON line of
+rises (reporting how long after the POST the first loud audio arrived) and
+that /is_speaking turns true then false. Prints one JSON line of
 measurements and exits non-zero when a check fails.
 
 usage: aiortc_client.py URL [--seconds S] [--speak TEXT] [--min-fps F] [--avatar ID]
@@ -132,6 +133,9 @@ async def run(args):
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)
         loud = counter.rms_between(t_speak, time.monotonic())
+        first_loud = next((t for t, e in counter.audio_energy if t >= t_speak and e > max(10 * quiet, 300)), None)
+        if first_loud:
+            result["speech_latency_ms"] = round((first_loud - t_speak) * 1000)
         result.update(human=reply, quiet_rms=round(quiet, 1), speech_rms=round(loud, 1),
                       speaking_seen=speaking_seen, speaking_ended=silent_again)
         if reply.get("code") != 0 or not speaking_seen or not silent_again or loud < max(10 * quiet, 300):

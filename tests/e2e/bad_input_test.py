@@ -3,7 +3,7 @@
 with --max_session 1): each must get its documented status and a JSON
 {"code": -1, "msg": ...} naming the problem, and the server must keep serving
 (a follow-up request after each). Also covers, on one live aiortc session:
-the session limit, /human's missing fields and chat, the features not
+per-session avatar ids, the session limit, /human's missing fields and chat, the features not
 available yet, WAV and non-WAV uploads, and speech events over /sse.
 
 usage: bad_input_test.py URL
@@ -21,6 +21,7 @@ import urllib.parse
 import numpy
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 failures = []
 
 
@@ -86,6 +87,11 @@ def stateless_checks(url):
     expect(url, "answer as offer", "POST", "/offer", {"sdp": "v=0\r\n", "type": "answer"}, 400, "must be \"offer\"")
     expect(url, "SDP without audio", "POST", "/offer", {"sdp": "v=0\r\nm=video 9 RTP/AVP 96\r\n"}, 400,
            "no audio m-line")
+    chrome = open(os.path.join(HERE, "offers", "chrome.sdp")).read()
+    expect(url, "avatar id with a path", "POST", "/offer", {"sdp": chrome, "type": "offer", "avatar": "../demo"}, 400,
+           "not an avatar id")
+    expect(url, "unknown avatar", "POST", "/offer", {"sdp": chrome, "type": "offer", "avatar": "nobody"}, 404,
+           "avatar 'nobody': no folder")
     expect(url, "oversized body", "POST", "/human", b"x" * (2 << 20), 413, "too large")
     expect(url, "oversized upload", "POST", "/humanaudio", b"x" * (65 << 20), 413, "too large")
     hdrs = expect(url, "GET /offer", "GET", "/offer", None, 405, "takes POST")
@@ -154,9 +160,12 @@ async def session_checks(url):
     await run("record bad type", "POST", "/record", {"sessionid": sid, "type": "x"}, 400, "start_record")
     await run("record download", "GET", "/record/" + sid, None, 404, "no recording")
     body, headers = multipart({"sessionid": (None, sid), "file": ("song.mp3", b"ID3\x03\x00fake mp3")})
-    await run("mp3 upload", "POST", "/humanaudio", body, 415, "only WAV")
+    await run("mp3 upload", "POST", "/humanaudio", body, 415, "only WAV", headers)
+    body, headers = multipart({"sessionid": (None, sid), "file": ("cut.wav", wav_bytes()[:30])})
+    await run("truncated WAV", "POST", "/humanaudio", body, 400, "cut.wav: ", headers)
     body, headers_bad = multipart({"file": ("a.wav", wav_bytes())})
-    await run("upload without sessionid", "POST", "/humanaudio", body, 400, "missing form field 'sessionid'")
+    await run("upload without sessionid", "POST", "/humanaudio", body, 400, "missing form field 'sessionid'",
+              headers_bad)
     await run("not multipart", "POST", "/humanaudio", "{}", 400, "multipart/form-data")
 
     reader = EventReader(url, sid)

@@ -1,0 +1,79 @@
+/*
+ * rtmp_sink.c - the RTMP push pipeline (see rtmp_sink.h).
+ *
+ * rtmp2sink connects when the pipeline starts and reports a refused or
+ * broken connection as a pipeline error, which output.c turns into a retry.
+ * The appsrcs hold 3 frames: a push that cannot keep up drops frames
+ * rather than growing a backlog (it is live).
+ */
+#include "media/rtmp_sink.h"
+
+#include <string.h>
+
+#include "media/encoders.h"
+#include "util/url.h"
+
+#define FLV_AUDIO_RATE 44100
+#define QUEUED_FRAMES 3
+
+typedef struct rtmp {
+    char *url;
+} rtmp;
+
+static GstElement *build(ls_output *o, ls_error *err)
+{
+    static const char *const needed[] = { "x264enc", "avenc_aac", "flvmux", "rtmp2sink", NULL };
+    if (ls_encoder_require(needed, "gstreamer1.0-plugins-ugly, gstreamer1.0-libav, gstreamer1.0-plugins-good, "
+                                   "gstreamer1.0-plugins-bad", err) < 0)
+        return NULL;
+    rtmp *r = ls_output_data(o);
+    gchar *h264 = ls_encoder_h264(ls_output_width(o), ls_output_height(o), "main");
+    gchar *aac = ls_encoder_aac(FLV_AUDIO_RATE);
+    gchar *desc = g_strdup_printf("appsrc name=video ! %s ! queue ! mux. "
+                                  "appsrc name=audio ! %s ! queue ! mux. "
+                                  "flvmux name=mux streamable=true ! rtmp2sink name=out",
+                                  h264, aac);
+    GstElement *pipeline = ls_output_parse(desc, err);
+    g_free(desc);
+    g_free(aac);
+    g_free(h264);
+    if (!pipeline)
+        return NULL;
+    GstElement *out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
+    g_object_set(out, "location", r->url, NULL);
+    gst_object_unref(out);
+    ls_encoder_delay_video(pipeline, FLV_AUDIO_RATE);
+    return pipeline;
+}
+
+static void free_rtmp(void *data)
+{
+    rtmp *r = data;
+    g_free(r->url);
+    g_free(r);
+}
+
+static const ls_output_kind rtmp_kind = {
+    .name = "rtmp",
+    .restart = 1,
+    .finish_on_stop = 0,
+    .max_frames = QUEUED_FRAMES,
+    .build = build,
+    .free_data = free_rtmp,
+};
+
+int ls_rtmp_output_new(const char *url, const ls_output_config *cfg, ls_output **out, ls_error *err)
+{
+    char shown[256];
+    ls_url_redact(url, shown, sizeof shown);
+    if (!g_str_has_prefix(url, "rtmp://") && !g_str_has_prefix(url, "rtmps://"))
+        return ls_error_set(err, "push URL %s: RTMP needs rtmp://host[:port]/app/stream", shown);
+    rtmp *r = g_new0(rtmp, 1);
+    r->url = g_strdup(url);
+    ls_output_config c = *cfg;
+    gchar *label = g_strdup_printf("%s: rtmp %s", cfg->label, shown);
+    c.label = label;
+    int rc = ls_output_new(&rtmp_kind, r, &c, out, err);
+    g_free(label);
+    return rc;
+}

@@ -1,0 +1,54 @@
+/*
+ * webrtc_common.c - host candidates and promise errors for webrtcbin (see
+ * webrtc_common.h).
+ */
+#include "media/webrtc_common.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+
+#define GST_USE_UNSTABLE_API
+#include <gst/webrtc/webrtc.h>
+
+void ls_webrtc_add_local_addresses(GstElement *webrtcbin)
+{
+    GstWebRTCICE *ice = NULL;
+    g_object_get(webrtcbin, "ice-agent", &ice, NULL);
+    if (!ice)
+        return;
+    gboolean ok;
+    g_signal_emit_by_name(ice, "add-local-ip-address", "127.0.0.1", &ok);
+    struct ifaddrs *ifs;
+    if (getifaddrs(&ifs) == 0) {
+        for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+            if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK) ||
+                !(i->ifa_flags & IFF_UP))
+                continue;
+            char text[INET_ADDRSTRLEN];
+            if (inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, text, sizeof text))
+                g_signal_emit_by_name(ice, "add-local-ip-address", text, &ok);
+        }
+        freeifaddrs(ifs);
+    }
+    gst_object_unref(ice);
+}
+
+int ls_webrtc_promise_failed(GstPromise *promise, char *why, size_t size)
+{
+    if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED) {
+        snprintf(why, size, "webrtc: negotiation was interrupted");
+        return 1;
+    }
+    const GstStructure *reply = gst_promise_get_reply(promise);
+    GError *gerr = NULL;
+    if (reply && gst_structure_has_field(reply, "error")) {
+        gst_structure_get(reply, "error", G_TYPE_ERROR, &gerr, NULL);
+        snprintf(why, size, "webrtc: %s", gerr ? gerr->message : "negotiation failed");
+        g_clear_error(&gerr);
+        return 1;
+    }
+    return 0;
+}

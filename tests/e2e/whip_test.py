@@ -1,0 +1,79 @@
+#!/usr/bin/python3
+"""Pushing over WHIP (--transport rtcpush --push_url http://.../whip/live).
+
+The receiver is whip_receiver.py, a test receiver built on python3-aiortc
+(not a media server), started by this test after the server, so the
+server's first offers find nobody and are retried; the receiver also
+refuses the first offer it gets (503), which must be retried too. With
+--max_session 2 the server pushes sessions 0 and 1, to .../whip/live and
+.../whip/live1 (the index appended for k > 0, as LiveTalking does). Both
+streams must be decoded by the receiver at about 25 fps with audio, and the
+admin view must show both outputs live. When the server stops (SIGINT) it
+must DELETE both resources.
+
+usage: whip_test.py --lipstream BIN --avatar-dir DIR
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+
+from outputs_common import fail, free_port, output_status, rerun_under_serve, wait_until
+from whip_receiver import WhipReceiver
+
+SECONDS = 5.0
+
+
+def check(url, pid, port):
+    receiver = WhipReceiver(port, refuse=1).start()
+    result = {}
+    t0 = time.monotonic()
+    live = wait_until(lambda: all(output_status(url, s, "whip") == "live" for s in ("0", "1")), 60)
+    result["live_after_s"] = round(time.monotonic() - t0, 2)
+    if not live:
+        result["status"] = [output_status(url, s, "whip") for s in ("0", "1")]
+        result["receiver"] = receiver.stats()
+        fail(result, "the WHIP pushes did not go live")
+    start = {name: s.video_frames for name, s in receiver.streams.items()}
+    time.sleep(SECONDS)
+    stats = receiver.stats()
+    result["receiver"] = stats
+    for name in ("live", "live1"):
+        s = stats.get(name)
+        if not s:
+            fail(result, f"no stream '{name}' reached the receiver")
+        fps = (s["video_frames"] - start.get(name, 0)) / SECONDS
+        result[name + "_fps"] = round(fps, 1)
+        if fps < 20 or s["audio_samples"] < 48000 * 2:
+            fail(result, f"stream '{name}': too few frames or too little audio")
+    if stats["live"]["posts"] + stats["live1"]["posts"] < 3:
+        fail(result, "the refused offer was not retried")
+
+    os.kill(pid, signal.SIGINT)
+    deleted = wait_until(lambda: all(s.deleted for s in receiver.streams.values()), 30)
+    result["deleted"] = {name: s.deleted for name, s in receiver.streams.items()}
+    if not deleted:
+        fail(result, "the server did not DELETE its WHIP resources when it stopped")
+    print(json.dumps(result))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lipstream")
+    ap.add_argument("--avatar-dir")
+    ap.add_argument("--check", nargs=3, metavar=("URL", "PID", "PORT"))
+    args = ap.parse_args()
+    if args.check:
+        check(args.check[0], int(args.check[1]), int(args.check[2]))
+        return
+    port = free_port()
+    push_url = f"http://127.0.0.1:{port}/whip/live"
+    sys.exit(rerun_under_serve(args.lipstream, args.avatar_dir,
+                               ["--transport", "rtcpush", "--push_url", push_url, "--max_session", "2"],
+                               [str(port)]))
+
+
+if __name__ == "__main__":
+    main()
