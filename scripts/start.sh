@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds the Release binary, makes the
 # demo avatar from data/astronaut.png if it is not there yet, and starts the
-# live server on it. Open the printed URL in a browser and press Connect.
+# live server on it, lip-syncing when the model weights are in models/.
+# Open the printed URL in a browser and press Connect.
 # Extra arguments go to `lipstream serve` (e.g. --listen 0.0.0.0 --listenport 8010).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,5 +25,10 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     --listen=*) listen=${args[i]#*=} ;;
   esac
 done
-echo "lipstream: open http://$listen:$port/ in a browser (Ctrl-C stops the server)"
-exec build/release/lipstream serve --avatar_id demo "$@"
+# Lip sync when the MuseTalk weights are in models/ (README: Models), else the idle avatar.
+model=none
+if { [ -d models/musetalkV15 ] || [ -d models/musetalk ]; } && [ -d models/whisper ]; then
+  model=musetalk
+fi
+echo "lipstream: open http://$listen:$port/ in a browser (Ctrl-C stops the server; --model $model)"
+exec build/release/lipstream serve --avatar_id demo --model "$model" "$@"

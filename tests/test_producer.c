@@ -8,6 +8,8 @@
  * Lateness: with a base time 1 s in the past, the loop skips ahead instead
  * of pushing 25 frames at once. Stopping wakes the clock wait at once. A
  * sink added while running gets the following frames, none once removed.
+ * The pictures come from a lip-sync engine without models over a one-frame
+ * avatar, as in `lipstream serve --model none`.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -50,11 +52,21 @@ static int record_push(ls_media_sink *sink, const ls_image *bgr, const int16_t a
 
 static const ls_media_sink_ops recording_ops = { record_push };
 
-static ls_image still;
+static ls_avatar_frame still_frame;
+static const ls_avatar still_avatar = { .id = "still", .fps = 25, .width = 16, .height = 16, .nframes = 1,
+                                        .frames = &still_frame };
+#define MAX_ENGINES 8
+static ls_lipsync *engines[MAX_ENGINES];   /* freed at the end: kept producers outlive run() */
+static int nengines;
 
-static const ls_image *still_frame(ls_video_source *src, int64_t n, const int16_t audio[LS_MEDIA_AUDIO_PER_VIDEO])
+static ls_lipsync *new_engine(void)
 {
-    return &still;
+    ls_lipsync_config cf = { .avatar = &still_avatar, .batch_size = 1, .max_in_flight = 1 };
+    ls_lipsync *e = NULL;
+    ls_error err;
+    CHECK(ls_lipsync_new(&cf, &e, &err) == 0, "engine: %s", err.msg);
+    engines[nengines++] = e;
+    return e;
 }
 
 static void on_event(void *user, ls_speech_event_kind kind, const char *text)
@@ -91,9 +103,8 @@ static recording_sink *run(GstClockTimeDiff base_offset_ns, int run_ms, ls_produ
     r->base_time = (GstClockTime)((GstClockTimeDiff)gst_clock_get_time(r->clock) + base_offset_ns);
     ls_speech_queue *q = ls_speech_queue_new(on_event, NULL);
     queue_speech(q);
-    static ls_video_source video = { still_frame };   /* outlives run() when the producer is kept */
-    ls_producer_config cfg = { .clock = r->clock, .base_time = r->base_time, .speech = q, .video = &video,
-                               .sinks = { &r->base }, .nsinks = 1 };
+    ls_producer_config cfg = { .clock = r->clock, .base_time = r->base_time, .speech = q,
+                               .engine = new_engine(), .lookahead = 1, .sinks = { &r->base }, .nsinks = 1 };
     ls_producer *p;
     ls_error err;
     CHECK(ls_producer_start(&cfg, &p, &err) == 0, "start: %s", err.msg);
@@ -198,13 +209,15 @@ int main(void)
 {
     gst_init(NULL, NULL);
     ls_error err;
-    ls_image_alloc(&still, 16, 16, 3, &err);
-    memset(still.data, 128, 16 * 16 * 3);
+    ls_image_alloc(&still_frame.image, 16, 16, 3, &err);
+    memset(still_frame.image.data, 128, 16 * 16 * 3);
     test_pacing();
     __atomic_store_n(&events_fired, 0, __ATOMIC_SEQ_CST);
     test_late_start();
     test_skipped_count();
     test_add_remove_sink();
-    ls_image_free(&still);
+    for (int i = 0; i < nengines; i++)
+        ls_lipsync_free(engines[i]);
+    ls_image_free(&still_frame.image);
     return check_result("test_producer");
 }

@@ -91,8 +91,12 @@ int main(void)
 
     rc = parse(&o, &err, "--model", "musetalk", NULL);
     expect_error("--model musetalk", "lip-sync arrives with the real-time loop", rc, &err, &o);
-    rc = parse(&o, &err, "--transport", "rtmp", NULL);
-    expect_error("--transport rtmp", "not available yet", rc, &err, &o);
+    rc = parse(&o, &err, "--transport", "rtmp", NULL);   /* the default push_url is a WHIP endpoint */
+    expect_error("--transport rtmp", "is not an RTMP URL", rc, &err, &o);
+    rc = parse(&o, &err, "--transport", "rtcpush", "--push_url", "rtmp://host/live/x", NULL);
+    expect_error("--transport rtcpush", "is not a WHIP endpoint", rc, &err, &o);
+    rc = parse(&o, &err, "--transport", "pigeon", NULL);
+    expect_error("--transport pigeon", "unknown transport", rc, &err, &o);
     rc = parse(&o, &err, "--tts", "edgetts", NULL);
     expect_error("--tts edgetts", "not available yet", rc, &err, &o);
     rc = parse(&o, &err, "--tts", "nonsense", NULL);

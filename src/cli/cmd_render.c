@@ -23,6 +23,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "live/lipsync.h"
+#include "live/live_models.h"
 #include "media/mp4_writer.h"
 #include "models/model_files.h"
 #include "speech/espeak_tts.h"
@@ -137,54 +138,6 @@ static int parse_version(const char *name, ls_musetalk_version *out)
     return 0;
 }
 
-/* The whisper checkpoint of `version` under weights_dir, or a note of what
- * is missing in `missing` (which stays "" when it is there). */
-static int whisper_path(const char *dir, ls_musetalk_version version, char *path, size_t size,
-                        char *missing, size_t missing_size, ls_error *err)
-{
-    static const char *const weights[] = { "model.safetensors", "pytorch_model.bin", NULL };
-    char config[LS_PATH_MAX], file[LS_PATH_MAX];
-    if (version == LS_MUSETALK_V1) {
-        if (ls_path_join(path, size, dir, "whisper/tiny.pt", err) != 0)
-            return -1;
-        if (!ls_is_file(path))
-            snprintf(missing, missing_size, "whisper/tiny.pt (openai whisper-tiny, the URL is "
-                     "in scripts/download_models.sh)");
-        return 0;
-    }
-    if (ls_path_join(path, size, dir, "whisper", err) != 0 ||
-        ls_path_join(config, sizeof config, path, "config.json", err) != 0)
-        return -1;
-    if (!ls_is_file(config) || ls_model_file(path, weights, file, sizeof file, NULL) != 0)
-        snprintf(missing, missing_size, "whisper/config.json and whisper/model.safetensors "
-                 "(whisper-tiny, from huggingface.co/openai/whisper-tiny)");
-    return 0;
-}
-
-static int load_models(const render_options *o, ls_musetalk **m, ls_whisper **w, ls_error *err)
-{
-    ls_musetalk_version version = o->version;
-    if (version == LS_MUSETALK_AUTO) {
-        char v15[LS_PATH_MAX];
-        snprintf(v15, sizeof v15, "%s/musetalkV15", o->weights_dir);
-        version = ls_is_dir(v15) ? LS_MUSETALK_V15 : LS_MUSETALK_V1;
-    }
-    char path[LS_PATH_MAX], missing[512] = "";
-    if (whisper_path(o->weights_dir, version, path, sizeof path, missing, sizeof missing, err) != 0)
-        return -1;
-    ls_error unet_err = { { 0 } };
-    int rc = ls_musetalk_load_dir(o->weights_dir, version, m, &unet_err);
-    if (rc != 0 && missing[0])
-        return ls_error_set(err, "%s; and %s", unet_err.msg, missing);
-    if (rc != 0) {
-        *err = unet_err;
-        return -1;
-    }
-    if (missing[0])
-        return ls_error_set(err, "%s: missing %s", o->weights_dir, missing);
-    return ls_whisper_load(path, version, w, err);
-}
-
 /* --- rendering ---------------------------------------------------------------- */
 
 static int silent(const int16_t *x, int n)
@@ -261,9 +214,7 @@ static int run(const render_options *o, ls_error *err)
     int lipsync = strcmp(o->model, "none") != 0;
     ls_avatar *avatar = NULL;
     ls_action_clips *clips = NULL;
-    ls_musetalk *model = NULL;
-    ls_whisper *whisper = NULL;
-    ls_infer_worker *worker = NULL;
+    ls_live_models models = { 0 };
     speech sp = { 0 };
     render_run r = { 0 };
     int rc = -1;
@@ -271,20 +222,11 @@ static int run(const render_options *o, ls_error *err)
     if (ls_avatar_load(o->avatar, &avatar, err) != 0 || load_speech(o, &sp, err) != 0 ||
         (o->customvideo_config &&
          ls_action_clips_load(o->customvideo_config, avatar->width, avatar->height, &clips, err)) ||
-        (lipsync && load_models(o, &model, &whisper, err) != 0))
+        (lipsync &&
+         ls_live_models_load(o->weights_dir, o->version, o->batch_size, &models, err) != 0))
         goto done;
-    if (lipsync) {
-        ls_infer_config wc = { .batch_size = o->batch_size,
-                               .latent_channels = LS_AVATAR_LATENT_CHANNELS,
-                               .latent_height = LS_AVATAR_LATENT_SIDE,
-                               .latent_width = LS_AVATAR_LATENT_SIDE,
-                               .tokens = LS_CHUNK_STEPS * ls_whisper_n_states(whisper),
-                               .dim = whisper->n_state };
-        if (ls_infer_worker_new(model, &wc, &worker, err) != 0)
-            goto done;
-    }
-    ls_lipsync_config cf = { .avatar = avatar, .clips = clips, .whisper = whisper,
-                             .worker = worker, .batch_size = o->batch_size,
+    ls_lipsync_config cf = { .avatar = avatar, .clips = clips, .whisper = models.whisper,
+                             .worker = models.worker, .batch_size = o->batch_size,
                              .max_in_flight = MAX_IN_FLIGHT, .window = o->window,
                              .transition_ms = o->transition_ms, .lag_policy = LS_LAG_WAIT };
     r.total = (sp.n + LS_LIPSYNC_AUDIO - 1) / LS_LIPSYNC_AUDIO;
@@ -310,9 +252,7 @@ static int run(const render_options *o, ls_error *err)
 done:
     ls_mp4_writer_close(r.mp4, NULL);
     ls_lipsync_free(r.engine);
-    ls_infer_worker_free(worker);
-    ls_whisper_free(whisper);
-    ls_musetalk_free(model);
+    ls_live_models_free(&models);
     ls_action_clips_free(clips);
     ls_avatar_free(avatar);
     free(sp.samples);

@@ -6,14 +6,24 @@
  * GST_CLOCK_UNSCHEDULED and sees `stop`. The sinks are guarded by their own
  * `sinks_lock`, held while a frame is pushed (pushes never block), so that
  * removing a sink waits for a push in progress.
+ *
+ * Speech events travel through the engine with their audio: each 20 ms
+ * frame fed in gets a slot of a ring of marks as its event pointer, and the
+ * slot's marks are reported sent when the frame carrying that audio is
+ * pushed. Slots are used and released in order (frames come out in order).
  */
 #include "live/producer.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "live/action_clips.h"
 
 #define LEAD_NS (10 * GST_MSECOND)        /* push this much ahead of the frame's time */
 #define MAX_LATE_NS (200 * GST_MSECOND)   /* later than this: skip frame numbers */
+#define MARK_SLOTS 512                    /* audio frames inside the engine, at most (10 s) */
 
 struct ls_producer {
     ls_producer_config cfg;
@@ -29,6 +39,11 @@ struct ls_producer {
     } sinks[LS_PRODUCER_MAX_SINKS];
     int nsinks;           /* under sinks_lock */
     int64_t frames, skipped;
+    /* the producer thread's own: */
+    ls_speech_marks marks[MARK_SLOTS];
+    int64_t marks_fed, marks_done;   /* slots handed to the engine / released */
+    int16_t held[LS_SPEECH_FRAME];   /* a frame the engine refused (full), fed first next time */
+    int held_type, have_held;
 };
 
 /* Waits until frame n's push time; returns how late the wake-up was (ns,
@@ -59,20 +74,65 @@ static GstClockTimeDiff wait_for_frame(ls_producer *p, int64_t n, int *stopped)
     return jitter;
 }
 
+/* Feeds the engine until it holds `lookahead` video frames not yet shown. */
+static void feed(ls_producer *p)
+{
+    ls_error err;
+    for (;;) {
+        ls_lipsync_stats st;
+        ls_lipsync_stats_get(p->cfg.engine, &st);
+        if (st.pending >= p->cfg.lookahead || p->marks_fed - p->marks_done >= MARK_SLOTS)
+            return;
+        ls_speech_marks *slot = &p->marks[p->marks_fed % MARK_SLOTS];
+        if (!p->have_held) {
+            memset(slot, 0, sizeof *slot);
+            int speech = ls_speech_queue_pop(p->cfg.speech, p->held, slot);
+            p->held_type = speech ? LS_AUDIOTYPE_SPEECH : LS_AUDIOTYPE_SILENCE;
+            p->have_held = 1;
+        }
+        int rc = ls_lipsync_push(p->cfg.engine, p->held, p->held_type, slot, &err);
+        if (rc != 0) {   /* full (pop first) or out of memory: keep the frame for later */
+            if (rc < 0)
+                fprintf(stderr, "lipstream: producer: %s\n", err.msg);
+            return;
+        }
+        p->have_held = 0;
+        p->marks_fed++;
+    }
+}
+
+/* Reports the speech events of the audio frames just sent. */
+static void release_marks(ls_producer *p, const ls_lipsync_frame *f)
+{
+    for (int i = 0; i < 2; i++) {
+        ls_speech_marks *m = f->events[i];
+        if (!m)
+            continue;
+        ls_speech_queue_sent(p->cfg.speech, m);
+        p->marks_done++;
+    }
+}
+
 static void produce_frame(ls_producer *p, int64_t n)
 {
-    int16_t audio[LS_MEDIA_AUDIO_PER_VIDEO];
-    ls_speech_marks marks = { 0 };
-    ls_speech_queue_pop(p->cfg.speech, audio, &marks);
-    ls_speech_queue_pop(p->cfg.speech, audio + LS_SPEECH_FRAME, &marks);
-    const ls_image *image = p->cfg.video->frame(p->cfg.video, n, audio);
+    ls_lipsync_frame f;
+    ls_error err;
+    feed(p);
+    int rc = ls_lipsync_pop(p->cfg.engine, 1, &f, &err);
+    if (rc != 1) {   /* nothing to show yet: this frame number stays empty */
+        if (rc < 0)
+            fprintf(stderr, "lipstream: producer: %s\n", err.msg);
+        __atomic_add_fetch(&p->skipped, 1, __ATOMIC_RELAXED);
+        return;
+    }
     pthread_mutex_lock(&p->sinks_lock);
     for (int i = 0; i < p->nsinks; i++)
-        if (!p->sinks[i].broken && ls_media_sink_push_frame(p->sinks[i].sink, image, audio, n) < 0)
+        if (!p->sinks[i].broken && ls_media_sink_push_frame(p->sinks[i].sink, f.image, f.audio, n) < 0)
             p->sinks[i].broken = 1;
     pthread_mutex_unlock(&p->sinks_lock);
-    ls_speech_queue_sent(p->cfg.speech, &marks);
+    release_marks(p, &f);
     __atomic_add_fetch(&p->frames, 1, __ATOMIC_RELAXED);
+    feed(p);
 }
 
 static void *run(void *arg)
@@ -97,6 +157,8 @@ static void *run(void *arg)
 
 int ls_producer_start(const ls_producer_config *cfg, ls_producer **out, ls_error *err)
 {
+    if (cfg->lookahead < 1)
+        return ls_error_set(err, "producer: lookahead %d (at least 1)", cfg->lookahead);
     if (cfg->nsinks < 0 || cfg->nsinks > LS_PRODUCER_MAX_SINKS)
         return ls_error_set(err, "producer: %d sinks (at most %d)", cfg->nsinks, LS_PRODUCER_MAX_SINKS);
     ls_producer *p = calloc(1, sizeof *p);

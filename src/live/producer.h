@@ -1,13 +1,17 @@
 /*
  * producer.h - a session's output loop: one frame of video and audio every 40 ms.
  *
- * A thread per session. For output frame n it waits on the pipeline clock
- * until base + n x 40 ms - lead (gst_clock_id_wait; never a plain sleep),
- * takes two 20 ms audio frames from the speech queue (silence when it is
- * empty), asks the video source for frame n, and pushes both together to
- * every sink (a sink that fails is skipped from then on). Then it reports
- * the audio sent, which fires the speech events. Sinks can be added and
- * removed while it runs.
+ * A thread per session. It keeps the session's lip-sync engine
+ * (live/lipsync.h) fed with 20 ms audio frames from the speech queue
+ * (silence when it is empty), `lookahead` video frames ahead of the frame
+ * due: the engine needs the audio of a whole batch plus its right context
+ * before it can show a lip-synced frame (one frame is enough without
+ * models). For output frame n it waits on the pipeline clock until
+ * base + n x 40 ms - lead (gst_clock_id_wait; never a plain sleep), pops the
+ * engine's next frame - a picture with ITS two audio frames - and pushes
+ * both together to every sink (a sink that fails is skipped from then on).
+ * Then it reports that audio sent, which fires the speech events. Sinks can
+ * be added and removed while it runs.
  * When it falls more than 200 ms behind the clock (an overloaded machine) it
  * skips the late frame numbers rather than playing catch-up; speech is not
  * lost (it is only ever taken for frames that are pushed).
@@ -17,7 +21,7 @@
 
 #include <gst/gst.h>
 
-#include "live/video_source.h"
+#include "live/lipsync.h"
 #include "media/sink.h"
 #include "speech/speech_queue.h"
 #include "util/error.h"
@@ -30,7 +34,8 @@ typedef struct ls_producer_config {
     GstClock *clock;              /* the sinks' pipeline clock (a reference is taken) */
     GstClockTime base_time;       /* clock time of frame 0 */
     ls_speech_queue *speech;      /* a reference is taken */
-    ls_video_source *video;       /* must outlive the producer */
+    ls_lipsync *engine;           /* must outlive the producer; only the producer drives it */
+    int lookahead;                /* video frames of audio fed ahead of the frame due (>= 1) */
     ls_media_sink *sinks[LS_PRODUCER_MAX_SINKS];   /* the first sinks */
     int nsinks;
 } ls_producer_config;

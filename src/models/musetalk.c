@@ -125,6 +125,11 @@ int ls_musetalk_load_dir(const char *dir, ls_musetalk_version version, ls_museta
 
 /* --- rendering ----------------------------------------------------------- */
 
+const ls_vae *ls_musetalk_vae(const ls_musetalk *m)
+{
+    return m->vae;
+}
+
 int64_t ls_musetalk_face_size(const ls_musetalk *m, int64_t latent_size)
 {
     return latent_size * ls_vae_factor(m->vae);

@@ -41,6 +41,9 @@ int ls_musetalk_load_dir(const char *weights_dir, ls_musetalk_version version, l
                          ls_error *err);
 void ls_musetalk_free(ls_musetalk *m);
 
+/* The model's VAE (its encoder makes avatar latents). */
+const ls_vae *ls_musetalk_vae(const ls_musetalk *m);
+
 /* Face size for a latent of size `latent_size` (x8 with sd-vae-ft-mse). */
 int64_t ls_musetalk_face_size(const ls_musetalk *m, int64_t latent_size);
 

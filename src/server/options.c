@@ -14,9 +14,11 @@
 
 #include "server/avatars.h"
 #include "server/json_out.h"
+#include "speech/llm_chat.h"
+#include "util/url.h"
 
 #define USAGE "lipstream serve [--config FILE.yaml] [options]"
-#define MAX_OPTIONS 32
+#define MAX_OPTIONS 48
 
 static int option_table(ls_server_options *o, ls_arg *spec)
 {
@@ -28,18 +30,32 @@ static int option_table(ls_server_options *o, ls_arg *spec)
         { "avatar_id", LS_ARG_STRING, &o->avatar_id, "avatar folder name under --avatar_dir (demo)" },
         { "avatar_dir", LS_ARG_STRING, &o->avatar_dir, "folder of avatars (data/avatars)" },
         { "avatar", LS_ARG_STRING, &o->avatar, "avatar folder path (instead of --avatar_id)" },
-        { "model", LS_ARG_STRING, &o->model, "none: the idle avatar (musetalk: with the real-time loop)" },
+        { "model", LS_ARG_STRING, &o->model, "musetalk (lip sync, weights from --weights_dir) or none (idle avatar)" },
+        { "weights_dir", LS_ARG_STRING, &o->weights_dir, "model weights in LiveTalking's layout (models)" },
         { "batch_size", LS_ARG_INT, &o->batch_size, "frames per inference batch (16)" },
+        { "lag_policy", LS_ARG_STRING, &o->lag_policy,
+          "when inference is slower than real time: wait (audio waits for its video) or skip (idle frames)" },
         { "fps", LS_ARG_INT, &o->fps, "audio frames per second, 50 (20 ms); video is 25 fps" },
-        { "tts", LS_ARG_STRING, &o->tts, "speech engine: espeak (built in)" },
-        { "tts_voice", LS_ARG_STRING, &o->tts_voice, "espeak-ng voice (default: en-us, or cmn for Chinese)" },
+        { "tts", LS_ARG_STRING, &o->tts, "speech engine: espeak (built in), openai (--TTS_SERVER speaks its API)" },
+        { "tts_voice", LS_ARG_STRING, &o->tts_voice, "espeak-ng voice (en-us, or cmn for Chinese); openai: alloy" },
         { "REF_FILE", LS_ARG_STRING, &o->REF_FILE, "reference voice of voice-cloning TTS (unused by espeak)" },
         { "REF_TEXT", LS_ARG_STRING, &o->REF_TEXT, "text of --REF_FILE (unused by espeak)" },
-        { "TTS_SERVER", LS_ARG_STRING, &o->TTS_SERVER, "URL of a TTS server (unused by espeak)" },
-        { "transport", LS_ARG_STRING, &o->transport, "webrtc (rtcpush, rtmp, virtualcam: later)" },
-        { "push_url", LS_ARG_STRING, &o->push_url, "where rtcpush/rtmp push to" },
-        { "max_session", LS_ARG_INT, &o->max_session, "most sessions at once (4)" },
+        { "TTS_SERVER", LS_ARG_STRING, &o->TTS_SERVER, "URL of a TTS server, e.g. http://host:port (openai)" },
+        { "transport", LS_ARG_STRING, &o->transport,
+          "webrtc (browsers offer), rtmp, rtcpush (WHIP) or virtualcam (sessions made at start-up)" },
+        { "push_url", LS_ARG_STRING, &o->push_url, "rtmp: rtmp://host/app/stream; rtcpush: the WHIP endpoint URL" },
+        { "max_session", LS_ARG_INT, &o->max_session, "most sessions at once (4); rtcpush pushes this many" },
+        { "record", LS_ARG_STRING, &o->record, "record every session from its start into this folder" },
+        { "record_dir", LS_ARG_STRING, &o->record_dir, "folder of POST /record recordings (data/records)" },
+        { "vcam_device", LS_ARG_STRING, &o->vcam_device, "virtualcam: /dev/videoN (the first v4l2loopback one)" },
+        { "vcam_audio", LS_ARG_STRING, &o->vcam_audio, "virtualcam: audio to auto, none or a GStreamer sink" },
         { "customvideo_config", LS_ARG_STRING, &o->customvideo_config, "action clips JSON (later)" },
+        { "llm_base_url", LS_ARG_STRING, &o->llm_base_url, "chat: OpenAI-compatible service .../v1 (DashScope)" },
+        { "llm_model", LS_ARG_STRING, &o->llm_model, "chat: model name (" LS_LLM_DEFAULT_MODEL ")" },
+        { "llm_api_key_env", LS_ARG_STRING, &o->llm_api_key_env,
+          "chat: environment variable holding the API key (" LS_LLM_DEFAULT_API_KEY_ENV ")" },
+        { "llm_system_prompt", LS_ARG_STRING, &o->llm_system_prompt, "chat: system prompt (none)" },
+        { "llm_history", LS_ARG_INT, &o->llm_history, "chat: question/answer turns remembered (10)" },
         { "web_dir", LS_ARG_STRING, &o->web_dir, "folder served at / (the built-in web client)" },
     };
     int n = (int)(sizeof table / sizeof table[0]);
@@ -50,7 +66,8 @@ static int option_table(ls_server_options *o, ls_arg *spec)
 /* Options holding URLs, which may carry credentials. */
 static int is_url_option(const char *name)
 {
-    return strcmp(name, "push_url") == 0 || strcmp(name, "TTS_SERVER") == 0 || strcmp(name, "stun") == 0;
+    return strcmp(name, "push_url") == 0 || strcmp(name, "TTS_SERVER") == 0 || strcmp(name, "stun") == 0 ||
+           strcmp(name, "llm_base_url") == 0;
 }
 
 static void set_defaults(ls_server_options *o)
@@ -61,12 +78,20 @@ static void set_defaults(ls_server_options *o)
     o->avatar_id = "demo";
     o->avatar_dir = "data/avatars";
     o->model = "none";
+    o->weights_dir = "models";
     o->batch_size = 16;
+    o->lag_policy = "wait";
     o->fps = 50;
     o->tts = "espeak";
+    o->llm_base_url = LS_LLM_DEFAULT_BASE_URL;
+    o->llm_model = LS_LLM_DEFAULT_MODEL;
+    o->llm_api_key_env = LS_LLM_DEFAULT_API_KEY_ENV;
+    o->llm_history = LS_LLM_DEFAULT_HISTORY;
     o->transport = "webrtc";
     o->push_url = "http://localhost:1985/rtc/v1/whip/?app=live&stream=livestream";
     o->max_session = 4;
+    o->record_dir = "data/records";
+    o->vcam_audio = "auto";
 }
 
 /* The value of --config on the command line, if any. */
@@ -123,37 +148,72 @@ static int check_listen(const ls_server_options *o, ls_error *err)
     return 0;
 }
 
-static int check(ls_server_options *o, ls_error *err)
+/* The transport, and a push URL that fits it. */
+static int check_transport(ls_server_options *o, ls_error *err)
+{
+    static const char *const transports[] = { "webrtc", "rtmp", "rtcpush", "virtualcam", NULL };
+    if (!one_of(o->transport, transports))
+        return ls_error_set(err, "--transport: unknown transport '%s' (webrtc, rtmp, rtcpush, virtualcam)",
+                            o->transport);
+    char shown[256];
+    ls_url_redact(o->push_url, shown, sizeof shown);
+    if (strcmp(o->transport, "rtmp") == 0 && !g_str_has_prefix(o->push_url, "rtmp://") &&
+        !g_str_has_prefix(o->push_url, "rtmps://"))
+        return ls_error_set(err, "--push_url: '%s' is not an RTMP URL (rtmp://host[:port]/app/stream) for "
+                                 "--transport rtmp", shown);
+    if (strcmp(o->transport, "rtcpush") == 0 && !g_str_has_prefix(o->push_url, "http://") &&
+        !g_str_has_prefix(o->push_url, "https://"))
+        return ls_error_set(err, "--push_url: '%s' is not a WHIP endpoint (http(s)://...) for --transport rtcpush",
+                            shown);
+    if (o->record && !o->record[0])
+        o->record = NULL;
+    return 0;
+}
+
+/* The TTS engine and the chat service. */
+static int check_speech(const ls_server_options *o, ls_error *err)
 {
     static const char *const later_tts[] = { "edgetts", "gpt-sovits", "xtts", "cosyvoice", "fishtts", "tencent",
                                              "doubao", "indextts2", "azuretts", NULL };
-    static const char *const later_transports[] = { "rtcpush", "rtmp", "virtualcam", NULL };
+    if (one_of(o->tts, later_tts))
+        return ls_error_set(err, "--tts %s: not available yet (espeak is built in; openai speaks to --TTS_SERVER)",
+                            o->tts);
+    if (strcmp(o->tts, "openai") == 0 && (!o->TTS_SERVER || !o->TTS_SERVER[0]))
+        return ls_error_set(err, "--tts openai needs --TTS_SERVER, the speech service's URL (http://host:port)");
+    if (strcmp(o->tts, "espeak") != 0 && strcmp(o->tts, "openai") != 0)
+        return ls_error_set(err, "--tts: unknown engine '%s' (espeak, openai)", o->tts);
+    if (strncmp(o->llm_base_url, "http://", 7) != 0 && strncmp(o->llm_base_url, "https://", 8) != 0)
+        return ls_error_set(err, "--llm_base_url: '%s' is not an http(s) URL", o->llm_base_url);
+    if (!o->llm_model[0])
+        return ls_error_set(err, "--llm_model: empty");
+    if (o->llm_history < 0 || o->llm_history > 1000)
+        return ls_error_set(err, "--llm_history: %d is out of range (0..1000)", o->llm_history);
+    return 0;
+}
+
+static int check(ls_server_options *o, ls_error *err)
+{
     static const char *const other_models[] = { "wav2lip", "ernerf", "ultralight", NULL };
 
     if (o->listenport < 1 || o->listenport > 65535)
         return ls_error_set(err, "--listenport: %d is not a port (1..65535)", o->listenport);
     if (check_listen(o, err) < 0 || check_stun(o, err) < 0)
         return -1;
-    if (strcmp(o->model, "musetalk") == 0)
-        return ls_error_set(err, "--model musetalk: lip-sync arrives with the real-time loop; for now "
-                                 "--model none streams the idle avatar");
     if (one_of(o->model, other_models))
         return ls_error_set(err, "--model %s: not supported (lipstream runs MuseTalk)", o->model);
-    if (strcmp(o->model, "none") != 0)
+    if (strcmp(o->model, "none") != 0 && strcmp(o->model, "musetalk") != 0)
         return ls_error_set(err, "--model: unknown model '%s' (none, musetalk)", o->model);
+    if (strcmp(o->lag_policy, "wait") != 0 && strcmp(o->lag_policy, "skip") != 0)
+        return ls_error_set(err, "--lag_policy: '%s' (wait or skip)", o->lag_policy);
     if (o->batch_size < 1 || o->batch_size > 256)
         return ls_error_set(err, "--batch_size: %d is out of range (1..256)", o->batch_size);
     if (o->fps != 50)
         return ls_error_set(err, "--fps: %d; it is the audio frame rate and must be 50 (20 ms frames), as "
                                  "in LiveTalking (video runs at 25 fps)", o->fps);
-    if (one_of(o->tts, later_tts))
-        return ls_error_set(err, "--tts %s: not available yet (espeak is built in)", o->tts);
-    if (strcmp(o->tts, "espeak") != 0)
-        return ls_error_set(err, "--tts: unknown engine '%s' (espeak)", o->tts);
-    if (one_of(o->transport, later_transports))
-        return ls_error_set(err, "--transport %s: not available yet (webrtc works)", o->transport);
-    if (strcmp(o->transport, "webrtc") != 0)
-        return ls_error_set(err, "--transport: unknown transport '%s' (webrtc)", o->transport);
+    if (check_speech(o, err) < 0)
+        return -1;
+    if (check_transport(o, err) < 0)
+        return -1;
     if (o->max_session < 1 || o->max_session > 1000)
         return ls_error_set(err, "--max_session: %d is out of range (1..1000)", o->max_session);
     if (o->customvideo_config && o->customvideo_config[0])
@@ -194,19 +254,9 @@ void ls_server_options_usage(FILE *out)
 /* Appends a URL without its user info and with its path and query hidden. */
 static void append_redacted_url(GString *out, const char *url)
 {
-    const char *scheme = strstr(url, "://");
-    if (!scheme) {
-        ls_json_append_string(out, "(redacted)");
-        return;
-    }
-    const char *host = scheme + 3, *end = host + strcspn(host, "/?#");
-    const char *at = memchr(host, '@', (size_t)(end - host));
-    if (at)
-        host = at + 1;
-    char *shown = g_strdup_printf("%.*s%.*s%s", (int)(scheme + 3 - url), url, (int)(end - host), host,
-                                  *end ? "/(redacted)" : "");
+    char shown[512];
+    ls_url_redact(url, shown, sizeof shown);
     ls_json_append_string(out, shown);
-    g_free(shown);
 }
 
 void ls_server_options_to_json(const ls_server_options *o, GString *out)

@@ -7,8 +7,8 @@
  * --customvideo_config) so its command lines keep working. Values come from
  * the defaults, then the YAML file given by --config (server/config_file.h),
  * then the command line: the later wins. After merging they are checked:
- * a bad value, or one that asks for a feature lipstream does not have yet
- * (e.g. --transport rtmp), is an error that says so.
+ * a bad value, or one that asks for a feature lipstream does not have yet,
+ * is an error that says so.
  */
 #ifndef LS_SERVER_OPTIONS_H
 #define LS_SERVER_OPTIONS_H
@@ -25,16 +25,27 @@ typedef struct ls_server_options {
     int listenport;
     const char *stun;                /* "stun://host:port" or NULL */
     const char *avatar_id, *avatar_dir, *avatar;
-    const char *model;               /* "none" only, for now */
+    const char *model;               /* "musetalk" or "none" */
+    const char *weights_dir;         /* musetalk/ or musetalkV15/, sd-vae/, whisper/ */
     int batch_size;                  /* frames per inference batch (the real-time loop) */
+    const char *lag_policy;          /* "wait" or "skip" (live/lipsync.h) */
     int fps;                         /* audio frames per second: 50 (20 ms), as LiveTalking */
-    const char *tts;                 /* "espeak" */
-    const char *tts_voice;           /* espeak-ng voice, NULL: by script */
+    const char *tts;                 /* "espeak" or "openai" (--TTS_SERVER's /v1/audio/speech) */
+    const char *tts_voice;           /* espeak-ng voice, NULL: by script; openai: its voice, NULL: alloy */
     const char *REF_FILE, *REF_TEXT, *TTS_SERVER;   /* for TTS engines that clone a voice */
-    const char *transport;           /* "webrtc" */
-    const char *push_url;
+    const char *transport;           /* "webrtc", "rtmp", "rtcpush" (WHIP) or "virtualcam" */
+    const char *push_url;            /* rtmp: rtmp(s)://...; rtcpush: the WHIP endpoint http(s)://... */
     int max_session;
+    const char *record;              /* record every session into this folder, or NULL */
+    const char *record_dir;          /* where POST /record writes without --record */
+    const char *vcam_device;         /* virtualcam: /dev/videoN, NULL: the first v4l2loopback device */
+    const char *vcam_audio;          /* virtualcam: "auto", "none" or a GStreamer audio sink */
     const char *customvideo_config;
+    const char *llm_base_url;        /* OpenAI-compatible chat service, ".../v1" (speech/llm_chat.h) */
+    const char *llm_model;
+    const char *llm_api_key_env;     /* name of the environment variable holding the key */
+    const char *llm_system_prompt;
+    int llm_history;                 /* question/answer turns remembered per session */
     const char *web_dir;             /* NULL: the built-in web client */
     const char *config;
     ls_owned_strings owned;          /* strings from the config file */

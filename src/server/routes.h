@@ -7,7 +7,7 @@
  *   POST /interrupt_talk      routes_speech.c    stop speaking now
  *   POST /is_speaking         routes_speech.c    {"code": 0, "data": true|false}
  *   POST /set_audiotype       routes_speech.c    action clips (not available yet)
- *   POST /record, GET /record/{id}  routes_speech.c  recording (not available yet)
+ *   POST /record, GET /record/{id}  routes_record.c  recording (server/session_outputs.h)
  *   GET  /sse?sessionid=      sse.c              speech events
  *   GET  /api/admin/sessions, /api/admin/config   admin.c
  *   GET  /, /file             static_files.c     the web client

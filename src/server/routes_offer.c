@@ -5,7 +5,8 @@
  * id), "refaudio"/"reftext" (a voice for voice-cloning TTS engines; espeak
  * has none, so they are accepted and unused) and "custom_config" (action
  * clips: not available yet). Checks run cheapest first: JSON, fields, SDP
- * codecs, the session limit, the avatar. The request then waits (paused)
+ * codecs, the transport (push transports have no browser sessions), the
+ * session limit, the avatar. The request then waits (paused)
  * until the session's answer is ready: {"sdp", "type": "answer",
  * "sessionid"} (sessions.c).
  */
@@ -58,6 +59,12 @@ void ls_route_offer(ls_server *srv, SoupServerMessage *msg, const char *path, GH
     }
     if (read_offer(msg, body, &sdp, &avatar_id, &media) < 0)
         goto done;
+    if (strcmp(srv->opts->transport, "webrtc") != 0) {
+        ls_http_fail(msg, SOUP_STATUS_CONFLICT, "this server pushes its sessions (--transport %s), made at "
+                     "start-up: drive session 0 (see /api/admin/sessions); /offer needs --transport webrtc",
+                     srv->opts->transport);
+        goto done;
+    }
 
     int n = ls_sessions_count(srv), max = srv->opts->max_session;
     if (n >= max) {

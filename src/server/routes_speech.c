@@ -1,11 +1,12 @@
 /*
  * routes_speech.c - driving a session: /human, /interrupt_talk, /is_speaking,
- * and the endpoints of features still to come (/set_audiotype, /record).
+ * and the endpoint of a feature still to come (/set_audiotype).
  *
  * Every body names its session with `sessionid` (ls_route_session). /human
- * {"text", "type": "echo"|"chat", "interrupt": bool} cuts echo text into
- * sentences (speech/text_chunks.h) and queues each as one chunk with its own
- * start/end events; "chat" needs an LLM, which is not configured yet.
+ * {"text", "type": "echo"|"chat", "interrupt": bool} speaks echo text, or
+ * asks the session's LLM chat and speaks its reply (server/session_speech.h);
+ * "interrupt" first stops what is being said and the reply in flight, as
+ * /interrupt_talk does.
  */
 #include "server/routes.h"
 
@@ -13,25 +14,12 @@
 
 #include "server/json_out.h"
 #include "server/request.h"
-#include "speech/text_chunks.h"
+#include "server/session_speech.h"
 
-static void queue_text(SoupServerMessage *msg, ls_session *s, const char *text)
+static void interrupt_session(ls_session *s)
 {
-    ls_text_chunks chunks;
-    ls_error err;
-    if (ls_text_chunks_split(text, &chunks) < 0) {
-        ls_http_fail(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "out of memory");
-        return;
-    }
-    for (size_t i = 0; i < chunks.n; i++) {
-        if (ls_speech_queue_add_text(s->speech, chunks.items[i], &err) < 0) {
-            ls_http_fail(msg, 429 /* Too Many Requests */, "%s", err.msg);
-            ls_text_chunks_free(&chunks);
-            return;
-        }
-    }
-    ls_text_chunks_free(&chunks);
-    ls_http_ok(msg);
+    ls_session_chat_cancel(s->chat);
+    ls_speech_queue_interrupt(s->speech);
 }
 
 void ls_route_human(ls_server *srv, SoupServerMessage *msg, const char *path, GHashTable *query)
@@ -46,14 +34,17 @@ void ls_route_human(ls_server *srv, SoupServerMessage *msg, const char *path, GH
     if (ls_request_string(body, "text", 1, &text, &err) < 0 || ls_request_string(body, "type", 0, &type, &err) < 0 ||
         ls_request_bool(body, "interrupt", &interrupt, &err) < 0) {
         ls_http_fail(msg, SOUP_STATUS_BAD_REQUEST, "%s", err.msg);
-    } else if (strcmp(type, "chat") == 0) {
-        ls_http_fail(msg, SOUP_STATUS_NOT_IMPLEMENTED, "chat needs an LLM (--llm_base_url), not configured");
-    } else if (strcmp(type, "echo") != 0) {
+    } else if (strcmp(type, "echo") != 0 && strcmp(type, "chat") != 0) {
         ls_http_fail(msg, SOUP_STATUS_BAD_REQUEST, "field 'type' must be \"echo\" or \"chat\"");
     } else {
         if (interrupt)
-            ls_speech_queue_interrupt(s->speech);
-        queue_text(msg, s, text);
+            interrupt_session(s);
+        if (strcmp(type, "chat") == 0)
+            ls_session_chat_ask(s->chat, msg, text);
+        else if (ls_session_say(s, text, &err) < 0)
+            ls_http_fail(msg, 429 /* Too Many Requests */, "%s", err.msg);
+        else
+            ls_http_ok(msg);
     }
     ls_json_free(body);
 }
@@ -64,7 +55,7 @@ void ls_route_interrupt(ls_server *srv, SoupServerMessage *msg, const char *path
     ls_session *s = ls_route_session(srv, msg, &body);
     if (!s)
         return;
-    ls_speech_queue_interrupt(s->speech);
+    interrupt_session(s);
     ls_http_ok(msg);
     ls_json_free(body);
 }
@@ -95,30 +86,4 @@ void ls_route_set_audiotype(ls_server *srv, SoupServerMessage *msg, const char *
         ls_http_fail(msg, SOUP_STATUS_NOT_IMPLEMENTED, "action clips are not available yet (audiotype %lld)",
                      (long long)audiotype);
     ls_json_free(body);
-}
-
-void ls_route_record(ls_server *srv, SoupServerMessage *msg, const char *path, GHashTable *query)
-{
-    ls_json *body;
-    ls_session *s = ls_route_session(srv, msg, &body);
-    if (!s)
-        return;
-    ls_error err;
-    const char *type;
-    if (ls_request_string(body, "type", 1, &type, &err) < 0)
-        ls_http_fail(msg, SOUP_STATUS_BAD_REQUEST, "%s", err.msg);
-    else if (strcmp(type, "start_record") != 0 && strcmp(type, "end_record") != 0)
-        ls_http_fail(msg, SOUP_STATUS_BAD_REQUEST, "field 'type' must be \"start_record\" or \"end_record\"");
-    else
-        ls_http_fail(msg, SOUP_STATUS_NOT_IMPLEMENTED, "recording not available yet");
-    ls_json_free(body);
-}
-
-void ls_route_record_download(ls_server *srv, SoupServerMessage *msg, const char *path, GHashTable *query)
-{
-    const char *id = path + strlen("/record/");
-    if (!ls_session_find(srv, id))
-        ls_http_fail(msg, SOUP_STATUS_NOT_FOUND, "unknown session '%.64s'", id);
-    else
-        ls_http_fail(msg, SOUP_STATUS_NOT_FOUND, "no recording for this session (recording not available yet)");
 }

@@ -2,7 +2,9 @@
  * server.c - starting, running and stopping the live server (see server.h).
  *
  * Start-up checks what can fail before serving: the default avatar loads,
- * espeak-ng and its voices are there, the port can be bound. Shutdown (on
+ * the TTS engine is made (espeak-ng and its voices, or the OpenAI speech
+ * client for --TTS_SERVER), the port can be bound; then a push transport's
+ * sessions open (server/session_outputs.h). Shutdown (on
  * SIGINT/SIGTERM, from the main loop) closes every session, stops the HTTP
  * server, runs the main context until the sources the sessions left behind
  * are done, then frees the rest in reverse order.
@@ -19,9 +21,11 @@
 #include "server/avatars.h"
 #include "server/http.h"
 #include "server/routes.h"
+#include "server/session_outputs.h"
 #include "server/sessions.h"
 #include "server/static_files.h"
 #include "speech/espeak_tts.h"
+#include "speech/openai_tts.h"
 
 static gboolean on_signal(gpointer data)
 {
@@ -59,16 +63,39 @@ static int listen_http(ls_server *srv, ls_error *err)
     return ok ? 0 : -1;
 }
 
+/* --tts: espeak-ng, or an OpenAI-compatible speech service at --TTS_SERVER. */
+static int make_tts(ls_server *srv, ls_error *err)
+{
+    const ls_server_options *o = srv->opts;
+    if (strcmp(o->tts, "openai") != 0)
+        return ls_espeak_new(o->tts_voice, &srv->tts, err);
+    ls_openai_tts_config cfg = { .server = o->TTS_SERVER, .voice = o->tts_voice, .timeout_s = 30 };
+    return ls_openai_tts_new(&cfg, &srv->tts, err);
+}
+
+/* --model musetalk: the shared models, and the default avatar's latents. */
+static int load_models(ls_server *srv, ls_error *err)
+{
+    const ls_server_options *o = srv->opts;
+    if (strcmp(o->model, "musetalk") != 0)
+        return 0;
+    if (ls_live_models_load(o->weights_dir, LS_MUSETALK_AUTO, o->batch_size, &srv->models, err) < 0)
+        return ls_error_prefix(err, "--model musetalk (or --model none to serve without lip sync)");
+    return ls_live_models_prepare_avatar(&srv->models, srv->avatar, err);
+}
+
 static int start(ls_server *srv, ls_error *err)
 {
-    if (load_default_avatar(srv, err) < 0 || ls_espeak_new(srv->opts->tts_voice, &srv->tts, err) < 0 ||
+    if (load_default_avatar(srv, err) < 0 || load_models(srv, err) < 0 || make_tts(srv, err) < 0 ||
         ls_speech_service_start(srv->tts, &srv->speech, err) < 0)
         return -1;
     srv->soup = soup_server_new("server-header", "lipstream ", NULL);
     int nroutes;
     const ls_route *routes = ls_routes(&nroutes);
     ls_http_install(srv, routes, nroutes);
-    return listen_http(srv, err);
+    if (listen_http(srv, err) < 0)
+        return -1;
+    return ls_push_sessions_open(srv, err);
 }
 
 static void stop(ls_server *srv)
@@ -84,6 +111,7 @@ static void stop(ls_server *srv)
     if (srv->tts)
         srv->tts->free(srv->tts);
     ls_avatar_release(srv->avatar);
+    ls_live_models_free(&srv->models);
     g_hash_table_destroy(srv->sessions);
     g_main_loop_unref(srv->loop);
     g_free(srv->web_dir);

@@ -3,9 +3,11 @@
  *
  * Opening wires the parts together: speech queue (attached to the speech
  * service), WebRTC peer (its answer and close callbacks come back here on
- * the main context), idle video source and producer. Closing takes them
- * apart in the reverse order of use: the producer first (it pushes into the
- * peer and pops the queue), then speech, the peer, event streams, avatar.
+ * the main context) or push output, idle video source and producer, and
+ * the recording with --record. Closing takes them apart in the reverse
+ * order of use: the producer first (it pushes into the outputs and the peer
+ * and pops the queue), then the outputs, speech, the peer, event streams,
+ * avatar.
  */
 #include "server/sessions.h"
 
@@ -15,7 +17,10 @@
 #include <sys/random.h>
 
 #include "server/http.h"
+#include "server/avatars.h"
 #include "server/json_out.h"
+#include "server/session_outputs.h"
+#include "server/session_speech.h"
 #include "server/sse.h"
 
 typedef struct speech_event {
@@ -140,41 +145,81 @@ static void on_peer_closed(void *user, const char *why)
 
 // --- open / close -----------------------------------------------------------------------
 
-static int start_producer(ls_session *s, ls_error *err)
+static ls_session *session_alloc(ls_server *srv, ls_avatar *avatar)
 {
-    ls_idle_source_init(&s->idle, s->avatar);
+    ls_session *s = g_new0(ls_session, 1);
+    s->srv = srv;
+    s->avatar = avatar;
+    s->created_us = g_get_real_time();
+    s->streams = g_ptr_array_new();
+    return s;
+}
+
+static int start_speech(ls_session *s, ls_error *err)
+{
+    s->speech = ls_speech_queue_new(on_speech_event, s);
+    if (!s->speech)
+        return ls_error_set(err, "out of memory");
+    ls_speech_service_attach(s->srv->speech, s->speech);
+    if (!(s->chat = ls_session_chat_new(s)))
+        return ls_error_set(err, "out of memory");
+    return 0;
+}
+
+/* The producer on the session's clock, pushing to `sink`; with --record the
+ * recording starts too (a recording that cannot start is reported, and the
+ * session goes on without it). */
+/* The session's lip-sync engine: MuseTalk on the shared worker, or (--model
+ * none) the idle avatar. The producer keeps it fed a batch and the right
+ * context ahead of the frame due, plus one batch in inference. */
+static int start_engine(ls_session *s, ls_error *err)
+{
+    const ls_server *srv = s->srv;
+    const ls_live_models *m = &srv->models;
+    if (m->musetalk && ls_live_models_prepare_avatar(m, s->avatar, err) < 0)
+        return -1;
+    ls_lipsync_config cf = { .avatar = s->avatar, .whisper = m->whisper, .worker = m->worker,
+                             .batch_size = srv->opts->batch_size, .max_in_flight = 2,
+                             .window = LS_STREAM_WINDOW_FULL,
+                             .lag_policy = strcmp(srv->opts->lag_policy, "skip") == 0 ? LS_LAG_SKIP
+                                                                                       : LS_LAG_WAIT };
+    return ls_lipsync_new(&cf, &s->engine, err);
+}
+
+static int start_producer(ls_session *s, ls_media_sink *sink, ls_error *err)
+{
+    if (start_engine(s, err) < 0)
+        return -1;
     ls_producer_config cfg = { 0 };
-    cfg.clock = ls_webrtc_peer_clock(s->peer, &cfg.base_time);
+    cfg.clock = s->clock;
+    cfg.base_time = s->base_time;
     cfg.speech = s->speech;
-    cfg.video = &s->idle.base;
-    cfg.sinks[0] = ls_webrtc_peer_sink(s->peer);
+    cfg.engine = s->engine;
+    /* right context: 10 audio frames = 5 video frames */
+    cfg.lookahead = s->srv->models.musetalk ? 2 * s->srv->opts->batch_size + 5 : 1;
+    cfg.sinks[0] = sink;
     cfg.nsinks = 1;
-    int rc = ls_producer_start(&cfg, &s->producer, err);
-    gst_object_unref(cfg.clock);
-    return rc;
+    if (ls_producer_start(&cfg, &s->producer, err) < 0)
+        return -1;
+    ls_error record_err;
+    if (s->srv->opts->record)
+        ls_session_record_start(s, &record_err);
+    return 0;
 }
 
 int ls_session_open(ls_server *srv, const char *offer_sdp, const ls_offer_media *media, ls_avatar *avatar,
                     SoupServerMessage *msg, ls_session **out, ls_error *err)
 {
-    ls_session *s = g_new0(ls_session, 1);
-    s->srv = srv;
-    s->avatar = avatar;
+    ls_session *s = session_alloc(srv, avatar);
     s->media = *media;
-    s->created_us = g_get_real_time();
-    s->streams = g_ptr_array_new();
-    if (ls_session_new_id(s->id, err) < 0)
+    if (ls_session_new_id(s->id, err) < 0 || start_speech(s, err) < 0)
         goto fail;
-    s->speech = ls_speech_queue_new(on_speech_event, s);
-    if (!s->speech) {
-        ls_error_set(err, "out of memory");
-        goto fail;
-    }
-    ls_speech_service_attach(srv->speech, s->speech);
-
     ls_webrtc_config cfg = { avatar->width, avatar->height, srv->opts->stun, srv->context };
     ls_webrtc_callbacks cb = { on_answer, on_peer_closed, s };
-    if (ls_webrtc_peer_new(offer_sdp, media, &cfg, &cb, &s->peer, err) < 0 || start_producer(s, err) < 0)
+    if (ls_webrtc_peer_new(offer_sdp, media, &cfg, &cb, &s->peer, err) < 0)
+        goto fail;
+    s->clock = ls_webrtc_peer_clock(s->peer, &s->base_time);
+    if (start_producer(s, ls_webrtc_peer_sink(s->peer), err) < 0)
         goto fail;
 
     s->offer_msg = g_object_ref(msg);
@@ -191,6 +236,28 @@ fail:
     return -1;
 }
 
+int ls_session_open_push(ls_server *srv, int index, ls_session **out, ls_error *err)
+{
+    ls_avatar *avatar;
+    unsigned status;
+    if (ls_server_avatar_acquire(srv->opts, NULL, &avatar, &status, err) < 0)
+        return -1;
+    ls_session *s = session_alloc(srv, avatar);
+    snprintf(s->id, sizeof s->id, "%d", index);
+    s->clock = gst_system_clock_obtain();
+    s->base_time = gst_clock_get_time(s->clock);
+    if (start_speech(s, err) < 0 || ls_session_push_start(s, index, err) < 0 ||
+        start_producer(s, ls_output_sink(s->push), err) < 0) {
+        ls_session_close(s, NULL);
+        return -1;
+    }
+    g_hash_table_insert(srv->sessions, s->id, s);
+    fprintf(stderr, "lipstream: session %s: opened (--transport %s, avatar %s)\n", s->id, srv->opts->transport,
+            avatar->id);
+    *out = s;
+    return 0;
+}
+
 void ls_session_close(ls_session *s, const char *why)
 {
     ls_server *srv = s->srv;
@@ -200,7 +267,12 @@ void ls_session_close(ls_session *s, const char *why)
                 ls_sessions_count(srv));
     }
     answer_offer(s, SOUP_STATUS_INTERNAL_SERVER_ERROR, ls_json_result(-1, why ? why : "session closed"));
+    ls_session_chat_free(s->chat);
     ls_producer_stop(s->producer);
+    ls_lipsync_free(s->engine);
+    ls_session_outputs_close(s);
+    if (s->clock)
+        gst_object_unref(s->clock);
     if (s->speech) {
         ls_speech_service_detach(srv->speech, s->speech);
         ls_speech_queue_unref(s->speech);

@@ -3,12 +3,15 @@
  *
  * A session is one browser peer: its WebRTC pipeline, its speech queue
  * (attached to the speech service), its producer thread, its avatar and
- * its open event streams (/sse). Ids are 128 random bits from getrandom()
- * in hex (32 characters), so they cannot be guessed. The registry lives on
- * the main context: sessions are created by /offer, found by id by every
- * other route, and closed when the peer disconnects or fails, when the
- * answer cannot be made, or at shutdown; closing releases everything the
- * session holds. Speech events reach the main context as queued sources
+ * its open event streams (/sse); or, with a push transport, one stream to
+ * a media server or camera (server/session_outputs.h) instead of the peer.
+ * Either may also be recorded. Ids are 128 random bits from getrandom()
+ * in hex (32 characters), so they cannot be guessed; push sessions are
+ * numbered "0", "1", ... as in LiveTalking. The registry lives on the main
+ * context: sessions are created by /offer (push sessions at start-up),
+ * found by id by every other route, and closed when the peer disconnects
+ * or fails, when the answer cannot be made, or at shutdown; closing
+ * releases everything the session holds. Speech events reach the main context as queued sources
  * that look the session up by id, so a late event for a closed session is
  * dropped.
  */
@@ -18,7 +21,8 @@
 #include <libsoup/soup.h>
 
 #include "live/producer.h"
-#include "live/video_source.h"
+#include "live/lipsync.h"
+#include "media/output.h"
 #include "media/sdp_offer.h"
 #include "media/webrtc_peer.h"
 #include "server/server.h"
@@ -26,14 +30,22 @@
 
 #define LS_SESSION_ID_LEN 32
 
+typedef struct ls_session_chat ls_session_chat;   /* server/session_speech.h */
+
 typedef struct ls_session {
     char id[LS_SESSION_ID_LEN + 1];
     ls_server *srv;
     ls_avatar *avatar;
     ls_offer_media media;
     ls_speech_queue *speech;
-    ls_webrtc_peer *peer;
-    ls_idle_source idle;
+    ls_session_chat *chat;           /* its conversation with the LLM (/human type "chat") */
+    ls_webrtc_peer *peer;            /* NULL in a push session */
+    ls_output *push;                 /* a push session's stream (rtmp, whip, virtualcam), else NULL */
+    ls_output *recording;            /* while recording, else NULL */
+    char record_failure[528];        /* why the last recording could not start ("failed: " + ls_error) */
+    GstClock *clock;                 /* the producer's clock: frame n plays at base_time + n x 40 ms */
+    GstClockTime base_time;
+    ls_lipsync *engine;              /* pictures with their audio (the producer drives it) */
     ls_producer *producer;
     SoupServerMessage *offer_msg;    /* the /offer request waiting for the answer */
     gulong offer_finished_handler;
@@ -48,6 +60,10 @@ int ls_session_new_id(char out[LS_SESSION_ID_LEN + 1], ls_error *err);
  * answered when the answer is ready: the session takes it over. */
 int ls_session_open(ls_server *srv, const char *offer_sdp, const ls_offer_media *media, ls_avatar *avatar,
                     SoupServerMessage *msg, ls_session **out, ls_error *err);
+
+/* Opens push session `index` (id "index", the system clock) with the
+ * server's avatar, streaming to the transport's output. */
+int ls_session_open_push(ls_server *srv, int index, ls_session **out, ls_error *err);
 
 /* Closes and frees the session; `why` is logged. */
 void ls_session_close(ls_session *s, const char *why);
