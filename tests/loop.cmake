@@ -73,3 +73,17 @@ set_tests_properties(loop_render_usage PROPERTIES WILL_FAIL TRUE)
 set_property(TEST test_stream_features test_infer_worker test_compose loop_ref loop_work_clean
              loop_avatar test_lipsync loop_render loop_render_none loop_render_text test_render
              loop_render_missing loop_render_usage APPEND PROPERTY LABELS loop)
+
+# The live server lip-syncing with the small models: an aiortc client connects, hears the
+# spoken text, and the server counts frames with a generated face. The sanitizer build on this
+# CPU cannot infer in real time, so the lag policy is "wait" (audio waits for its video: lip sync
+# kept, the stream runs late) and the frame-rate floor is low.
+add_test(NAME loop_serve_lipsync
+         COMMAND ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/serve.py --lipstream $<TARGET_FILE:lipstream>
+                 --avatar-dir ${LS_LOOP_WORK}
+                 "--server-args=--avatar_id avatar --model musetalk --weights_dir ${LS_LOOP_REF}/models --batch_size 4 --lag_policy wait"
+                 -- ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/aiortc_client.py {url} --seconds 8 --min-fps 2 --min-lipsynced 10
+                 --speak-timeout 90
+                 --speak "Hello, I am lipstream, lip-syncing with small random models.")
+set_tests_properties(loop_serve_lipsync PROPERTIES FIXTURES_REQUIRED "loop_ref;loop_avatar" LABELS loop
+                     SKIP_RETURN_CODE 77 TIMEOUT 300 RESOURCE_LOCK live_media)

@@ -20,3 +20,13 @@ ls_test(test_http_tts test_http_tts.c)
 add_test(NAME test_http_tts COMMAND test_http_tts ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/speech/tts_server.py)
 set_tests_properties(test_http_tts PROPERTIES TIMEOUT 60 ENVIRONMENT
   "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/e2e/lsan.supp:print_suppressions=0")
+
+# /human chat end to end (tests/e2e/chat_test.py): the lipstream server (e2e/serve.py) with its
+# LLM at tests/speech/llm_server.py, a local test server speaking the OpenAI streaming protocol.
+add_test(NAME server_chat
+         COMMAND ${LS_PYTHON} ${LS_E2E}/chat_test.py --lipstream $<TARGET_FILE:lipstream> --avatar-dir ${LS_E2E_AVATARS})
+set_tests_properties(server_chat PROPERTIES FIXTURES_REQUIRED server_avatar SKIP_RETURN_CODE 77 TIMEOUT 300
+                     RESOURCE_LOCK live_media)
+# --tts openai needs the speech service's URL.
+add_test(NAME serve_cli_tts_openai COMMAND lipstream serve --tts openai)
+set_tests_properties(serve_cli_tts_openai PROPERTIES PASS_REGULAR_EXPRESSION "--tts openai needs --TTS_SERVER")

@@ -89,8 +89,14 @@ int main(void)
     rc = parse(&o, &err, "--config", "/nonexistent/x.yaml", NULL);
     expect_error("missing file", "cannot open", rc, &err, &o);
 
-    rc = parse(&o, &err, "--model", "musetalk", NULL);
-    expect_error("--model musetalk", "lip-sync arrives with the real-time loop", rc, &err, &o);
+    rc = parse(&o, &err, "--model", "musetalk", "--weights_dir", "/w", "--lag_policy", "skip", NULL);
+    CHECK(rc == 0 && strcmp(o.model, "musetalk") == 0 && strcmp(o.weights_dir, "/w") == 0 &&
+              strcmp(o.lag_policy, "skip") == 0,
+          "--model musetalk --weights_dir --lag_policy: %s", rc ? err.msg : "wrong values");
+    if (rc == 0)
+        ls_server_options_free(&o);
+    rc = parse(&o, &err, "--lag_policy", "hurry", NULL);
+    expect_error("--lag_policy hurry", "wait or skip", rc, &err, &o);
     rc = parse(&o, &err, "--transport", "rtmp", NULL);   /* the default push_url is a WHIP endpoint */
     expect_error("--transport rtmp", "is not an RTMP URL", rc, &err, &o);
     rc = parse(&o, &err, "--transport", "rtcpush", "--push_url", "rtmp://host/live/x", NULL);

@@ -38,7 +38,7 @@ struct ls_producer {
         int broken;       /* it failed: skipped from then on */
     } sinks[LS_PRODUCER_MAX_SINKS];
     int nsinks;           /* under sinks_lock */
-    int64_t frames, skipped;
+    int64_t frames, skipped, lipsynced;
     /* the producer thread's own: */
     ls_speech_marks marks[MARK_SLOTS];
     int64_t marks_fed, marks_done;   /* slots handed to the engine / released */
@@ -81,7 +81,9 @@ static void feed(ls_producer *p)
     for (;;) {
         ls_lipsync_stats st;
         ls_lipsync_stats_get(p->cfg.engine, &st);
-        if (st.pending >= p->cfg.lookahead || p->marks_fed - p->marks_done >= MARK_SLOTS)
+        /* stop only between video frames: a frame is pending from its first audio frame on */
+        if ((st.pending >= p->cfg.lookahead && p->marks_fed % 2 == 0) ||
+            p->marks_fed - p->marks_done >= MARK_SLOTS)
             return;
         ls_speech_marks *slot = &p->marks[p->marks_fed % MARK_SLOTS];
         if (!p->have_held) {
@@ -132,6 +134,8 @@ static void produce_frame(ls_producer *p, int64_t n)
     pthread_mutex_unlock(&p->sinks_lock);
     release_marks(p, &f);
     __atomic_add_fetch(&p->frames, 1, __ATOMIC_RELAXED);
+    if (f.lipsynced)
+        __atomic_add_fetch(&p->lipsynced, 1, __ATOMIC_RELAXED);
     feed(p);
 }
 
@@ -232,4 +236,9 @@ int64_t ls_producer_frames(ls_producer *p)
 int64_t ls_producer_skipped(ls_producer *p)
 {
     return __atomic_load_n(&p->skipped, __ATOMIC_RELAXED);
+}
+
+int64_t ls_producer_lipsynced(ls_producer *p)
+{
+    return __atomic_load_n(&p->lipsynced, __ATOMIC_RELAXED);
 }

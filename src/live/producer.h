@@ -50,8 +50,10 @@ void ls_producer_remove_sink(ls_producer *p, ls_media_sink *sink);
 /* Stops the thread (waking it from its clock wait) and frees the producer. */
 void ls_producer_stop(ls_producer *p);
 
-/* Frames pushed so far, and frame numbers skipped for lateness. */
+/* Frames pushed so far, frame numbers skipped for lateness, and pushed
+ * frames that show a generated (lip-synced) face. */
 int64_t ls_producer_frames(ls_producer *p);
 int64_t ls_producer_skipped(ls_producer *p);
+int64_t ls_producer_lipsynced(ls_producer *p);
 
 #endif

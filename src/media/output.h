@@ -12,8 +12,8 @@
  * bus, or one the kind reports (ls_output_fail), stops it. Kinds that
  * restart are rebuilt after 1 s, then 2, 4, ... up to 30 s between tries
  * (1 s again after a pipeline that ran 10 s); other kinds stay failed. The
- * status says where it is: "starting", "live", "retrying in N s: why",
- * "failed: why", "stopped". Each change is logged and reported to the
+ * status says where it is: "starting", "live", "retrying in N s: why" or
+ * "failed: why". Each change is logged and reported to the
  * `changed` callback on the given main context, never on a GStreamer
  * thread. Everything but push_frame runs on that context.
  *

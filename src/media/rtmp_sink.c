@@ -3,8 +3,10 @@
  *
  * rtmp2sink connects when the pipeline starts and reports a refused or
  * broken connection as a pipeline error, which output.c turns into a retry.
- * The appsrcs hold 3 frames: a push that cannot keep up drops frames
- * rather than growing a backlog (it is live).
+ * It announces no successful connection, so its statistics are read every
+ * 250 ms until the server has answered and media is going out: the output
+ * is "live" from then. The appsrcs hold 3 frames: a push that cannot keep
+ * up drops frames rather than growing a backlog (it is live).
  */
 #include "media/rtmp_sink.h"
 
@@ -15,9 +17,12 @@
 
 #define FLV_AUDIO_RATE 44100
 #define QUEUED_FRAMES 3
+#define CONNECTED_POLL_MS 250
 
 typedef struct rtmp {
     char *url;
+    GstElement *sink;      /* the running try's rtmp2sink (a reference) */
+    GSource *poll;         /* until it is connected */
 } rtmp;
 
 static GstElement *build(ls_output *o, ls_error *err)
@@ -39,11 +44,53 @@ static GstElement *build(ls_output *o, ls_error *err)
     g_free(h264);
     if (!pipeline)
         return NULL;
-    GstElement *out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
-    g_object_set(out, "location", r->url, NULL);
-    gst_object_unref(out);
+    r->sink = gst_bin_get_by_name(GST_BIN(pipeline), "out");
+    g_object_set(r->sink, "location", r->url, NULL);
     ls_encoder_delay_video(pipeline, FLV_AUDIO_RATE);
     return pipeline;
+}
+
+/* Live once the server has spoken and media bytes went out. */
+static gboolean on_poll(gpointer data)
+{
+    ls_output *o = data;
+    rtmp *r = ls_output_data(o);
+    GstStructure *stats = NULL;
+    g_object_get(r->sink, "stats", &stats, NULL);
+    guint64 in = 0, out = 0;
+    if (stats) {
+        gst_structure_get_uint64(stats, "in-bytes-total", &in);
+        gst_structure_get_uint64(stats, "out-bytes-total", &out);
+        gst_structure_free(stats);
+    }
+    if (!in || !out)
+        return G_SOURCE_CONTINUE;
+    g_source_unref(r->poll);
+    r->poll = NULL;
+    ls_output_live(o);
+    return G_SOURCE_REMOVE;
+}
+
+static int started(ls_output *o, ls_error *err)
+{
+    rtmp *r = ls_output_data(o);
+    r->poll = g_timeout_source_new(CONNECTED_POLL_MS);
+    g_source_set_callback(r->poll, on_poll, o, NULL);
+    g_source_attach(r->poll, ls_output_context(o));
+    return 0;
+}
+
+static void stopping(ls_output *o)
+{
+    rtmp *r = ls_output_data(o);
+    if (r->poll) {
+        g_source_destroy(r->poll);
+        g_source_unref(r->poll);
+        r->poll = NULL;
+    }
+    if (r->sink)
+        gst_object_unref(r->sink);
+    r->sink = NULL;
 }
 
 static void free_rtmp(void *data)
@@ -59,6 +106,8 @@ static const ls_output_kind rtmp_kind = {
     .finish_on_stop = 0,
     .max_frames = QUEUED_FRAMES,
     .build = build,
+    .started = started,
+    .stopping = stopping,
     .free_data = free_rtmp,
 };
 

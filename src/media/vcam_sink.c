@@ -55,9 +55,9 @@ static int check_device(const char *path, ls_error *err)
 {
     struct stat st;
     if (stat(path, &st) < 0)
-        return ls_error_set(err, "virtual camera %s: %s", path, strerror(errno));
+        return ls_error_set(err, "%s: %s", path, strerror(errno));
     if (!S_ISCHR(st.st_mode))
-        return ls_error_set(err, "virtual camera %s: not a video device", path);
+        return ls_error_set(err, "%s: not a video device", path);
     return 0;
 }
 

@@ -37,8 +37,9 @@ static void append_session(GString *out, ls_session *s)
     ls_session_outputs_json(s, out);
     g_string_append(out, ", \"chat\": ");
     ls_session_chat_to_json(s->chat, out);
-    g_string_append_printf(out, ", \"frames\": %lld, \"skipped\": %lld, \"age_s\": %.1f}",
+    g_string_append_printf(out, ", \"frames\": %lld, \"skipped\": %lld, \"lipsynced\": %lld, \"age_s\": %.1f}",
                            (long long)ls_producer_frames(s->producer), (long long)ls_producer_skipped(s->producer),
+                           (long long)ls_producer_lipsynced(s->producer),
                            (g_get_real_time() - s->created_us) / 1e6);
 }
 

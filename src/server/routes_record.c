@@ -6,7 +6,8 @@
  * that cannot start is answered 500 with the reason, end_record without one
  * 409. GET /record/{id} sends the recording as video/mp4 (memory-mapped),
  * also while it is being written (a fragmented MP4 plays up to its last
- * whole second) and after the session ended; 404 JSON when there is none.
+ * whole second) and after the session ended; 404 JSON when there is none
+ * or nothing is written yet.
  */
 #include "server/routes.h"
 
@@ -47,7 +48,10 @@ void ls_route_record_download(ls_server *srv, SoupServerMessage *msg, const char
     char *file = ls_record_path(srv->opts, id);
     GMappedFile *mapped = file && g_file_test(file, G_FILE_TEST_IS_REGULAR) ? g_mapped_file_new(file, FALSE, NULL)
                                                                              : NULL;
-    if (!mapped) {
+    if (mapped && g_mapped_file_get_length(mapped) == 0) {   /* started a moment ago */
+        g_mapped_file_unref(mapped);
+        ls_http_fail(msg, SOUP_STATUS_NOT_FOUND, "no recording for session '%.64s' yet: nothing written", id);
+    } else if (!mapped) {
         ls_http_fail(msg, SOUP_STATUS_NOT_FOUND, "no recording for session '%.64s'", id);
     } else {
         GBytes *bytes = g_mapped_file_get_bytes(mapped);

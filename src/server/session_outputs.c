@@ -21,13 +21,14 @@
 #include "server/json_out.h"
 #include "server/sse.h"
 
-#define DEFAULT_RECORD_DIR "data/records"
 #define MAX_ID_LEN 64
 
 static void on_output_changed(void *user, ls_output *o, const char *status)
 {
     ls_session *s = user;
     int failed = g_str_has_prefix(status, "failed") || g_str_has_prefix(status, "retrying");
+    if (!failed && strcmp(status, "live") != 0)
+        return;   /* "starting" is not news */
     GString *json = g_string_new(failed ? "{\"status\": \"error\", \"source\": " : "{\"status\": \"output\", "
                                                                                    "\"source\": ");
     ls_json_append_string(json, ls_output_kind_name(o));
@@ -94,7 +95,7 @@ char *ls_record_path(const ls_server_options *o, const char *id)
 {
     if (!valid_id(id))
         return NULL;
-    const char *dir = o->record ? o->record : o->record_dir ? o->record_dir : DEFAULT_RECORD_DIR;
+    const char *dir = o->record ? o->record : o->record_dir;
     gchar *name = g_strconcat(id, ".mp4", NULL);
     gchar *path = g_build_filename(dir, name, NULL);
     g_free(name);

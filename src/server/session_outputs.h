@@ -13,11 +13,11 @@
  * DIR being --record's folder, else --record_dir (data/records); GET
  * /record/{id} serves it, during the recording and after the session.
  *
- * Every status change of an output is logged and sent to the session's
- * /sse streams: failures as {"status": "error", "source": KIND, "msg":
- * "retrying in 2 s: ..."}, the rest as {"status": "output", "source": KIND,
- * "state": "live"}, KIND being rtmp, whip, virtualcam or record. A failing
- * output never stops its session. /api/admin/sessions lists them
+ * Every status change of an output is logged; failures and recoveries
+ * also reach the session's /sse streams: {"status": "error", "source":
+ * KIND, "msg": "retrying in 2 s: ..."} and {"status": "output", "source":
+ * KIND, "state": "live"}, KIND being rtmp, whip, virtualcam or record. A
+ * failing output never stops its session. /api/admin/sessions lists them
  * (ls_session_outputs_json).
  */
 #ifndef LS_SERVER_SESSION_OUTPUTS_H

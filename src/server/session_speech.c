@@ -25,7 +25,7 @@ struct ls_session_chat {
     ls_llm_chat *llm;
     SoupServerMessage *asking;       /* the /human request waiting for the service, or NULL */
     gulong asking_finished_handler;
-    char last_error[400];            /* why the last reply failed, "" when it did not */
+    ls_error last_error;             /* why the last reply failed; msg "" when it did not */
 };
 
 int ls_session_say(ls_session *s, const char *text, ls_error *err)
@@ -82,7 +82,7 @@ static int on_piece(void *user, const char *piece)
     ls_session_chat *c = user;
     ls_error err;
     if (ls_session_say(c->session, piece, &err) < 0) {
-        snprintf(c->last_error, sizeof c->last_error, "%s", err.msg);
+        c->last_error = err;
         return -1;
     }
     return 0;
@@ -98,14 +98,14 @@ static void on_done(void *user, ls_llm_status status, const ls_error *err)
         return;
     }
     /* A piece refused by the speech queue says why better than "stopped". */
-    if (!c->last_error[0])
-        snprintf(c->last_error, sizeof c->last_error, "%s", err->msg);
+    if (!c->last_error.msg[0])
+        c->last_error = *err;
     if (c->asking) {
-        answer_asking(c, SOUP_STATUS_BAD_GATEWAY, ls_json_result(-1, c->last_error));
+        answer_asking(c, SOUP_STATUS_BAD_GATEWAY, ls_json_result(-1, c->last_error.msg));
         return;
     }
     GString *json = g_string_new("{\"status\": \"error\", \"text\": ");
-    ls_json_append_string(json, c->last_error);
+    ls_json_append_string(json, c->last_error.msg);
     g_string_append_c(json, '}');
     ls_sse_send(c->session, json->str);
     g_string_free(json, TRUE);
@@ -159,7 +159,7 @@ void ls_session_chat_ask(ls_session_chat *c, SoupServerMessage *msg, const char 
                                                 "to replace it)");
         return;
     }
-    c->last_error[0] = '\0';
+    c->last_error.msg[0] = '\0';
     c->asking = g_object_ref(msg);
     c->asking_finished_handler = g_signal_connect(msg, "finished", G_CALLBACK(on_asking_finished), c);
     soup_server_message_pause(msg);
@@ -179,8 +179,8 @@ void ls_session_chat_to_json(const ls_session_chat *c, GString *out)
                                 "\"reply_bytes\": %zu, \"error\": ",
                            ls_llm_chat_busy(c->llm) ? "true" : "false", ls_llm_chat_history_len(c->llm),
                            t.first_piece_s, t.last_piece_s, t.reply_bytes);
-    if (c->last_error[0])
-        ls_json_append_string(out, c->last_error);
+    if (c->last_error.msg[0])
+        ls_json_append_string(out, c->last_error.msg);
     else
         g_string_append(out, "null");
     g_string_append_c(out, '}');

@@ -9,7 +9,7 @@ rises (reporting how long after the POST the first loud audio arrived) and
 that /is_speaking turns true then false. Prints one JSON line of
 measurements and exits non-zero when a check fails.
 
-usage: aiortc_client.py URL [--seconds S] [--speak TEXT] [--min-fps F] [--avatar ID]
+usage: aiortc_client.py URL [--seconds S] [--speak TEXT] [--min-fps F] [--avatar ID] [--min-lipsynced N]
 """
 import argparse
 import asyncio
@@ -122,7 +122,7 @@ async def run(args):
                                            {"sessionid": sid, "text": args.speak, "type": "echo"})
         speaking_seen = False
         silent_again = False
-        deadline = t_speak + 20
+        deadline = t_speak + args.speak_timeout
         while time.monotonic() < deadline:
             s = await loop.run_in_executor(None, post, args.url + "/is_speaking", {"sessionid": sid})
             if s.get("data"):
@@ -142,6 +142,15 @@ async def run(args):
             ok = False
             result["fail"] = "speech not received as expected"
 
+    if args.min_lipsynced:
+        with urllib.request.urlopen(args.url + "/api/admin/sessions", timeout=5) as r:
+            sessions = json.load(r)["data"]
+        mine = next((s for s in sessions if s["sessionid"] == sid), {})
+        result["lipsynced"] = mine.get("lipsynced")
+        if (mine.get("lipsynced") or 0) < args.min_lipsynced:
+            ok = False
+            result["fail"] = "fewer than %d lip-synced frames" % args.min_lipsynced
+
     await pc.close()
     for t in tasks:
         t.cancel()
@@ -157,6 +166,10 @@ def main():
     ap.add_argument("--speak")
     ap.add_argument("--min-fps", type=float, default=24)
     ap.add_argument("--avatar")
+    ap.add_argument("--speak-timeout", type=float, default=20,
+                    help="seconds the spoken text may take to start and end")
+    ap.add_argument("--min-lipsynced", type=int, default=0,
+                    help="after the run, /api/admin/sessions must count this many lip-synced frames")
     args = ap.parse_args()
     sys.exit(asyncio.run(run(args)))
 

@@ -26,6 +26,12 @@ import urllib.request
 from outputs_common import fail, free_port, output_status, post, rerun_under_serve, session_info, wait_until
 
 
+def retrying(url, kind):
+    """Session 0's `kind` output status when it is "retrying ...", else None."""
+    status = output_status(url, "0", kind) or ""
+    return status if status.startswith("retrying") else None
+
+
 def speaks(url, sid):
     """/human is accepted and the session starts and stops speaking."""
     reply = post(url + "/human", {"sessionid": sid, "type": "echo", "text": "Still speaking."})
@@ -51,7 +57,7 @@ def check_rtmp_and_record(url, record_dir):
     result["session"] = info
     if not info:
         fail(result, "no session 0")
-    rtmp = wait_until(lambda: (output_status(url, "0", "rtmp") or "").startswith("retrying"), 10)
+    rtmp = wait_until(lambda: retrying(url, "rtmp"), 10)
     record = output_status(url, "0", "record") or ""
     result.update(rtmp=rtmp, record=record)
     if not rtmp or "Connection refused" not in rtmp:
@@ -78,7 +84,7 @@ def check_rtmp_and_record(url, record_dir):
 
 def check_vcam(url):
     result = {}
-    status = wait_until(lambda: (output_status(url, "0", "virtualcam") or "").startswith("retrying"), 10)
+    status = wait_until(lambda: retrying(url, "virtualcam"), 10)
     result["virtualcam"] = status
     if not status or "No such file or directory" not in status:
         fail(result, "the missing camera device is not reported")

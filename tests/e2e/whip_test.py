@@ -56,7 +56,18 @@ def check(url, pid, port):
     result["deleted"] = {name: s.deleted for name, s in receiver.streams.items()}
     if not deleted:
         fail(result, "the server did not DELETE its WHIP resources when it stopped")
+    # serve.py checks the exit: let the server finish (a second SIGINT would cut its shutdown short).
+    wait_until(lambda: exited(pid), 60)
     print(json.dumps(result))
+
+
+def exited(pid):
+    """True once `pid` is gone or a zombie (serve.py, its parent, reaps it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
 
 
 def main():
