@@ -81,9 +81,9 @@ set_property(TEST test_stream_features test_infer_worker test_compose loop_ref l
 add_test(NAME loop_serve_lipsync
          COMMAND ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/serve.py --lipstream $<TARGET_FILE:lipstream>
                  --avatar-dir ${LS_LOOP_WORK}
-                 "--server-args=--avatar_id avatar --model musetalk --weights_dir ${LS_LOOP_REF}/models --batch_size 4 --lag_policy wait"
+                 "--server-args=--avatar_id avatar --model musetalk --weights_dir ${LS_LOOP_REF}/models --batch_size 4 --lag_policy wait --customvideo_config ${LS_LOOP_REF}/clips.json"
                  -- ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/aiortc_client.py {url} --seconds 8 --min-fps 2 --min-lipsynced 10
-                 --speak-timeout 90
+                 --speak-timeout 90 --audiotype 2
                  --speak "Hello, I am lipstream, lip-syncing with small random models.")
 set_tests_properties(loop_serve_lipsync PROPERTIES FIXTURES_REQUIRED "loop_ref;loop_avatar" LABELS loop
                      SKIP_RETURN_CODE 77 TIMEOUT 300 RESOURCE_LOCK live_media)

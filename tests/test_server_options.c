@@ -117,8 +117,6 @@ int main(void)
     expect_error("--stun http://x", "not stun://host:port", rc, &err, &o);
     rc = parse(&o, &err, "--avatar_id", "../etc", NULL);
     expect_error("--avatar_id ../etc", "not a folder name", rc, &err, &o);
-    rc = parse(&o, &err, "--customvideo_config", "clips.json", NULL);
-    expect_error("--customvideo_config", "not available yet", rc, &err, &o);
     rc = parse(&o, &err, "--no_such_option", NULL);
     expect_error("unknown option", "unknown option '--no_such_option'", rc, &err, &o);
 

@@ -49,7 +49,7 @@ static int option_table(ls_server_options *o, ls_arg *spec)
         { "record_dir", LS_ARG_STRING, &o->record_dir, "folder of POST /record recordings (data/records)" },
         { "vcam_device", LS_ARG_STRING, &o->vcam_device, "virtualcam: /dev/videoN (the first v4l2loopback one)" },
         { "vcam_audio", LS_ARG_STRING, &o->vcam_audio, "virtualcam: audio to auto, none or a GStreamer sink" },
-        { "customvideo_config", LS_ARG_STRING, &o->customvideo_config, "action clips JSON (later)" },
+        { "customvideo_config", LS_ARG_STRING, &o->customvideo_config, "action clips: JSON list of {audiotype, imgpath, audiopath}" },
         { "llm_base_url", LS_ARG_STRING, &o->llm_base_url, "chat: OpenAI-compatible service .../v1 (DashScope)" },
         { "llm_model", LS_ARG_STRING, &o->llm_model, "chat: model name (" LS_LLM_DEFAULT_MODEL ")" },
         { "llm_api_key_env", LS_ARG_STRING, &o->llm_api_key_env,
@@ -216,8 +216,6 @@ static int check(ls_server_options *o, ls_error *err)
         return -1;
     if (o->max_session < 1 || o->max_session > 1000)
         return ls_error_set(err, "--max_session: %d is out of range (1..1000)", o->max_session);
-    if (o->customvideo_config && o->customvideo_config[0])
-        return ls_error_set(err, "--customvideo_config: action clips are not available yet");
     if (!o->avatar && !ls_avatar_name_valid(o->avatar_id))
         return ls_error_set(err, "--avatar_id: '%s' is not a folder name", o->avatar_id);
     return 0;

@@ -1,6 +1,6 @@
 /*
  * routes_speech.c - driving a session: /human, /interrupt_talk, /is_speaking,
- * and the endpoint of a feature still to come (/set_audiotype).
+ * and /set_audiotype (an action clip of --customvideo_config).
  *
  * Every body names its session with `sessionid` (ls_route_session). /human
  * {"text", "type": "echo"|"chat", "interrupt": bool} speaks echo text, or
@@ -20,6 +20,7 @@ static void interrupt_session(ls_session *s)
 {
     ls_session_chat_cancel(s->chat);
     ls_speech_queue_interrupt(s->speech);
+    ls_lipsync_interrupt(s->engine);
 }
 
 void ls_route_human(ls_server *srv, SoupServerMessage *msg, const char *path, GHashTable *query)
@@ -82,8 +83,11 @@ void ls_route_set_audiotype(ls_server *srv, SoupServerMessage *msg, const char *
     int64_t audiotype;
     if (ls_request_int(body, "audiotype", 1, &audiotype, &err) < 0)
         ls_http_fail(msg, SOUP_STATUS_BAD_REQUEST, "%s", err.msg);
-    else
-        ls_http_fail(msg, SOUP_STATUS_NOT_IMPLEMENTED, "action clips are not available yet (audiotype %lld)",
+    else if (audiotype < 2 || audiotype > 1000000 ||
+             ls_lipsync_set_audiotype(s->engine, (int)audiotype, &err) < 0)
+        ls_http_fail(msg, SOUP_STATUS_BAD_REQUEST, "audiotype %lld: no such action clip (--customvideo_config)",
                      (long long)audiotype);
+    else
+        ls_http_ok(msg);
     ls_json_free(body);
 }

@@ -86,7 +86,11 @@ static int load_models(ls_server *srv, ls_error *err)
 
 static int start(ls_server *srv, ls_error *err)
 {
-    if (load_default_avatar(srv, err) < 0 || load_models(srv, err) < 0 || make_tts(srv, err) < 0 ||
+    const char *clips = srv->opts->customvideo_config;
+    if (load_default_avatar(srv, err) < 0 ||
+        (clips && clips[0] &&
+         ls_action_clips_load(clips, srv->avatar->width, srv->avatar->height, &srv->clips, err) < 0) ||
+        load_models(srv, err) < 0 || make_tts(srv, err) < 0 ||
         ls_speech_service_start(srv->tts, &srv->speech, err) < 0)
         return -1;
     srv->soup = soup_server_new("server-header", "lipstream ", NULL);
@@ -111,6 +115,7 @@ static void stop(ls_server *srv)
     if (srv->tts)
         srv->tts->free(srv->tts);
     ls_avatar_release(srv->avatar);
+    ls_action_clips_free(srv->clips);
     ls_live_models_free(&srv->models);
     g_hash_table_destroy(srv->sessions);
     g_main_loop_unref(srv->loop);

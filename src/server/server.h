@@ -17,6 +17,7 @@
 #include "speech/speech_service.h"
 #include "speech/tts_engine.h"
 #include "live/live_models.h"
+#include "live/action_clips.h"
 
 typedef struct ls_server {
     const ls_server_options *opts;
@@ -25,6 +26,7 @@ typedef struct ls_server {
     SoupServer *soup;
     GHashTable *sessions;            /* id -> ls_session*, main context only */
     ls_avatar *avatar;               /* the default avatar, held for the server's life */
+    ls_action_clips *clips;          /* --customvideo_config, frames of the default avatar's size */
     ls_live_models models;           /* --model musetalk: shared by every session; else all NULL */
     ls_tts_engine *tts;
     ls_speech_service *speech;

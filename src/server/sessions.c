@@ -178,7 +178,12 @@ static int start_engine(ls_session *s, ls_error *err)
     const ls_live_models *m = &srv->models;
     if (m->musetalk && ls_live_models_prepare_avatar(m, s->avatar, err) < 0)
         return -1;
-    ls_lipsync_config cf = { .avatar = s->avatar, .whisper = m->whisper, .worker = m->worker,
+    /* the action clips are made for the default avatar's frame size */
+    const ls_action_clips *clips = srv->clips && s->avatar->width == srv->avatar->width &&
+                                           s->avatar->height == srv->avatar->height
+                                       ? srv->clips
+                                       : NULL;
+    ls_lipsync_config cf = { .avatar = s->avatar, .clips = clips, .whisper = m->whisper, .worker = m->worker,
                              .batch_size = srv->opts->batch_size, .max_in_flight = 2,
                              .window = LS_STREAM_WINDOW_FULL,
                              .lag_policy = strcmp(srv->opts->lag_policy, "skip") == 0 ? LS_LAG_SKIP

@@ -142,6 +142,17 @@ async def run(args):
             ok = False
             result["fail"] = "speech not received as expected"
 
+    if args.audiotype is not None:
+        loop = asyncio.get_running_loop()
+        reply = await loop.run_in_executor(None, post, args.url + "/set_audiotype",
+                                           {"sessionid": sid, "audiotype": args.audiotype})
+        unknown = await loop.run_in_executor(None, post, args.url + "/set_audiotype",
+                                             {"sessionid": sid, "audiotype": 999})
+        result.update(set_audiotype=reply, unknown_audiotype=unknown)
+        if reply.get("code") != 0 or unknown.get("code") == 0:
+            ok = False
+            result["fail"] = "action clip not played as asked"
+
     if args.min_lipsynced:
         with urllib.request.urlopen(args.url + "/api/admin/sessions", timeout=5) as r:
             sessions = json.load(r)["data"]
@@ -166,6 +177,7 @@ def main():
     ap.add_argument("--speak")
     ap.add_argument("--min-fps", type=float, default=24)
     ap.add_argument("--avatar")
+    ap.add_argument("--audiotype", type=int, help="after the run, play this action clip (/set_audiotype)")
     ap.add_argument("--speak-timeout", type=float, default=20,
                     help="seconds the spoken text may take to start and end")
     ap.add_argument("--min-lipsynced", type=int, default=0,

@@ -153,8 +153,8 @@ async def session_checks(url):
               "chat needs an LLM (--llm_base_url), not configured")
     await run("bad interrupt", "POST", "/human", {"sessionid": sid, "text": "a", "interrupt": "yes"}, 400,
               "'interrupt' must be true or false")
-    await run("set_audiotype", "POST", "/set_audiotype", {"sessionid": sid, "audiotype": 2}, 501,
-              "action clips are not available yet")
+    await run("set_audiotype without clips", "POST", "/set_audiotype", {"sessionid": sid, "audiotype": 2}, 400,
+              "audiotype 2: no such action clip")
     await run("end_record without one", "POST", "/record", {"sessionid": sid, "type": "end_record"}, 409,
               "not recording")
     await run("record bad type", "POST", "/record", {"sessionid": sid, "type": "x"}, 400, "start_record")
