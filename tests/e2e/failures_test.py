@@ -42,8 +42,9 @@ def speaks(url, sid):
     return bool(ended)
 
 
-def read_sse(url, sid, events, stop):
+def read_sse(url, sid, events, stop, connected):
     with urllib.request.urlopen(f"{url}/sse?sessionid={sid}", timeout=30) as r:
+        connected.set()   # the server answered: the stream is registered
         for line in r:
             if line.startswith(b"data: "):
                 events.append(json.loads(line[6:]))
@@ -65,9 +66,10 @@ def check_rtmp_and_record(url, record_dir):
     if not record.startswith("failed: ") or record_dir not in record:
         fail(result, "the recording folder's failure is not reported")
 
-    events, stop = [], threading.Event()
-    threading.Thread(target=read_sse, args=(url, "0", events, stop), daemon=True).start()
-    wait_until(lambda: True, 0.5)
+    events, stop, connected = [], threading.Event(), threading.Event()
+    threading.Thread(target=read_sse, args=(url, "0", events, stop, connected), daemon=True).start()
+    if not connected.wait(10):
+        fail(result, "/sse did not answer")
     reply = post(url + "/record", {"sessionid": "0", "type": "start_record"})
     result["start_record"] = reply
     if reply.get("code") == 0 or record_dir not in reply.get("msg", ""):
