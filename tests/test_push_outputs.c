@@ -54,9 +54,10 @@ static int closed_port(void)
     return ntohs(a.sin_port);
 }
 
-/* Pushes frames for `seconds` at 25 fps, running the main context; returns
- * the longest push in ms. */
-static double push_for(ls_output *o, double seconds)
+/* Pushes frames at 25 fps, running the main context, until the output has
+ * scheduled its retry after 2 s or `max_seconds` have passed; returns the
+ * longest push in ms. */
+static double push_until_second_retry(ls_output *o, const status_log *log, double max_seconds)
 {
     ls_image img;
     ls_error err;
@@ -64,7 +65,7 @@ static double push_for(ls_output *o, double seconds)
     memset(img.data, 128, W * H * 3);
     int16_t audio[LS_MEDIA_AUDIO_PER_VIDEO] = { 0 };
     double longest = 0;
-    for (int64_t n = 0; n < seconds * LS_MEDIA_VIDEO_FPS; n++) {
+    for (int64_t n = 0; n < max_seconds * LS_MEDIA_VIDEO_FPS && !log->retries_2s; n++) {
         gint64 t0 = g_get_monotonic_time();
         CHECK(ls_media_sink_push_frame(ls_output_sink(o), &img, audio, n) == 0, "push %lld", (long long)n);
         longest = MAX(longest, (g_get_monotonic_time() - t0) / 1000.0);
@@ -84,13 +85,16 @@ static ls_output_config config(GstClock *clock, status_log *log)
     return c;
 }
 
-/* Runs an output that cannot reach its target for `seconds`: long enough
- * for a failure, a retry after 1 s, a failure, and the next retry set for
- * 2 s later (WHIP fails only once ICE gathering is done and the POST is
- * refused: it needs longer). */
-static void check_retries(const char *what, ls_output *o, double seconds, status_log *log, const char *reason)
+/* Runs an output that cannot reach its target until it has failed, retried
+ * after 1 s, failed again and set its next retry for 2 s later (about 3 s;
+ * WHIP fails only once ICE gathering is done and the POST is refused). The
+ * 30 s cap only bounds a broken back-off on a loaded machine. A push must
+ * never wait for the network: the 100 ms bound is far below the 1 s a
+ * blocking connect attempt would take, and far above a loaded machine's
+ * scheduling noise. */
+static void check_retries(const char *what, ls_output *o, status_log *log, const char *reason)
 {
-    double longest = push_for(o, seconds);
+    double longest = push_until_second_retry(o, log, 30.0);
     printf("%s: '%s', %d retries in 1 s, %d in 2 s, longest push %.2f ms\n", what, log->first_retry,
            log->retries_1s, log->retries_2s, longest);
     CHECK(log->retries_1s == 1 && log->retries_2s == 1, "%s: %d retries after 1 s, %d after 2 s", what,
@@ -98,7 +102,7 @@ static void check_retries(const char *what, ls_output *o, double seconds, status
     CHECK(strstr(log->first_retry, reason) != NULL, "%s: '%s' does not say '%s'", what, log->first_retry, reason);
     CHECK(!ls_output_ok(o) || g_str_has_prefix(ls_output_status(o), "starting"), "%s: status '%s'", what,
           ls_output_status(o));
-    CHECK(longest < 50, "%s: a push took %.1f ms", what, longest);
+    CHECK(longest < 100, "%s: a push took %.1f ms", what, longest);
 }
 
 static void test_rtmp(GstClock *clock)
@@ -113,7 +117,7 @@ static void test_rtmp(GstClock *clock)
         CHECK(0, "rtmp: %s", err.msg);
         return;
     }
-    check_retries("rtmp", o, 3.6, &log, "Connection refused");
+    check_retries("rtmp", o, &log, "Connection refused");
     CHECK(!strstr(log.first_retry, "secret-key"), "the stream key shows: '%s'", log.first_retry);
     ls_output_free(o);
     CHECK(ls_rtmp_output_new("http://127.0.0.1/live", &c, &o, &err) < 0 && strstr(err.msg, "rtmp://"),
@@ -132,7 +136,7 @@ static void test_whip(GstClock *clock)
         CHECK(0, "whip: %s", err.msg);
         return;
     }
-    check_retries("whip", o, 5.0, &log, "Could not connect");
+    check_retries("whip", o, &log, "Could not connect");
     CHECK(!strstr(log.first_retry, "secret"), "the token shows: '%s'", log.first_retry);
     ls_output_free(o);
     CHECK(ls_whip_output_new("rtmp://127.0.0.1/live", NULL, &c, &o, &err) < 0 && strstr(err.msg, "http://"),
@@ -149,7 +153,7 @@ static void test_vcam(GstClock *clock)
         CHECK(0, "vcam: %s", err.msg);
         return;
     }
-    check_retries("virtual camera", o, 3.6, &log, "/dev/video-lipstream-none: No such file or directory");
+    check_retries("virtual camera", o, &log, "/dev/video-lipstream-none: No such file or directory");
     ls_output_free(o);
     CHECK(ls_vcam_output_new(NULL, "nosuchaudiosink", &c, &o, &err) < 0 && strstr(err.msg, "--vcam_audio") &&
               strstr(err.msg, "nosuchaudiosink is missing"),

@@ -274,10 +274,8 @@ static void send_offer(attempt *a)
     destroy_source(&a->gather_timeout);
     GstWebRTCSessionDescription *offer = NULL;
     g_object_get(a->webrtc, "local-description", &offer, NULL);
-    if (!offer) {
-        ls_output_fail(a->o, "webrtc: no offer was created in time");
-        return;
-    }
+    if (!offer)
+        return; /* not made yet (a loaded machine): sent once gathering completes */
     a->offer_sent = 1;
     gchar *text = gst_sdp_message_as_text(offer->sdp);
     gst_webrtc_session_description_free(offer);
@@ -324,7 +322,8 @@ static gboolean on_connect_timeout(gpointer data)
     attempt *a = data;
     destroy_source(&a->connect_timeout);
     char why[128];
-    snprintf(why, sizeof why, "no WebRTC connection within %d s", CONNECT_TIMEOUT_S);
+    snprintf(why, sizeof why, a->offer_sent ? "no WebRTC connection within %d s" : "webrtc: no offer within %d s",
+             CONNECT_TIMEOUT_S);
     ls_output_fail(a->o, why);
     return G_SOURCE_REMOVE;
 }
