@@ -25,6 +25,10 @@
  *    avatar frame, at least one is plain, and lipsynced + skipped = speaking;
  *  - back-pressure: pushing without popping ends in "full" with no more than
  *    the engine's bound pending;
+ *  - interrupt, in the middle of the speech and when the engine is full of
+ *    speech waiting for the worker: every frame popped after it is silent
+ *    and the idle avatar frame, the pops do not wait for inference, and the
+ *    events still come out in order;
  *  - no models: frames come out as soon as their audio is in, idle pictures;
  *    an action clip replaces silence with its audio and frames, then returns
  *    to idle; interrupt stops it; unknown audiotypes are refused;
@@ -34,6 +38,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <glib.h>
 
 #include "audio/audio_load.h"
 #include "avatar/blend.h"
@@ -344,6 +350,79 @@ static void test_back_pressure(void)
     ls_lipsync_free(s);   /* with jobs at the worker */
 }
 
+/* Pops and pushes silence (as the speech queue gives after its interrupt)
+ * until `until` frames are out; each one must be silent and idle. Returns
+ * the number of frames that were not. */
+static int64_t drain_silent(ls_lipsync *s, int64_t next_event, int64_t until, int64_t *popped)
+{
+    ls_error err = { { 0 } };
+    ls_lipsync_frame f;
+    int16_t silence[LS_STREAM_FRAME] = { 0 };
+    int16_t zeros[LS_LIPSYNC_AUDIO] = { 0 };
+    int64_t bad = 0;
+    while (*popped < until) {
+        int rc;
+        while ((rc = ls_lipsync_pop(s, 1, &f, &err)) == 1) {
+            const ls_image *idle = &avatar->frames[ls_avatar_cycle_index(f.n, avatar->nframes)].image;
+            bad += memcmp(f.audio, zeros, sizeof zeros) != 0 || f.types[0] != LS_AUDIOTYPE_SILENCE ||
+                   f.types[1] != LS_AUDIOTYPE_SILENCE || f.kind != LS_FRAME_IDLE || f.lipsynced ||
+                   memcmp(f.image->data, idle->data, image_bytes) != 0 ||
+                   f.events[0] != (void *)(intptr_t)(2 * f.n + 1);
+            (*popped)++;
+        }
+        CHECK(rc == 0, "pop: %s", err.msg);
+        CHECK(ls_lipsync_push(s, silence, LS_AUDIOTYPE_SILENCE, (void *)(intptr_t)next_event++, &err) == 0,
+              "push after the interrupt: %s", err.msg);
+    }
+    return bad;
+}
+
+static void test_interrupt(void)
+{
+    ls_error err = { { 0 } };
+    ls_lipsync_frame f;
+    /* mid-speech: popped frames up to 13 (speech runs 10 .. 21), then interrupt */
+    ls_lipsync *s = engine(LS_LAG_WAIT, 1, NULL);
+    int64_t k = 0, popped = 0, cut = 14;
+    while (popped < cut) {
+        int rc = ls_lipsync_push(s, audio + k * LS_STREAM_FRAME, types[k], (void *)(intptr_t)(k + 1), &err);
+        CHECK(rc >= 0, "push: %s", err.msg);
+        k += rc == 0;
+        while (popped < cut && ls_lipsync_pop(s, 1, &f, &err) == 1)
+            popped++;
+    }
+    CHECK(speaking(cut - 1) && speaking(cut), "frame %lld is not in the speech", (long long)cut);
+    ls_lipsync_interrupt(s);
+    int64_t bad = drain_silent(s, k + 1, out_frames, &popped);
+    printf("interrupt at frame %lld, %lld audio frames pushed: %lld of the next %lld frames not silent and idle\n",
+           (long long)cut, (long long)k, (long long)bad, (long long)(out_frames - cut));
+    CHECK(bad == 0, "%lld frames after the interrupt still speak", (long long)bad);
+    ls_lipsync_free(s);
+
+    /* full of speech waiting for the worker: the interrupt is taken at the next pop */
+    s = engine(LS_LAG_WAIT, 1, NULL);
+    for (k = 0; k < audio_frames; k++) {
+        int rc = ls_lipsync_push(s, audio + k * LS_STREAM_FRAME, LS_AUDIOTYPE_SPEECH, (void *)(intptr_t)(k + 1),
+                                 &err);
+        if (rc != 0)
+            break;
+    }
+    ls_lipsync_stats st;
+    ls_lipsync_stats_get(s, &st);
+    ls_lipsync_interrupt(s);
+    gint64 t0 = g_get_monotonic_time();
+    int rc = ls_lipsync_pop(s, 1, &f, &err);
+    double first_ms = (g_get_monotonic_time() - t0) / 1000.0;
+    CHECK(rc == 1 && f.kind == LS_FRAME_IDLE && !f.lipsynced && f.types[0] == LS_AUDIOTYPE_SILENCE,
+          "the first pop after the interrupt: rc %d, kind %d", rc, (int)f.kind);
+    popped = 1;
+    bad = drain_silent(s, k + 1, st.pending + 2 * B, &popped);
+    printf("interrupt with %d frames pending: first frame out in %.1f ms, %lld of %lld frames not silent and idle\n",
+           st.pending, first_ms, (long long)bad, (long long)popped);
+    CHECK(bad == 0, "%lld frames after the interrupt still speak", (long long)bad);
+    ls_lipsync_free(s);
+}
+
 static void test_without_models(void)
 {
     ls_error err = { { 0 } };
@@ -436,6 +515,7 @@ int main(int argc, char **argv)
     test_wait(want);
     test_skip(want);
     test_back_pressure();
+    test_interrupt();
     test_without_models();
     test_setup_errors();
     free(want);

@@ -8,6 +8,9 @@
  * Lateness: with a base time 1 s in the past, the loop skips ahead instead
  * of pushing 25 frames at once. Stopping wakes the clock wait at once. A
  * sink added while running gets the following frames, none once removed.
+ * Interrupt (speech queue, then engine, as the server does) with a second
+ * of speech queued and half a second inside the engine: at most the one
+ * frame being pushed at that moment still carries speech.
  * The pictures come from a lip-sync engine without models over a one-frame
  * avatar, as in `lipstream serve --model none`.
  */
@@ -30,6 +33,8 @@ typedef struct recording_sink {
     double offset_ms[MAX_PUSHES];     /* push time - frame time */
     int16_t first_sample[MAX_PUSHES], last_sample[MAX_PUSHES];
     int events_seen[MAX_PUSHES];      /* events fired before this push */
+    GstClockTime pushed_at[MAX_PUSHES];
+    int speech[MAX_PUSHES];           /* a sample is not zero */
 } recording_sink;
 
 static int events_fired;
@@ -46,7 +51,11 @@ static int record_push(ls_media_sink *sink, const ls_image *bgr, const int16_t a
     r->first_sample[r->n] = audio[0];
     r->last_sample[r->n] = audio[LS_MEDIA_AUDIO_PER_VIDEO - 1];
     r->events_seen[r->n] = __atomic_load_n(&events_fired, __ATOMIC_SEQ_CST);
-    r->n++;
+    r->pushed_at[r->n] = now;
+    r->speech[r->n] = 0;
+    for (int i = 0; i < LS_MEDIA_AUDIO_PER_VIDEO; i++)
+        r->speech[r->n] |= audio[i] != 0;
+    __atomic_store_n(&r->n, r->n + 1, __ATOMIC_SEQ_CST);
     return 0;
 }
 
@@ -79,20 +88,22 @@ static void sleep_ms(int ms)
     g_usleep((gulong)ms * 1000);
 }
 
-/* Queues 3 frames' worth of speech (960 samples, value = 1 + index) as one chunk. */
-static void queue_speech(ls_speech_queue *q)
+/* Queues `frames` 20 ms frames of speech (sample i = 1 + i mod 30000) as one chunk. */
+static void queue_speech(ls_speech_queue *q, int frames)
 {
-    int16_t samples[3 * LS_SPEECH_FRAME];
-    for (int i = 0; i < 3 * LS_SPEECH_FRAME; i++)
-        samples[i] = (int16_t)(1 + i);
+    int n = frames * LS_SPEECH_FRAME;
+    int16_t *samples = malloc((size_t)n * sizeof *samples);
+    for (int i = 0; i < n; i++)
+        samples[i] = (int16_t)(1 + i % 30000);
     ls_error err;
     ls_speech_item item;
-    ls_speech_queue_add_text(q, "three frames", &err);
-    ls_speech_queue_take(q, 1000, &item);
+    ls_speech_queue_add_text(q, "speech", &err);
+    ls_speech_queue_take(q, 1000 * 1000, &item);
     ls_speech_queue_begin(q, item.generation, item.text);
-    ls_speech_queue_append(q, item.generation, samples, 3 * LS_SPEECH_FRAME);
+    ls_speech_queue_append(q, item.generation, samples, (size_t)n);
     ls_speech_queue_end(q, item.generation);
     ls_speech_item_clear(&item);
+    free(samples);
 }
 
 static recording_sink *run(GstClockTimeDiff base_offset_ns, int run_ms, ls_producer **keep)
@@ -102,7 +113,7 @@ static recording_sink *run(GstClockTimeDiff base_offset_ns, int run_ms, ls_produ
     r->clock = gst_system_clock_obtain();
     r->base_time = (GstClockTime)((GstClockTimeDiff)gst_clock_get_time(r->clock) + base_offset_ns);
     ls_speech_queue *q = ls_speech_queue_new(on_event, NULL);
-    queue_speech(q);
+    queue_speech(q, 3);
     ls_producer_config cfg = { .clock = r->clock, .base_time = r->base_time, .speech = q,
                                .engine = new_engine(), .lookahead = 1, .sinks = { &r->base }, .nsinks = 1 };
     ls_producer *p;
@@ -205,6 +216,44 @@ static void test_add_remove_sink(void)
     free(r);
 }
 
+static void test_interrupt(void)
+{
+    recording_sink *r = calloc(1, sizeof *r);
+    r->base.ops = &recording_ops;
+    r->clock = gst_system_clock_obtain();
+    r->base_time = gst_clock_get_time(r->clock);
+    ls_speech_queue *q = ls_speech_queue_new(on_event, NULL);
+    queue_speech(q, 60);
+    ls_lipsync *engine = new_engine();
+    ls_producer_config cfg = { .clock = r->clock, .base_time = r->base_time, .speech = q, .engine = engine,
+                               .lookahead = 12, .sinks = { &r->base }, .nsinks = 1 };
+    ls_producer *p;
+    ls_error err;
+    CHECK(ls_producer_start(&cfg, &p, &err) == 0, "start: %s", err.msg);
+    sleep_ms(300);
+    int before = __atomic_load_n(&r->n, __ATOMIC_SEQ_CST);
+    GstClockTime asked = gst_clock_get_time(r->clock);
+    ls_speech_queue_interrupt(q);
+    ls_lipsync_interrupt(engine);
+    sleep_ms(400);
+    ls_producer_stop(p);
+    ls_speech_queue_unref(q);
+    int late = 0;
+    double last_ms = 0;
+    for (int i = 0; i < r->n; i++)
+        if (r->speech[i] && r->pushed_at[i] > asked) {
+            late++;
+            last_ms = (double)(r->pushed_at[i] - asked) / 1e6;
+        }
+    printf("interrupt after %d frames: %d frame(s) with speech pushed after it, the last %.1f ms after; "
+           "%d frames after it in all\n", before, late, last_ms, r->n - before);
+    CHECK(before >= 3 && r->speech[before - 1], "speech was not playing at the interrupt (%d frames)", before);
+    CHECK(late <= 1, "%d frames with speech left after the interrupt", late);
+    CHECK(r->n - before >= 5, "the stream stopped: %d frames after the interrupt", r->n - before);
+    gst_object_unref(r->clock);
+    free(r);
+}
+
 int main(void)
 {
     gst_init(NULL, NULL);
@@ -216,6 +265,7 @@ int main(void)
     test_late_start();
     test_skipped_count();
     test_add_remove_sink();
+    test_interrupt();
     for (int i = 0; i < nengines; i++)
         ls_lipsync_free(engines[i]);
     ls_image_free(&still_frame.image);

@@ -60,6 +60,7 @@ struct ls_lipsync {
     ls_lipsync_stats stats;
     pthread_mutex_t request_lock;
     int request;                    /* NO_REQUEST, REQUEST_INTERRUPT or an audiotype */
+    int silence_next_speech;        /* an interrupt was carried out before the next push */
 };
 
 /* --- set-up ---------------------------------------------------------------- */
@@ -186,14 +187,24 @@ void ls_lipsync_interrupt(ls_lipsync *s)
     pthread_mutex_unlock(&s->request_lock);
 }
 
-static void apply_request(ls_lipsync *s)
+static int take_request(ls_lipsync *s, int interrupt_only)
 {
     pthread_mutex_lock(&s->request_lock);
     int request = s->request;
-    s->request = NO_REQUEST;
+    if (!interrupt_only || request == REQUEST_INTERRUPT)
+        s->request = NO_REQUEST;
     pthread_mutex_unlock(&s->request_lock);
+    return interrupt_only && request != REQUEST_INTERRUPT ? NO_REQUEST : request;
+}
+
+static void flush_speech(ls_lipsync *s);
+
+/* Before a push: starts a requested clip, or carries out an interrupt. */
+static void apply_request(ls_lipsync *s)
+{
+    int request = take_request(s, 0);
     if (request == REQUEST_INTERRUPT)
-        ls_frame_plan_interrupt(s->plan);
+        flush_speech(s);
     else if (request != NO_REQUEST)
         ls_frame_plan_set_audiotype(s->plan, request, NULL);   /* checked when asked */
 }
@@ -264,6 +275,48 @@ static int form_batch(ls_lipsync *s, ls_error *err)
     return 0;
 }
 
+/* --- interrupt ------------------------------------------------------------------ */
+
+/* A pending frame stops speaking: its speech audio becomes silence, its
+ * picture the idle avatar frame, and its face is no longer awaited. */
+static void silence_frame(ls_lipsync *s, pending *p, int halves)
+{
+    int spoke = 0;
+    for (int h = 0; h < halves; h++) {
+        if (p->types[h] != LS_AUDIOTYPE_SPEECH)
+            continue;
+        memset(p->audio + h * LS_STREAM_FRAME, 0, LS_STREAM_FRAME * sizeof *p->audio);
+        p->types[h] = LS_AUDIOTYPE_SILENCE;
+        spoke = 1;
+    }
+    if (!spoke || p->stage == AWAIT_AUDIO)
+        return;   /* a half-pushed frame gets its picture with its second half */
+    if (p->choice.kind == LS_FRAME_SPEAK)
+        p->choice.kind = LS_FRAME_IDLE;
+    if (p->stage == INFER) {
+        slot *sl = p->slot;
+        sl->latents[p->index] = NULL;
+        if (--sl->unpopped == 0 && sl->busy)
+            ls_infer_cancel(s->client, &sl->job);
+        p->slot = NULL;
+        p->stage = READY;
+    }
+}
+
+/* Interrupt: the speech already pushed is dropped, so that the next frame
+ * popped is silent and the avatar idle; the next speech frame pushed (one
+ * taken from the speech queue before its interrupt) is silenced too. */
+static void flush_speech(ls_lipsync *s)
+{
+    ls_frame_plan_interrupt(s->plan);
+    int64_t pushed = s->popped + s->count;
+    for (int64_t n = s->popped; n < pushed; n++) {
+        pending *p = frame_at(s, n);
+        silence_frame(s, p, n < s->audio_frames / 2 ? 2 : (int)(s->audio_frames % 2));
+    }
+    s->silence_next_speech = 1;
+}
+
 /* --- push -------------------------------------------------------------------- */
 
 /* 1 when the next audio frame must wait (see lipsync.h). */
@@ -289,7 +342,13 @@ int ls_lipsync_push(ls_lipsync *s, const int16_t *samples, int type, void *event
         s->count++;
     pending *p = frame_at(s, s->audio_frames / 2);
     int16_t *audio = p->audio + half * LS_STREAM_FRAME;
-    memcpy(audio, samples, LS_STREAM_FRAME * sizeof *audio);
+    if (s->silence_next_speech && type == LS_AUDIOTYPE_SPEECH) {
+        memset(audio, 0, LS_STREAM_FRAME * sizeof *audio);
+        type = LS_AUDIOTYPE_SILENCE;
+    } else {
+        memcpy(audio, samples, LS_STREAM_FRAME * sizeof *audio);
+    }
+    s->silence_next_speech = 0;
     p->types[half] = ls_frame_plan_audio(s->plan, type, audio, LS_STREAM_FRAME);
     p->events[half] = event;
     p->stage = AWAIT_AUDIO;
@@ -326,6 +385,8 @@ static const uint8_t *face_of(ls_lipsync *s, pending *p, int due)
 
 int ls_lipsync_pop(ls_lipsync *s, int due, ls_lipsync_frame *out, ls_error *err)
 {
+    if (take_request(s, 1) == REQUEST_INTERRUPT)   /* not held up by a full engine */
+        flush_speech(s);
     reap(s, NULL);
     if (s->count == 0)
         return 0;

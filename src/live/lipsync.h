@@ -29,8 +29,11 @@
  * an idle or clip frame, out as soon as its two audio frames are in.
  *
  * push, pop and stats are for one thread; set_audiotype and interrupt may be
- * called from any thread (they take effect at the next push; audio already
- * pushed plays out).
+ * called from any thread. A clip starts at the next push. An interrupt, at
+ * the next push or pop, stops any clip and drops the speech already pushed:
+ * its audio becomes silence, its frames idle frames, its inference is
+ * cancelled; the next frame pushed is silenced too when it is speech (it
+ * was taken from the speech queue before the queue's own interrupt).
  */
 #ifndef LS_LIVE_LIPSYNC_H
 #define LS_LIVE_LIPSYNC_H
@@ -97,7 +100,7 @@ int ls_lipsync_pop(ls_lipsync *s, int due, ls_lipsync_frame *out, ls_error *err)
 
 /* Plays action clip `audiotype` (>= 2) from its start; -1 when there is none. */
 int ls_lipsync_set_audiotype(ls_lipsync *s, int audiotype, ls_error *err);
-/* Stops any action clip. */
+/* Stops any action clip and the speech already pushed (see above). */
 void ls_lipsync_interrupt(ls_lipsync *s);
 
 void ls_lipsync_stats_get(const ls_lipsync *s, ls_lipsync_stats *out);
