@@ -132,14 +132,14 @@ static void test_whip(GstClock *clock)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/whip/live?token=secret", closed_port());
     ls_output *o;
     ls_error err;
-    if (ls_whip_output_new(url, NULL, &c, &o, &err) < 0) {
+    if (ls_whip_output_new(url, NULL, NULL, &c, &o, &err) < 0) {
         CHECK(0, "whip: %s", err.msg);
         return;
     }
     check_retries("whip", o, &log, "Could not connect");
     CHECK(!strstr(log.first_retry, "secret"), "the token shows: '%s'", log.first_retry);
     ls_output_free(o);
-    CHECK(ls_whip_output_new("rtmp://127.0.0.1/live", NULL, &c, &o, &err) < 0 && strstr(err.msg, "http://"),
+    CHECK(ls_whip_output_new("rtmp://127.0.0.1/live", NULL, NULL, &c, &o, &err) < 0 && strstr(err.msg, "http://"),
           "an rtmp URL for WHIP: '%s'", err.msg);
 }
 

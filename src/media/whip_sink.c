@@ -49,6 +49,7 @@ typedef struct attempt {
 
 typedef struct whip {
     char *url, *stun;
+    char *authorization;           /* "Bearer <token>", or NULL */
     char shown[256];               /* the URL, redacted */
     SoupSession *http;
     attempt *current;
@@ -267,6 +268,12 @@ done:
     attempt_unref(a);
 }
 
+static void authorize(const whip *w, SoupMessage *msg)
+{
+    if (w->authorization)
+        soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", w->authorization);
+}
+
 static void send_offer(attempt *a)
 {
     if (a->offer_sent)
@@ -281,6 +288,7 @@ static void send_offer(attempt *a)
     gst_webrtc_session_description_free(offer);
     whip *w = whip_of(a);
     SoupMessage *msg = soup_message_new(SOUP_METHOD_POST, w->url);
+    authorize(w, msg);
     GBytes *body = g_bytes_new_take(text, strlen(text));
     soup_message_set_request_body_from_bytes(msg, "application/sdp", body);
     g_bytes_unref(body);
@@ -296,6 +304,7 @@ static void delete_resource(const whip *w, const char *location)
         g_object_unref(s);
         return;
     }
+    authorize(w, msg);
     GError *gerr = NULL;
     GBytes *reply = soup_session_send_and_read(s, msg, NULL, &gerr);
     guint status = soup_message_get_status(msg);
@@ -476,6 +485,7 @@ static void free_whip(void *data)
         g_object_unref(w->http);
     g_free(w->url);
     g_free(w->stun);
+    g_free(w->authorization);
     g_free(w);
 }
 
@@ -490,8 +500,8 @@ static const ls_output_kind whip_kind = {
     .free_data = free_whip,
 };
 
-int ls_whip_output_new(const char *url, const char *stun, const ls_output_config *cfg, ls_output **out,
-                       ls_error *err)
+int ls_whip_output_new(const char *url, const char *stun, const char *token, const ls_output_config *cfg,
+                       ls_output **out, ls_error *err)
 {
     whip *w = g_new0(whip, 1);
     ls_url_redact(url, w->shown, sizeof w->shown);
@@ -502,6 +512,7 @@ int ls_whip_output_new(const char *url, const char *stun, const ls_output_config
     }
     w->url = g_strdup(url);
     w->stun = g_strdup(stun);
+    w->authorization = token && token[0] ? g_strdup_printf("Bearer %s", token) : NULL;
     w->http = soup_session_new_with_options("timeout", HTTP_TIMEOUT_S, "user-agent", "lipstream", NULL);
     ls_output_config c = *cfg;
     gchar *label = g_strdup_printf("%s: whip %s", cfg->label, w->shown);

@@ -11,7 +11,9 @@
  * POSTed to the endpoint as application/sdp. The endpoint answers 201 with
  * the answer SDP and a Location header naming the new resource; the answer
  * becomes the remote description, and the output is "live" once the
- * connection is up. Stopping sends DELETE to that Location.
+ * connection is up. Stopping sends DELETE to that Location. With a bearer
+ * token, both requests carry "Authorization: Bearer <token>" (RFC 9725
+ * section 4.5).
  *
  * Failures (the endpoint unreachable or answering an error, no connection
  * within 20 s, the connection failing later) are reported and retried with
@@ -23,8 +25,9 @@
 #include "media/output.h"
 
 /* Starts pushing to the endpoint `url` (http:// or https://); `stun` is
- * "stun://host:port" or NULL. -1 only for a URL that is not HTTP. */
-int ls_whip_output_new(const char *url, const char *stun, const ls_output_config *cfg, ls_output **out,
-                       ls_error *err);
+ * "stun://host:port" or NULL; `token` the endpoint's bearer token or NULL.
+ * -1 only for a URL that is not HTTP. */
+int ls_whip_output_new(const char *url, const char *stun, const char *token, const ls_output_config *cfg,
+                       ls_output **out, ls_error *err);
 
 #endif

@@ -44,6 +44,8 @@ static int option_table(ls_server_options *o, ls_arg *spec)
         { "transport", LS_ARG_STRING, &o->transport,
           "webrtc (browsers offer), rtmp, rtcpush (WHIP) or virtualcam (sessions made at start-up)" },
         { "push_url", LS_ARG_STRING, &o->push_url, "rtmp: rtmp://host/app/stream; rtcpush: the WHIP endpoint URL" },
+        { "push_token_env", LS_ARG_STRING, &o->push_token_env,
+          "rtcpush: environment variable holding the WHIP endpoint's bearer token (" LS_PUSH_TOKEN_ENV "; unset: none)" },
         { "max_session", LS_ARG_INT, &o->max_session, "most sessions at once (4); rtcpush pushes this many" },
         { "record", LS_ARG_STRING, &o->record, "record every session from its start into this folder" },
         { "record_dir", LS_ARG_STRING, &o->record_dir, "folder of POST /record recordings (data/records)" },
@@ -86,6 +88,7 @@ static void set_defaults(ls_server_options *o)
     o->llm_base_url = LS_LLM_DEFAULT_BASE_URL;
     o->llm_model = LS_LLM_DEFAULT_MODEL;
     o->llm_api_key_env = LS_LLM_DEFAULT_API_KEY_ENV;
+    o->push_token_env = LS_PUSH_TOKEN_ENV;
     o->llm_history = LS_LLM_DEFAULT_HISTORY;
     o->transport = "webrtc";
     o->push_url = "http://localhost:1985/rtc/v1/whip/?app=live&stream=livestream";

@@ -20,6 +20,8 @@
 #include "server/config_file.h"
 #include "util/error.h"
 
+#define LS_PUSH_TOKEN_ENV "WHIP_TOKEN"   /* --push_token_env default */
+
 typedef struct ls_server_options {
     const char *listen;              /* address to bind (IP literal or "localhost") */
     int listenport;
@@ -35,6 +37,7 @@ typedef struct ls_server_options {
     const char *REF_FILE, *REF_TEXT, *TTS_SERVER;   /* for TTS engines that clone a voice */
     const char *transport;           /* "webrtc", "rtmp", "rtcpush" (WHIP) or "virtualcam" */
     const char *push_url;            /* rtmp: rtmp(s)://...; rtcpush: the WHIP endpoint http(s)://... */
+    const char *push_token_env;      /* rtcpush: name of the environment variable holding the bearer token */
     int max_session;
     const char *record;              /* record every session into this folder, or NULL */
     const char *record_dir;          /* where POST /record writes without --record */

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "media/record_sink.h"
@@ -59,7 +60,8 @@ int ls_session_push_start(ls_session *s, int index, ls_error *err)
     if (strcmp(o->transport, "virtualcam") == 0)
         return ls_vcam_output_new(o->vcam_device, o->vcam_audio, &c, &s->push, err);
     gchar *url = index > 0 ? g_strdup_printf("%s%d", o->push_url, index) : g_strdup(o->push_url);
-    int rc = ls_whip_output_new(url, o->stun, &c, &s->push, err);
+    const char *token = o->push_token_env && o->push_token_env[0] ? getenv(o->push_token_env) : NULL;
+    int rc = ls_whip_output_new(url, o->stun, token, &c, &s->push, err);
     g_free(url);
     return rc;
 }

@@ -11,7 +11,9 @@ counts what arrives on each stream.
   GET /stats                 -> JSON {stream: {"posts", "video_frames", "audio_samples",
                                                 "width", "deleted", "connected"}}
 
-`--refuse N` answers the first N offers 503 (to test retries). Runs alone
+`--refuse N` answers the first N offers 503 (to test retries). `--token T`
+requires "Authorization: Bearer T" on POST and DELETE (401 otherwise,
+counted per stream as "unauthorized"). Runs alone
 (`whip_receiver.py --port P`) or inside a test (WhipReceiver(port).start()).
 """
 import argparse
@@ -30,17 +32,20 @@ class Stream:
         self.audio_samples = 0
         self.width = 0
         self.deleted = 0
+        self.unauthorized = 0
         self.connected = False
 
     def as_dict(self):
         return dict(posts=self.posts, video_frames=self.video_frames, audio_samples=self.audio_samples,
-                    width=self.width, deleted=self.deleted, connected=self.connected)
+                    width=self.width, deleted=self.deleted, unauthorized=self.unauthorized,
+                    connected=self.connected)
 
 
 class WhipReceiver:
-    def __init__(self, port, refuse=0):
+    def __init__(self, port, refuse=0, token=None):
         self.port = port
         self.refuse = refuse
+        self.token = token
         self.streams = {}
         self.resources = {}  # n -> (stream name, peer connection)
         self.next_resource = 0
@@ -92,6 +97,11 @@ class WhipReceiver:
         await pc.close()
         return 200, {}, b""
 
+    def resource_stream(self, path):
+        n = path.rsplit("/", 1)[1]
+        entry = self.resources.get(int(n)) if n.isdigit() else None
+        return entry[0] if entry else "?"
+
     def stats(self):
         return {name: s.as_dict() for name, s in self.streams.items()}
 
@@ -108,7 +118,12 @@ class WhipReceiver:
                 headers[key.strip().lower()] = value.strip()
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             method, path = request[0], request[1].split("?")[0]
-            if method == "POST" and path.startswith("/whip/") and not path.startswith("/whip/resource/"):
+            if self.token and method in ("POST", "DELETE") and \
+                    headers.get("authorization") != f"Bearer {self.token}":
+                name = path[len("/whip/"):] if method == "POST" else self.resource_stream(path)
+                self.streams.setdefault(name, Stream()).unauthorized += 1
+                status, extra, data = 401, {}, b"a bearer token is required"
+            elif method == "POST" and path.startswith("/whip/") and not path.startswith("/whip/resource/"):
                 status, extra, data = await self.answer(path[len("/whip/"):], body.decode())
             elif method == "DELETE" and path.startswith("/whip/resource/"):
                 status, extra, data = await self.delete(int(path.rsplit("/", 1)[1]))
@@ -147,8 +162,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--refuse", type=int, default=0)
+    ap.add_argument("--token")
     args = ap.parse_args()
-    asyncio.run(WhipReceiver(args.port, args.refuse).serve())
+    asyncio.run(WhipReceiver(args.port, args.refuse, args.token).serve())
 
 
 if __name__ == "__main__":

@@ -8,8 +8,10 @@ refuses the first offer it gets (503), which must be retried too. With
 --max_session 2 the server pushes sessions 0 and 1, to .../whip/live and
 .../whip/live1 (the index appended for k > 0, as LiveTalking does). Both
 streams must be decoded by the receiver at about 25 fps with audio, and the
-admin view must show both outputs live. When the server stops (SIGINT) it
-must DELETE both resources.
+admin view must show both outputs live. The receiver requires a bearer
+token, which the server reads from the environment variable named by
+--push_token_env: no request may go without it. When the server stops
+(SIGINT) it must DELETE both resources.
 
 usage: whip_test.py --lipstream BIN --avatar-dir DIR
 """
@@ -24,10 +26,12 @@ from outputs_common import fail, free_port, output_status, rerun_under_serve, wa
 from whip_receiver import WhipReceiver
 
 SECONDS = 5.0
+TOKEN_ENV = "LS_TEST_WHIP_TOKEN"
+TOKEN = "test-token-7f3a"
 
 
 def check(url, pid, port):
-    receiver = WhipReceiver(port, refuse=1).start()
+    receiver = WhipReceiver(port, refuse=1, token=TOKEN).start()
     result = {}
     t0 = time.monotonic()
     live = wait_until(lambda: all(output_status(url, s, "whip") == "live" for s in ("0", "1")), 60)
@@ -50,12 +54,14 @@ def check(url, pid, port):
             fail(result, f"stream '{name}': too few frames or too little audio")
     if stats["live"]["posts"] + stats["live1"]["posts"] < 3:
         fail(result, "the refused offer was not retried")
+    if any(s["unauthorized"] for s in stats.values()):
+        fail(result, "a request went without the bearer token")
 
     os.kill(pid, signal.SIGINT)
     deleted = wait_until(lambda: all(s.deleted for s in receiver.streams.values()), 30)
     result["deleted"] = {name: s.deleted for name, s in receiver.streams.items()}
-    if not deleted:
-        fail(result, "the server did not DELETE its WHIP resources when it stopped")
+    if not deleted or any(s.unauthorized for s in receiver.streams.values()):
+        fail(result, "the server did not DELETE its WHIP resources (with its token) when it stopped")
     # serve.py checks the exit: let the server finish (a second SIGINT would cut its shutdown short).
     wait_until(lambda: exited(pid), 60)
     print(json.dumps(result))
@@ -80,9 +86,11 @@ def main():
         check(args.check[0], int(args.check[1]), int(args.check[2]))
         return
     port = free_port()
+    os.environ[TOKEN_ENV] = TOKEN   # the server started below inherits it
     push_url = f"http://127.0.0.1:{port}/whip/live"
     sys.exit(rerun_under_serve(args.lipstream, args.avatar_dir,
-                               ["--transport", "rtcpush", "--push_url", push_url, "--max_session", "2"],
+                               ["--transport", "rtcpush", "--push_url", push_url, "--max_session", "2",
+                                "--push_token_env", TOKEN_ENV],
                                [str(port)]))
 
 
