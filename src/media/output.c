@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "media/av_appsrc.h"
+#include "util/glib_source.h"
 
 #define FIRST_DELAY_S 1
 #define MAX_DELAY_S 30
@@ -103,14 +104,6 @@ static void stop_feeding(ls_output *o)
         ls_av_appsrc_clear(&src);
 }
 
-static void destroy_source(GSource **s)
-{
-    if (*s) {
-        g_source_destroy(*s);
-        g_source_unref(*s);
-        *s = NULL;
-    }
-}
 
 static void teardown(ls_output *o)
 {
@@ -119,7 +112,7 @@ static void teardown(ls_output *o)
     if (o->kind->stopping)
         o->kind->stopping(o);
     stop_feeding(o);
-    destroy_source(&o->bus_watch);
+    ls_source_clear(&o->bus_watch);
     gst_element_set_state(o->pipeline, GST_STATE_NULL);
     gst_object_unref(o->pipeline);
     o->pipeline = NULL;
@@ -134,7 +127,7 @@ static void finish(ls_output *o)
         ls_av_appsrc_end(&o->src);
     o->feeding = 0;
     g_mutex_unlock(&o->lock);
-    destroy_source(&o->bus_watch);
+    ls_source_clear(&o->bus_watch);
     GstBus *bus = gst_element_get_bus(o->pipeline);
     GstMessage *msg = gst_bus_timed_pop_filtered(bus, (GstClockTime)FINISH_TIMEOUT_S * GST_SECOND,
                                                  GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
@@ -160,7 +153,7 @@ static void handle_failure(ls_output *o, const char *why);
 static gboolean on_retry(gpointer data)
 {
     ls_output *o = data;
-    destroy_source(&o->retry_timer);
+    ls_source_clear(&o->retry_timer);
     ls_error err;
     if (start_pipeline(o, &err) < 0)
         handle_failure(o, err.msg);
@@ -278,15 +271,15 @@ static int start_pipeline(ls_output *o, ls_error *err)
 
 // --- public ---------------------------------------------------------------------
 
-int ls_output_new(const ls_output_kind *kind, void *data, const ls_output_config *cfg, ls_output **out,
-                  ls_error *err)
+int ls_output_new(const ls_output_kind *kind, void *data, const ls_output_config *cfg, const char *what,
+                  ls_output **out, ls_error *err)
 {
     ls_output *o = g_new0(ls_output, 1);
     o->sink.ops = &output_sink_ops;
     o->kind = kind;
     o->data = data;
     o->cfg = *cfg;
-    o->cfg.label = g_strdup(cfg->label);
+    o->cfg.label = g_strdup_printf("%s: %s", cfg->label, what);
     gst_object_ref(o->cfg.clock);
     o->next_delay_s = FIRST_DELAY_S;
     g_mutex_init(&o->lock);
@@ -308,7 +301,7 @@ void ls_output_free(ls_output *o)
 {
     if (!o)
         return;
-    destroy_source(&o->retry_timer);
+    ls_source_clear(&o->retry_timer);
     if (o->pipeline && o->kind->finish_on_stop)
         finish(o);
     teardown(o);

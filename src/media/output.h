@@ -61,10 +61,11 @@ typedef struct ls_output_config {
 } ls_output_config;
 
 /* Starts an output of `kind` with the kind's `data` (taken over: freed by
- * kind->free_data, also on failure). A kind that restarts always starts
- * (a failing first pipeline is retried); others fail with the reason. */
-int ls_output_new(const ls_output_kind *kind, void *data, const ls_output_config *cfg, ls_output **out,
-                  ls_error *err);
+ * kind->free_data, also on failure), labelled "<cfg->label>: <what>". A
+ * kind that restarts always starts (a failing first pipeline is retried);
+ * others fail with the reason. */
+int ls_output_new(const ls_output_kind *kind, void *data, const ls_output_config *cfg, const char *what,
+                  ls_output **out, ls_error *err);
 
 /* Stops the pipeline (finishing it for kinds that do) and frees the output. */
 void ls_output_free(ls_output *o);

@@ -75,10 +75,8 @@ int ls_record_output_new(const char *path, const ls_output_config *cfg, ls_outpu
     close(fd);
     record *r = g_new0(record, 1);
     r->path = g_strdup(path);
-    ls_output_config c = *cfg;
-    gchar *label = g_strdup_printf("%s: recording %s", cfg->label, path);
-    c.label = label;
-    int rc = ls_output_new(&record_kind, r, &c, out, err);
-    g_free(label);
+    gchar *what = g_strdup_printf("recording %s", path);
+    int rc = ls_output_new(&record_kind, r, cfg, what, out, err);
+    g_free(what);
     return rc;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "media/encoders.h"
+#include "util/glib_source.h"
 #include "util/url.h"
 
 #define FLV_AUDIO_RATE 44100
@@ -83,11 +84,7 @@ static int started(ls_output *o, ls_error *err)
 static void stopping(ls_output *o)
 {
     rtmp *r = ls_output_data(o);
-    if (r->poll) {
-        g_source_destroy(r->poll);
-        g_source_unref(r->poll);
-        r->poll = NULL;
-    }
+    ls_source_clear(&r->poll);
     if (r->sink)
         gst_object_unref(r->sink);
     r->sink = NULL;
@@ -119,10 +116,8 @@ int ls_rtmp_output_new(const char *url, const ls_output_config *cfg, ls_output *
         return ls_error_set(err, "push URL %s: RTMP needs rtmp://host[:port]/app/stream", shown);
     rtmp *r = g_new0(rtmp, 1);
     r->url = g_strdup(url);
-    ls_output_config c = *cfg;
-    gchar *label = g_strdup_printf("%s: rtmp %s", cfg->label, shown);
-    c.label = label;
-    int rc = ls_output_new(&rtmp_kind, r, &c, out, err);
-    g_free(label);
+    gchar *what = g_strdup_printf("rtmp %s", shown);
+    int rc = ls_output_new(&rtmp_kind, r, cfg, what, out, err);
+    g_free(what);
     return rc;
 }

@@ -121,10 +121,8 @@ int ls_vcam_output_new(const char *device, const char *audio, const ls_output_co
     vcam *v = g_new0(vcam, 1);
     v->device = device && device[0] ? g_strdup(device) : NULL;
     v->audio = g_strdup(audio);
-    ls_output_config c = *cfg;
-    gchar *label = g_strdup_printf("%s: virtual camera %s", cfg->label, v->device ? v->device : "(first v4l2loopback)");
-    c.label = label;
-    int rc = ls_output_new(&vcam_kind, v, &c, out, err);
-    g_free(label);
+    gchar *what = g_strdup_printf("virtual camera %s", v->device ? v->device : "(first v4l2loopback)");
+    int rc = ls_output_new(&vcam_kind, v, cfg, what, out, err);
+    g_free(what);
     return rc;
 }

@@ -28,6 +28,7 @@
 
 #include "media/av_appsrc.h"
 #include "media/webrtc_common.h"
+#include "util/glib_source.h"
 
 #define ANSWER_TIMEOUT_MS 3000     /* send what was gathered by then */
 #define CONNECT_TIMEOUT_S 30       /* a peer that never connects is closed */
@@ -111,14 +112,6 @@ static void report_closed(ls_webrtc_peer *p, const char *why)
     p->cb.closed(p->cb.user, why);
 }
 
-static void destroy_source(GSource **s)
-{
-    if (*s) {
-        g_source_destroy(*s);
-        g_source_unref(*s);
-        *s = NULL;
-    }
-}
 
 /* The encoder made its first keyframe before anyone could receive it: the
  * newly connected peer gets one now rather than at the next interval. */
@@ -137,11 +130,11 @@ static gboolean dispatch_event(gpointer data)
         return G_SOURCE_REMOVE;
     switch (e->kind) {
     case EVENT_ANSWER:
-        destroy_source(&p->answer_timeout);
+        ls_source_clear(&p->answer_timeout);
         send_answer(p);
         break;
     case EVENT_CONNECTED:
-        destroy_source(&p->connect_timeout);
+        ls_source_clear(&p->connect_timeout);
         request_keyframe(p);
         break;
     case EVENT_CLOSED:
@@ -490,10 +483,10 @@ void ls_webrtc_peer_free(ls_webrtc_peer *p)
     if (!p)
         return;
     g_atomic_int_set(&p->stopping, 1);
-    destroy_source(&p->answer_timeout);
-    destroy_source(&p->connect_timeout);
-    destroy_source(&p->liveness);
-    destroy_source(&p->bus_watch);
+    ls_source_clear(&p->answer_timeout);
+    ls_source_clear(&p->connect_timeout);
+    ls_source_clear(&p->liveness);
+    ls_source_clear(&p->bus_watch);
     if (p->pipeline) {
         gst_element_set_state(p->pipeline, GST_STATE_NULL);
         ls_av_appsrc_clear(&p->av);

@@ -24,6 +24,7 @@
 
 #include "media/encoders.h"
 #include "media/webrtc_common.h"
+#include "util/glib_source.h"
 #include "util/url.h"
 
 #define VIDEO_PT 96
@@ -84,14 +85,6 @@ static int cancelled(attempt *a)
     return g_atomic_int_get(&a->cancelled);
 }
 
-static void destroy_source(GSource **s)
-{
-    if (*s) {
-        g_source_destroy(*s);
-        g_source_unref(*s);
-        *s = NULL;
-    }
-}
 
 // --- events: webrtcbin's threads -> main context ------------------------------------
 
@@ -116,7 +109,7 @@ static gboolean dispatch_event(gpointer data)
         send_offer(a);
         break;
     case EVENT_CONNECTED:
-        destroy_source(&a->connect_timeout);
+        ls_source_clear(&a->connect_timeout);
         ls_output_live(a->o);
         break;
     case EVENT_FAILED:
@@ -278,7 +271,7 @@ static void send_offer(attempt *a)
 {
     if (a->offer_sent)
         return;
-    destroy_source(&a->gather_timeout);
+    ls_source_clear(&a->gather_timeout);
     GstWebRTCSessionDescription *offer = NULL;
     g_object_get(a->webrtc, "local-description", &offer, NULL);
     if (!offer)
@@ -321,7 +314,7 @@ static void delete_resource(const whip *w, const char *location)
 static gboolean on_gather_timeout(gpointer data)
 {
     attempt *a = data;
-    destroy_source(&a->gather_timeout);
+    ls_source_clear(&a->gather_timeout);
     send_offer(a);
     return G_SOURCE_REMOVE;
 }
@@ -329,7 +322,7 @@ static gboolean on_gather_timeout(gpointer data)
 static gboolean on_connect_timeout(gpointer data)
 {
     attempt *a = data;
-    destroy_source(&a->connect_timeout);
+    ls_source_clear(&a->connect_timeout);
     char why[128];
     snprintf(why, sizeof why, a->offer_sent ? "no WebRTC connection within %d s" : "webrtc: no offer within %d s",
              CONNECT_TIMEOUT_S);
@@ -421,8 +414,8 @@ static void end_attempt(whip *w)
     w->current = NULL;
     g_atomic_int_set(&a->cancelled, 1);
     g_cancellable_cancel(a->cancel);
-    destroy_source(&a->gather_timeout);
-    destroy_source(&a->connect_timeout);
+    ls_source_clear(&a->gather_timeout);
+    ls_source_clear(&a->connect_timeout);
     if (a->location)
         delete_resource(w, a->location);
     attempt_unref(a);
@@ -514,10 +507,8 @@ int ls_whip_output_new(const char *url, const char *stun, const char *token, con
     w->stun = g_strdup(stun);
     w->authorization = token && token[0] ? g_strdup_printf("Bearer %s", token) : NULL;
     w->http = soup_session_new_with_options("timeout", HTTP_TIMEOUT_S, "user-agent", "lipstream", NULL);
-    ls_output_config c = *cfg;
-    gchar *label = g_strdup_printf("%s: whip %s", cfg->label, w->shown);
-    c.label = label;
-    int rc = ls_output_new(&whip_kind, w, &c, out, err);
-    g_free(label);
+    gchar *what = g_strdup_printf("whip %s", w->shown);
+    int rc = ls_output_new(&whip_kind, w, cfg, what, out, err);
+    g_free(what);
     return rc;
 }
