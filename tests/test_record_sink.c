@@ -231,7 +231,7 @@ static void test_recording(GstClock *clock, const char *dir)
     /* (the priming's silence, if decoded, lowers the mean square in proportion) */
     float want_rms = (float)(TONE_AMPLITUDE / sqrt(2.0) * sqrt((double)want_samples / (double)(d.samples ? d.samples : 1)));
     check_close("audio rms (tone level)", &rms, &want_rms, 1, 0, 0.1);
-    CHECK(max_push_ms < 50, "a push took %.1f ms", max_push_ms);
+    CHECK(max_push_ms < 100, "a push took %.1f ms", max_push_ms);   /* never waits for the encoder or disk */
     g_free(path);
 }
 
@@ -265,7 +265,7 @@ static void test_disk_full(GstClock *clock)
     CHECK(g_str_has_prefix(log.last, "failed: ") && strstr(log.last, "No space left"),
           "disk full: status '%s'", log.last);
     CHECK(strcmp(ls_output_status(o), log.last) == 0 && !ls_output_ok(o), "status kept");
-    CHECK(max_push_ms < 50, "a push took %.1f ms", max_push_ms);
+    CHECK(max_push_ms < 100, "a push took %.1f ms", max_push_ms);   /* never waits for the encoder or disk */
     ls_output_free(o);
 }
 
