@@ -12,7 +12,7 @@ cmake -S . -B build/debug -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build/debug -j"$jobs"
 
 if command -v clang >/dev/null; then
-  CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Release -DLS_MARCH= -DLS_FUZZ=ON >/dev/null
+  CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Release -DLS_MARCH= -DLS_FUZZ=ON -DLS_CUDA=OFF >/dev/null
   cmake --build build/fuzz -j"$jobs" --target ls_fuzzers
 fi
 
