@@ -11,7 +11,7 @@ build_pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev zlib1g-dev e
             gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
             gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-libav
             libsoup-3.0-dev libespeak-ng-dev libyaml-dev)
-test_pkgs=(python3-torch python3-numpy clang libclang-rt-14-dev python3-opencv
+test_pkgs=(python3-torch python3-numpy clang libclang-rt-14-dev python3-opencv python3-pil gstreamer1.0-tools
            chromium nodejs python3-aiortc
            nginx libnginx-mod-rtmp gstreamer1.0-plugins-base-apps python3-gi gir1.2-gstreamer-1.0)
 # nodejs from NodeSource ships npm itself (and conflicts with Debian's npm package).

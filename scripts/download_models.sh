@@ -31,5 +31,17 @@ if [ "$which" = v1 ] || [ "$which" = all ]; then
   get "https://openaipublic.azureedge.net/main/whisper/models/65147644a518d12f04e32d6f3b26facc3f8dd46e5390956a9424a650c0ce22b9/tiny.pt" \
     models/whisper/tiny.pt
 fi
+# Face parsing (BiSeNet) for MuseTalk's blend masks, in MuseTalk's folder. lipstream needs only
+# 79999_iter.pth (it holds the whole network); resnet18-5c106cde.pth is the ImageNet backbone
+# MuseTalk's code reads when building the network, kept for LiveTalking/MuseTalk compatibility.
 get https://download.pytorch.org/models/resnet18-5c106cde.pth models/face-parse-bisent/resnet18-5c106cde.pth
-echo "face parsing weights (79999_iter.pth) are on Google Drive only: see README (Models)."
+parsing=models/face-parse-bisent/79999_iter.pth
+if [ -s "$parsing" ]; then
+  echo "have $parsing"
+elif command -v gdown >/dev/null; then
+  gdown --id 154JgKpzCPW82qINcVieuPH3fZ2e0P812 -O "$parsing"   # MuseTalk's download_weights.sh source
+else
+  echo "$parsing: on Google Drive only (id 154JgKpzCPW82qINcVieuPH3fZ2e0P812): install gdown" \
+       "(pip install gdown) and run this again, or copy it from a MuseTalk/LiveTalking models/ folder."
+  echo "Without it, avatar create draws geometric masks."
+fi

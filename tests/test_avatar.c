@@ -4,8 +4,9 @@
  * Usage: test_avatar REF_DIR ASTRONAUT_PNG WORK_DIR. REF_DIR comes from
  * tests/ref/avatar_ref.py: a LiveTalking folder written with cv2, pickle and
  * torch.save (CUDA-tagged storages), its broken variants, MuseTalk's VAE
- * input for a face computed with cv2, and a tiny random VAE. WORK_DIR is
- * scratch space (emptied by the caller).
+ * input for a face computed with cv2, a tiny random VAE, and short MP4
+ * and WebM clips encoded by GStreamer. WORK_DIR is scratch space (emptied
+ * by the caller).
  *
  * Tolerances: LiveTalking latents are copied bytes (exact). The VAE input
  * matches cv2's Lanczos resize exactly in the image tests, so the [-1, 1]
@@ -272,16 +273,23 @@ static void test_prepare_roundtrip(const char *out_dir)
     test_lipstream_manifest_errors(out_dir);
 }
 
+/* The tiny random VAE of REF_DIR/models/sd-vae, or NULL (a failed check). */
+static ls_vae *tiny_vae(void)
+{
+    char dir[1024];
+    ls_error err;
+    ls_vae *vae = NULL;
+    path_in(dir, sizeof dir, ref_dir, "models/sd-vae");
+    CHECK(ls_vae_load(dir, &vae, &err) == 0, "%s", err.msg);
+    return vae;
+}
+
 static void test_latents(const char *avatar_dir)
 {
-    char vae_dir[1024];
     ls_error err;
-    ls_vae *vae;
-    path_in(vae_dir, sizeof vae_dir, ref_dir, "models/sd-vae");
-    if (ls_vae_load(vae_dir, &vae, &err)) {
-        CHECK(0, "%s", err.msg);
+    ls_vae *vae = tiny_vae();
+    if (!vae)
         return;
-    }
     nn_ctx *ctx = nn_ctx_new(nn_backend_cpu());
     ls_avatar *a;
     CHECK(ls_avatar_load(avatar_dir, &a, &err) == 0 && a->latents == NULL, "%s", err.msg);
@@ -346,15 +354,6 @@ static void test_prepare_astronaut(const char *out_dir)
     CHECK(ls_avatar_prepare(&o, &a, &report, &err) == -1 && strstr(err.msg, "v1 or v15"),
           "bad version: %s", err.msg);
     o.version = "v15";
-    char video[1024];
-    path_in(video, sizeof video, work_dir, "clip.mp4");
-    o.input = video;
-    FILE *f = fopen(o.input, "w");
-    if (f)
-        fclose(f);
-    CHECK(ls_avatar_prepare(&o, &a, &report, &err) == -1 && strstr(err.msg, "GStreamer"),
-          "video input: %s", err.msg);
-    remove(o.input);
     char noise[1024];
     path_in(noise, sizeof noise, ref_dir, "image/src.png");
     o.input = noise;
@@ -365,6 +364,82 @@ static void test_prepare_astronaut(const char *out_dir)
     o.bbox = (ls_box){ 400, 400, 600, 600 };
     CHECK(ls_avatar_prepare(&o, &a, &report, &err) == -1 && strstr(err.msg, "--bbox"),
           "bbox outside: %s", err.msg);
+}
+
+/* Avatars from the reference videos (a moving window on the astronaut):
+ * every frame at the file's rate, or the first max_frames; latents from the
+ * tiny VAE; a file that is neither image nor video is refused. */
+static void test_prepare_video(void)
+{
+    static const struct {
+        const char *file;
+        int max_frames, frames;
+        double fps;
+    } cases[] = { { "video/clip.mp4", 0, 8, 30 }, { "video/clip.webm", 5, 5, 25 } };
+    static const int window_x[8] = { 60, 64, 68, 72, 76, 80, 84, 88 },
+                     window_y[8] = { 20, 22, 24, 26, 28, 30, 32, 34 };
+    char path[1024], out_dir[1024];
+    ls_error err;
+    ls_vae *vae = tiny_vae();
+    if (!vae)
+        return;
+    nn_ctx *ctx = nn_ctx_new(nn_backend_cpu());
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ls_prepare_opts o = ls_prepare_defaults();
+        path_in(path, sizeof path, ref_dir, cases[c].file);
+        snprintf(out_dir, sizeof out_dir, "%s/video%zu", work_dir, c);
+        o.input = path;
+        o.out_dir = out_dir;
+        o.max_frames = cases[c].max_frames;
+        o.vae = vae;
+        o.ctx = ctx;
+        ls_avatar *a, *loaded;
+        ls_prepare_report report;
+        if (ls_avatar_prepare(&o, &a, &report, &err)) {
+            CHECK(0, "%s: %s", cases[c].file, err.msg);
+            continue;
+        }
+        printf("%s: %d frames, %d faces, source %.3g fps, %dx%d, face box 0 (%d, %d, %d, %d)\n",
+               cases[c].file, report.frames, report.faces, report.source_fps, a->width, a->height,
+               a->frames[0].face.x1, a->frames[0].face.y1, a->frames[0].face.x2, a->frames[0].face.y2);
+        CHECK(report.video && report.frames == cases[c].frames && a->nframes == cases[c].frames &&
+                  report.faces == cases[c].frames,
+              "%s: %d frames, %d faces", cases[c].file, report.frames, report.faces);
+        CHECK(report.source_fps == cases[c].fps, "%s: source %g fps", cases[c].file, report.source_fps);
+        CHECK(a->width == 320 && a->height == 320 && a->latents, "%s: frame size, latents",
+              cases[c].file);
+        for (int i = 0; i < a->nframes; i++) {
+            /* The astronaut's face box in portrait coordinates, as in test_prepare_astronaut. */
+            ls_box b = a->frames[i].face;
+            int x1 = b.x1 + window_x[i], x2 = b.x2 + window_x[i];
+            int y1 = b.y1 + window_y[i], y2 = b.y2 + window_y[i];
+            CHECK(x1 >= 160 && x1 <= 190 && x2 >= 260 && x2 <= 290 && y1 >= 40 && y1 <= 90 &&
+                      y2 >= 170 && y2 <= 200,
+                  "%s frame %d: face box (%d, %d, %d, %d) in the portrait", cases[c].file, i, x1, y1,
+                  x2, y2);
+        }
+        CHECK(ls_avatar_load(out_dir, &loaded, &err) == 0 && loaded->nframes == cases[c].frames &&
+                  loaded->latents,
+              "%s: the folder loads: %s", cases[c].file, err.msg);
+        ls_avatar_free(loaded);
+        ls_avatar_free(a);
+    }
+    ls_prepare_opts o = ls_prepare_defaults();
+    path_in(path, sizeof path, ref_dir, "video/garbage.mp4");
+    o.input = path;
+    o.out_dir = out_dir;
+    ls_avatar *a;
+    ls_prepare_report report;
+    CHECK(ls_avatar_prepare(&o, &a, &report, &err) == -1 && a == NULL &&
+              strstr(err.msg, "neither an image nor a video") && strstr(err.msg, "garbage.mp4"),
+          "garbage file: %s", err.msg);
+    printf("garbage file -> %s\n", err.msg);
+    o.input = astronaut;
+    o.max_frames = -1;
+    CHECK(ls_avatar_prepare(&o, &a, &report, &err) == -1 && strstr(err.msg, "max_frames"),
+          "negative max_frames: %s", err.msg);
+    nn_ctx_free(ctx);
+    ls_vae_free(vae);
 }
 
 int main(int argc, char **argv)
@@ -390,5 +465,6 @@ int main(int argc, char **argv)
     test_prepare_roundtrip(latents);
     test_latents(latents);
     test_prepare_astronaut(demo);
+    test_prepare_video();
     return check_result("test_avatar");
 }

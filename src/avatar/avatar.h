@@ -49,7 +49,8 @@ typedef struct ls_avatar {
     char *id;
     ls_avatar_format format;
     char version[8];          /* "v1" or "v15" */
-    char mask_kind[16];       /* how the masks were made: "geometric", "face-parsing", "unknown" */
+    char mask_kind[16];       /* how the masks were made: "geometric", "parsing-raw|neck|jaw",
+                                 "livetalking", "unknown" */
     double fps;
     int width, height;        /* every frame has this size */
     int nframes;

@@ -52,20 +52,31 @@ int ls_mask_geometric(ls_box face, ls_box crop, ls_image *mask, ls_error *err)
         return -1;
     double cx = (face.x1 + face.x2) / 2.0 - crop.x1, cy = (face.y1 + face.y2) / 2.0 - crop.y1;
     double ax = 0.45 * ls_box_width(face), ay = 0.5 * ls_box_height(face);
-    int top = ch / 2;
     for (int y = 0; y < ch; y++) {
         uint8_t *row = ls_image_row(mask, y);
         for (int x = 0; x < cw; x++) {
             double dx = (x + 0.5 - cx) / ax, dy = (y + 0.5 - cy) / ay;
-            int in_face = x + crop.x1 >= face.x1 && x + crop.x1 < face.x2 &&
-                          y + crop.y1 >= face.y1 && y + crop.y1 < face.y2;
-            row[x] = y >= top && in_face && dx * dx + dy * dy <= 1.0 ? 255 : 0;
+            row[x] = dx * dx + dy * dy <= 1.0 ? 255 : 0;
         }
     }
-    int ksize = (int)floor(0.1 * cw / 2) * 2 + 1;
-    if (ls_gaussian_blur(mask, ksize, err)) {
+    if (ls_mask_finish(face, crop, mask, err)) {
         ls_image_free(mask);
         return -1;
     }
     return 0;
+}
+
+int ls_mask_finish(ls_box face, ls_box crop, ls_image *mask, ls_error *err)
+{
+    int top = mask->height / 2;
+    for (int y = 0; y < mask->height; y++) {
+        uint8_t *row = ls_image_row(mask, y);
+        for (int x = 0; x < mask->width; x++) {
+            int in_face = x + crop.x1 >= face.x1 && x + crop.x1 < face.x2 &&
+                          y + crop.y1 >= face.y1 && y + crop.y1 < face.y2;
+            if (y < top || !in_face)
+                row[x] = 0;
+        }
+    }
+    return ls_gaussian_blur(mask, (int)floor(0.1 * mask->width / 2) * 2 + 1, err);
 }

@@ -16,10 +16,11 @@
  * both versions).
  *
  * Geometric mask (used without face-parsing weights): in the crop box, an
- * ellipse centred on the face box with half-axes 0.45 w and 0.5 h, limited
- * to the face box; the top half of the crop box zeroed (MuseTalk's
- * upper_boundary_ratio 0.5: the mask runs from the nose down); then a
- * Gaussian blur with kernel int(0.1 * crop_width // 2 * 2) + 1.
+ * ellipse centred on the face box with half-axes 0.45 w and 0.5 h. Every
+ * mask (this one and face parsing's) is then limited to the face box, has
+ * the top half of the crop box zeroed (MuseTalk's upper_boundary_ratio 0.5:
+ * the mask runs from the nose down) and gets a Gaussian blur with kernel
+ * int(0.1 * crop_width // 2 * 2) + 1.
  */
 #ifndef LS_AVATAR_FACE_BOX_H
 #define LS_AVATAR_FACE_BOX_H
@@ -44,5 +45,10 @@ ls_box ls_crop_box(ls_box face);
 
 /* The geometric mask of the whole crop box (crop size, grey). */
 int ls_mask_geometric(ls_box face, ls_box crop, ls_image *mask, ls_error *err);
+
+/* The steps every mask ends with (MuseTalk's get_image_prepare_material):
+ * mask (crop size) zeroed outside the face box and in the crop box's top
+ * half, then blurred. */
+int ls_mask_finish(ls_box face, ls_box crop, ls_image *mask, ls_error *err);
 
 #endif

@@ -1,25 +1,29 @@
 /*
  * prepare.c - ls_avatar_prepare: frames in, lipstream avatar folder out.
  *
- * Face detection runs frame-parallel (OpenMP; the cascade is read-only),
- * with the progress bar advanced under a lock. The mask is drawn for the
- * whole crop box and avatar_check then cuts crop boxes that reach past the
- * frame, exactly as for loaded folders.
+ * Face detection and geometric masks run frame-parallel (OpenMP; the
+ * cascade is read-only), with the progress bar advanced under a lock; face
+ * parsing runs frame after frame, each pass using every thread. Masks are
+ * drawn for the whole crop box (parsing sees black where it leaves the
+ * frame, as MuseTalk's PIL crop does) and avatar_check then cuts crop boxes
+ * that reach past the frame, exactly as for loaded folders.
  */
 #include "avatar/prepare.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "avatar/avatar_internal.h"
 #include "avatar/avatar_store.h"
 #include "avatar/cascade.h"
 #include "avatar/face_box.h"
+#include "avatar/face_parse.h"
 #include "avatar/frame_dir.h"
 #include "avatar/latents.h"
 #include "avatar/progress.h"
+#include "avatar/video_frames.h"
 #include "image/image_io.h"
 #include "models/model_files.h"
 
@@ -41,43 +45,70 @@ ls_prepare_opts ls_prepare_defaults(void)
     o.version = "v15";
     o.extra_margin = LS_V15_EXTRA_MARGIN;
     o.fps = 25;
+    o.parse_mode = LS_PARSE_JAW;
     return o;
 }
 
-static int is_video_name(const char *path)
+/* a = a new avatar holding decoded images, which it takes over. */
+static int adopt_images(const ls_prepare_opts *o, ls_image *images, int n, ls_avatar **a,
+                        ls_error *err)
 {
-    static const char *const exts[] = { ".mp4", ".mov", ".avi", ".mkv", ".webm", ".flv", ".m4v",
-                                        ".mpg", ".mpeg", ".ts", NULL };
-    const char *dot = strrchr(path, '.');
-    for (int i = 0; dot && exts[i]; i++)
-        if (strcasecmp(dot, exts[i]) == 0)
-            return 1;
+    if (!(*a = avatar_new(o->out_dir, LS_AVATAR_LIPSTREAM, n, err))) {
+        for (int i = 0; i < n; i++)
+            ls_image_free(&images[i]);
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        (*a)->frames[i].image = images[i];
     return 0;
 }
 
-/* The input's frame paths: a folder's numbered images, or the one file. */
-static int list_input(const char *input, ls_frame_list *frames, ls_error *err)
+/* A file: an image when an image decoder takes it (by content, not name),
+ * else a video when GStreamer decodes it, else an error quoting both. */
+static int read_file_input(const ls_prepare_opts *o, ls_avatar **a, ls_prepare_report *report,
+                           ls_error *err)
 {
-    if (ls_is_dir(input)) {
-        if (ls_frame_dir_list(input, frames, err))
-            return -1;
-        if (frames->n == 0)
-            return ls_error_set(err, "%s: no numbered .png/.jpg frames in the folder", input);
-        return 0;
+    ls_image image;
+    ls_error image_err;
+    if (ls_image_read(o->input, 3, &image, &image_err) == 0)
+        return adopt_images(o, &image, 1, a, err);
+    ls_video_frames video;
+    ls_error video_err;
+    if (ls_video_frames_read(o->input, o->max_frames, "decode", &video, &video_err))
+        return ls_error_set(err, "%s: neither an image nor a video (image decoders: %s; GStreamer: %s)",
+                            o->input, image_err.msg, video_err.msg);
+    report->video = 1;
+    report->source_fps = video.fps;
+    int rc = adopt_images(o, video.frames, video.n, a, err);
+    free(video.frames);
+    return rc;
+}
+
+/* The input's frames: a folder's numbered images, one image, or a video's
+ * frames (the first max_frames when that is set). */
+static int read_input(const ls_prepare_opts *o, ls_avatar **a, ls_prepare_report *report,
+                      ls_error *err)
+{
+    *a = NULL;
+    if (!ls_is_dir(o->input)) {
+        if (!ls_is_file(o->input))
+            return ls_error_set(err, "%s: input not found", o->input);
+        return read_file_input(o, a, report, err);
     }
-    if (!ls_is_file(input))
-        return ls_error_set(err, "%s: input not found", input);
-    if (is_video_name(input))
-        return ls_error_set(err, "%s: video input needs GStreamer (not built); extract the frames "
-                            "to a folder of numbered images and pass the folder", input);
-    frames->paths = malloc(sizeof(char *));
-    if (!frames->paths || !(frames->paths[0] = strdup(input))) {
-        free(frames->paths);
-        frames->paths = NULL;
-        return ls_error_set(err, "out of memory");
+    ls_frame_list frames = { 0 };
+    int rc = ls_frame_dir_list(o->input, &frames, err);
+    if (rc == 0 && frames.n == 0)
+        rc = ls_error_set(err, "%s: no numbered .png/.jpg frames in the folder", o->input);
+    if (rc == 0 && o->max_frames > 0 && frames.n > o->max_frames) {
+        for (int i = o->max_frames; i < frames.n; i++)
+            free(frames.paths[i]);
+        frames.n = o->max_frames;
     }
-    frames->n = 1;
-    return 0;
+    if (rc == 0 && (!(*a = avatar_new(o->out_dir, LS_AVATAR_LIPSTREAM, frames.n, err)) ||
+                    avatar_read_images(*a, frames.paths, NULL, err)))
+        rc = -1;
+    ls_frame_list_free(&frames);
+    return rc;
 }
 
 /* The face box of one frame from the detector (zero box: no face). */
@@ -132,7 +163,6 @@ static int find_faces(const ls_prepare_opts *o, ls_avatar *a, ls_prepare_report 
         if (rc == 0 && ls_box_width(box) > 0) {
             f->face = box;
             f->crop = ls_crop_box(box);
-            rc = ls_mask_geometric(f->face, f->crop, &f->mask, &e);
         }
 #pragma omp critical(prepare_progress)
         {
@@ -159,6 +189,84 @@ static int find_faces(const ls_prepare_opts *o, ls_avatar *a, ls_prepare_report 
     return 0;
 }
 
+/* MuseTalk's mask for one frame from the parsing of its whole crop box. */
+static int parsed_mask(const ls_prepare_opts *o, ls_avatar_frame *f, ls_error *err)
+{
+    ls_image crop, classes, region;
+    if (ls_face_parse_crop(&f->image, f->crop, &crop, err))
+        return -1;
+    int rc = ls_face_parse(o->parser, o->ctx, &crop, &classes, err);
+    ls_image_free(&crop);
+    if (rc)
+        return -1;
+    rc = ls_parse_region(&classes, o->parse_mode, &region, err);
+    ls_image_free(&classes);
+    if (rc)
+        return -1;
+    rc = ls_parse_mask(&region, f->face, f->crop, &f->mask, err);
+    ls_image_free(&region);
+    return rc;
+}
+
+/* Every face frame's blend mask: face parsing one frame at a time (the
+ * network uses every thread), or the geometric mask frame-parallel. */
+static int draw_masks(const ls_prepare_opts *o, ls_avatar *a, ls_prepare_report *report,
+                      ls_error *err)
+{
+    ls_progress bar;
+    ls_progress_start(&bar, o->parser ? "parse" : "masks", report->faces);
+    if (o->parser) {
+        for (int i = 0; i < a->nframes; i++) {
+            if (!ls_avatar_has_face(&a->frames[i]))
+                continue;
+            if (parsed_mask(o, &a->frames[i], err)) {
+                ls_progress_end(&bar);
+                return ls_error_prefix(err, "frame %d: face parsing", i);
+            }
+            ls_progress_step(&bar);
+        }
+    } else {
+        int failed = -1;
+        ls_error first = { { 0 } };
+#pragma omp parallel for schedule(dynamic)
+        for (int i = 0; i < a->nframes; i++) {
+            ls_avatar_frame *f = &a->frames[i];
+            ls_error e;
+            int rc = ls_avatar_has_face(f) ? ls_mask_geometric(f->face, f->crop, &f->mask, &e) : 0;
+#pragma omp critical(prepare_masks)
+            {
+                if (rc && (failed < 0 || i < failed)) {
+                    failed = i;
+                    first = e;
+                }
+                if (ls_avatar_has_face(f))
+                    ls_progress_step(&bar);
+            }
+        }
+        if (failed >= 0) {
+            ls_progress_end(&bar);
+            *err = first;
+            return ls_error_prefix(err, "frame %d", failed);
+        }
+    }
+    ls_progress_end(&bar);
+    report->mask_s = ls_progress_elapsed(&bar);
+    return 0;
+}
+
+static int check_opts(const ls_prepare_opts *o, ls_error *err)
+{
+    if (strcmp(o->version, "v1") != 0 && strcmp(o->version, "v15") != 0)
+        return ls_error_set(err, "version '%s' must be v1 or v15", o->version);
+    if (!(o->fps > 0 && o->fps <= 240))
+        return ls_error_set(err, "fps %g must be in (0, 240]", o->fps);
+    if (o->max_frames < 0)
+        return ls_error_set(err, "max_frames %d must be 0 (all) or more", o->max_frames);
+    if (o->parser && !o->ctx)
+        return ls_error_set(err, "face parsing needs a compute context");
+    return 0;
+}
+
 static int set_identity(const ls_prepare_opts *o, ls_avatar *a, ls_error *err)
 {
     const char *id = o->id;
@@ -168,14 +276,13 @@ static int set_identity(const ls_prepare_opts *o, ls_avatar *a, ls_error *err)
     }
     if (!ls_avatar_id_valid(id))
         return ls_error_set(err, "avatar id '%s' must be 1-64 of A-Z a-z 0-9 _ . - (use --id)", id);
-    if (strcmp(o->version, "v1") != 0 && strcmp(o->version, "v15") != 0)
-        return ls_error_set(err, "version '%s' must be v1 or v15", o->version);
-    if (!(o->fps > 0 && o->fps <= 240))
-        return ls_error_set(err, "fps %g must be in (0, 240]", o->fps);
     if (!(a->id = strdup(id)))
         return ls_error_set(err, "out of memory");
     strcpy(a->version, o->version);
-    strcpy(a->mask_kind, "geometric");
+    if (o->parser)
+        snprintf(a->mask_kind, sizeof a->mask_kind, "parsing-%s", ls_parse_mode_name(o->parse_mode));
+    else
+        strcpy(a->mask_kind, "geometric");
     a->fps = o->fps;
     return 0;
 }
@@ -183,15 +290,11 @@ static int set_identity(const ls_prepare_opts *o, ls_avatar *a, ls_error *err)
 int ls_avatar_prepare(const ls_prepare_opts *o, ls_avatar **out, ls_prepare_report *report,
                       ls_error *err)
 {
-    ls_frame_list frames = { 0 };
     ls_avatar *a = NULL;
     int rc = -1;
     memset(report, 0, sizeof *report);
     *out = NULL;
-    if (list_input(o->input, &frames, err))
-        goto done;
-    if (!(a = avatar_new(o->out_dir, LS_AVATAR_LIPSTREAM, frames.n, err)) || set_identity(o, a, err) ||
-        avatar_read_images(a, frames.paths, NULL, err))
+    if (check_opts(o, err) || read_input(o, &a, report, err) || set_identity(o, a, err))
         goto done;
     report->frames = a->nframes;
     if (o->has_bbox && !ls_box_inside(o->bbox, a->frames[0].image.width, a->frames[0].image.height)) {
@@ -200,7 +303,7 @@ int ls_avatar_prepare(const ls_prepare_opts *o, ls_avatar **out, ls_prepare_repo
                      a->frames[0].image.height);
         goto done;
     }
-    if (find_faces(o, a, report, err) || avatar_check(a, err))
+    if (find_faces(o, a, report, err) || draw_masks(o, a, report, err) || avatar_check(a, err))
         goto done;
     double t0 = seconds();
     if (ls_avatar_save(a, err))
@@ -214,7 +317,6 @@ int ls_avatar_prepare(const ls_prepare_opts *o, ls_avatar **out, ls_prepare_repo
     }
     rc = 0;
 done:
-    ls_frame_list_free(&frames);
     if (rc) {
         ls_avatar_free(a);
         a = NULL;

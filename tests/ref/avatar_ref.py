@@ -19,6 +19,9 @@ Writes into OUT_DIR:
            each case to a word its error message must contain. broken/crop_clipped
            is valid: its crop box reaches past the frame edge.
   seeds/cascade_xml/  small cascade files, seeds for the fuzzer.
+  video/   8 frames of data/astronaut.png seen through a moving 320x320 window, encoded by
+           gst-launch-1.0 as H.264 in MP4 at 30 fps (clip.mp4) and VP8 in WebM at 25 fps
+           (clip.webm); frames.json lists each frame's window; garbage.mp4 is random bytes.
   livetalking/ an avatar folder in LiveTalking's layout: full_imgs/, mask/,
            coords.pkl (numpy int64 and plain ints; one frame without a face),
            mask_coords.pkl, latents.pt (torch.save'd list of (1, 8, 32, 32)
@@ -29,6 +32,7 @@ All random data comes from fixed seeds.
 import json
 import os
 import pickle
+import subprocess
 import sys
 
 import cv2
@@ -311,6 +315,27 @@ def write_broken_avatars(good, out):
         json.dump(cases, f)
 
 
+def write_video_refs(out):
+    os.makedirs(f"{out}/frames", exist_ok=True)
+    portrait = cv2.imread(ASTRONAUT)
+    windows = []
+    for i in range(8):
+        x, y = 60 + 4 * i, 20 + 2 * i
+        cv2.imwrite(f"{out}/frames/{i:05d}.png", portrait[y:y + 320, x:x + 320])
+        windows.append([x, y])
+    with open(f"{out}/frames.json", "w") as f:
+        json.dump(windows, f)
+    encoders = {"clip.mp4": (30, "x264enc ! mp4mux"), "clip.webm": (25, "vp8enc ! webmmux")}
+    for name, (fps, encode) in encoders.items():
+        pipeline = (f"multifilesrc location={out}/frames/%05d.png index=0 stop-index=7 "
+                    f"caps=image/png,framerate={fps}/1 ! pngdec ! videoconvert ! video/x-raw,format=I420 "
+                    f"! {encode} ! filesink location={out}/{name}")
+        subprocess.run(["gst-launch-1.0", "-q"] + pipeline.split(), check=True)
+    rng = np.random.default_rng(7)
+    with open(f"{out}/garbage.mp4", "wb") as f:
+        f.write(rng.integers(0, 256, 4096, dtype=np.uint8).tobytes())
+
+
 def write_cascade_seeds(out):
     os.makedirs(out, exist_ok=True)
     stump = "<_><internalNodes>0 -1 0 0.5</internalNodes><leafValues>-1. 1.</leafValues></_>"
@@ -340,6 +365,7 @@ def main():
     write_broken_avatars(f"{out}/livetalking", f"{out}/broken")
     write_tiny_vae(f"{out}/models/sd-vae")
     write_cascade_seeds(f"{out}/seeds/cascade_xml")
+    write_video_refs(f"{out}/video")
 
 
 if __name__ == "__main__":
