@@ -524,14 +524,18 @@ static int op_stack_global(vm *m)
 
 /* ---------------------------------------------------------------- torch */
 
-/* BINPERSID: ('storage', StorageType, key, location, numel) -> storage. */
+/* BINPERSID: ('storage', StorageType, key, location, numel) -> storage; the
+ * legacy (non-zip) format adds a sixth item, view metadata, None unless the
+ * storage is a view of another (not supported). */
 static int op_persistent_id(vm *m)
 {
     pkl_node *pid = pop(m);
     if (!pid)
         return -1;
-    if (!is_value(pid, LS_PKL_TUPLE) || pid->v.u.seq.n != 5)
-        return vm_fail(m, "persistent id is not a 5-tuple");
+    if (!is_value(pid, LS_PKL_TUPLE) || pid->v.u.seq.n < 5 || pid->v.u.seq.n > 6)
+        return vm_fail(m, "persistent id is not a 5- or 6-tuple");
+    if (pid->v.u.seq.n == 6 && !is_value((pkl_node *)pid->v.u.seq.items[5], LS_PKL_NONE))
+        return vm_fail(m, "persistent id is a storage view (not supported)");
     ls_pkl **it = pid->v.u.seq.items;
     pkl_node *tag = (pkl_node *)it[0], *type = (pkl_node *)it[1], *key = (pkl_node *)it[2];
     pkl_node *numel = (pkl_node *)it[4];
@@ -1052,7 +1056,8 @@ static int check_result(vm *m, pkl_node *n, int depth)
     return 0;
 }
 
-int ls_pkl_parse(const void *data, size_t len, const char *what, ls_pkl **out, ls_error *err)
+int ls_pkl_parse_prefix(const void *data, size_t len, const char *what, ls_pkl **out, size_t *used,
+                        ls_error *err)
 {
     vm m = { .data = data, .len = len, .what = what, .err = err };
     /* Each opcode makes at most one object, except numpy arrays, which make
@@ -1070,7 +1075,7 @@ int ls_pkl_parse(const void *data, size_t len, const char *what, ls_pkl **out, l
     pkl_node *root = NULL;
     if (rc == 1) {
         m.op_at = m.pos - 1;
-        if (m.pos != m.len)
+        if (!used && m.pos != m.len)
             rc = vm_fail(&m, "%zu bytes after STOP", m.len - m.pos);
         else if (m.n_marks || m.sp != 1)
             rc = vm_fail(&m, "STOP with %zu objects and %zu marks on the stack", m.sp, m.n_marks);
@@ -1086,7 +1091,24 @@ int ls_pkl_parse(const void *data, size_t len, const char *what, ls_pkl **out, l
     }
     root->all = m.all;
     *out = &root->v;
+    if (used)
+        *used = m.pos;
     return 0;
+}
+
+int ls_pkl_parse(const void *data, size_t len, const char *what, ls_pkl **out, ls_error *err)
+{
+    return ls_pkl_parse_prefix(data, len, what, out, NULL, err);
+}
+
+int ls_pkl_storage_dtype(const ls_pkl *root, const char *key, ls_dtype *dtype)
+{
+    for (const pkl_node *n = ((const pkl_node *)root)->all; n; n = n->next_alloc)
+        if (n->role == ROLE_STORAGE && strcmp(n->x.storage.key, key) == 0) {
+            *dtype = n->x.storage.dtype;
+            return 0;
+        }
+    return -1;
 }
 
 void ls_pkl_free(ls_pkl *v)

@@ -73,7 +73,14 @@ struct ls_pkl {
 /* Parses a pickle stream. On success *out is the root object, freed with
  * ls_pkl_free(). `what` names the source in error messages. */
 int ls_pkl_parse(const void *data, size_t len, const char *what, ls_pkl **out, ls_error *err);
+/* The same for a pickle followed by more data: *used is its length. */
+int ls_pkl_parse_prefix(const void *data, size_t len, const char *what, ls_pkl **out, size_t *used,
+                        ls_error *err);
 void ls_pkl_free(ls_pkl *v);
+
+/* The element type of the torch storage `key` met while parsing `root`
+ * (a persistent id); -1 when there was none. */
+int ls_pkl_storage_dtype(const ls_pkl *root, const char *key, ls_dtype *dtype);
 
 /* Reads and parses a whole pickle file (e.g. an avatar's coords.pkl). */
 int ls_pkl_read_file(const char *path, ls_pkl **out, ls_error *err);

@@ -1,11 +1,14 @@
 /*
- * torch_ckpt.c - tensors of a torch.save zip archive (see torch_ckpt.h).
+ * torch_ckpt.c - tensors of a torch.save checkpoint (see torch_ckpt.h).
  *
+ * Zip format:
  * The archive holds <archive>/data.pkl (the pickled object, tensors as
  * _rebuild_tensor_v2 calls on persistent-id storages), one raw
  * little-endian record per storage at <archive>/data/<key>, and small
  * files such as <archive>/version and <archive>/byteorder. The archive
- * folder is whatever single top-level folder holds data.pkl.
+ * folder is whatever single top-level folder holds data.pkl. The legacy
+ * format (io/torch_legacy.c) holds the same pickled object and its storages
+ * in one stream.
  *
  * Walking the unpickled tree names each tensor by its path. A tensor's
  * bytes are checked to lie inside its storage record: storage offset plus
@@ -93,19 +96,36 @@ static int path_push(walker *w, const char *segment, size_t n)
     return 0;
 }
 
+/* The bytes of storage `key`, named in *record for messages. */
+static int storage_bytes(walker *w, const char *key, const char *name, char record[512], const uint8_t **bytes,
+                         size_t *len)
+{
+    if (w->ck->zip) {
+        snprintf(record, 512, "%sdata/%s", w->prefix, key);
+        ptrdiff_t index = ls_zip_find(w->ck->zip, record);
+        if (index >= 0)
+            return ls_zip_read(w->ck->zip, (size_t)index, bytes, len, w->err);
+    } else {
+        snprintf(record, 512, "%s", key);
+        const ls_torch_storage *s = ls_torch_storages_find(&w->ck->legacy, key);
+        if (s) {
+            *bytes = s->bytes;
+            *len = s->len;
+            return 0;
+        }
+    }
+    return ls_error_set(w->err, "%s: storage '%s' of tensor '%s' is missing", w->what, record, name);
+}
+
 static int add_tensor(walker *w, const ls_pkl_tensor *pt)
 {
     const char *name = w->path ? w->path : "";
     if (w->ck->tensors.n >= MAX_TENSORS)
         return ls_error_set(w->err, "%s: more than %u tensors", w->what, MAX_TENSORS);
     char record[512];
-    snprintf(record, sizeof record, "%sdata/%s", w->prefix, pt->storage_key);
-    ptrdiff_t index = ls_zip_find(w->ck->zip, record);
-    if (index < 0)
-        return ls_error_set(w->err, "%s: storage '%s' of tensor '%s' is missing", w->what, record, name);
     const uint8_t *bytes;
     size_t len;
-    if (ls_zip_read(w->ck->zip, (size_t)index, &bytes, &len, w->err) < 0)
+    if (storage_bytes(w, pt->storage_key, name, record, &bytes, &len) < 0)
         return -1;
     ls_raw_tensor t = { .dtype = pt->dtype, .ndim = pt->ndim, .data = bytes };
     memcpy(t.shape, pt->shape, sizeof t.shape);
@@ -187,10 +207,31 @@ static int walk(walker *w, const ls_pkl *v, int depth)
 
 /* -------------------------------------------------------------- opening */
 
+int ls_torch_ckpt_detect(const void *data, size_t len)
+{
+    return (len >= 4 && memcmp(data, "PK\3\4", 4) == 0) || ls_torch_legacy_detect(data, len);
+}
+
+static int list_tensors(ls_torch_ckpt *ck, const char *what, const char *prefix, ls_error *err)
+{
+    walker w = { .ck = ck, .what = what, .prefix = prefix, .err = err };
+    int rc = walk(&w, ck->root, 0);
+    free(w.path);
+    return rc;
+}
+
 int ls_torch_ckpt_open(const void *data, size_t len, const char *what, ls_torch_ckpt *ck,
                        ls_error *err)
 {
     memset(ck, 0, sizeof *ck);
+    if (ls_torch_legacy_detect(data, len)) {
+        if (ls_torch_legacy_open(data, len, what, &ck->root, &ck->legacy, err) < 0 ||
+            list_tensors(ck, what, "", err) < 0) {
+            ls_torch_ckpt_close(ck);
+            return -1;
+        }
+        return 0;
+    }
     size_t pkl_index = 0, prefix_len = 0;
     const uint8_t *pkl;
     size_t pkl_len;
@@ -209,10 +250,7 @@ int ls_torch_ckpt_open(const void *data, size_t len, const char *what, ls_torch_
         ls_zip_read(ck->zip, pkl_index, &pkl, &pkl_len, err) < 0 ||
         ls_pkl_parse(pkl, pkl_len, pkl_what, &ck->root, err) < 0)
         goto fail;
-    walker w = { .ck = ck, .what = what, .prefix = prefix, .err = err };
-    int rc = walk(&w, ck->root, 0);
-    free(w.path);
-    if (rc < 0)
+    if (list_tensors(ck, what, prefix, err) < 0)
         goto fail;
     return 0;
 fail:
@@ -225,5 +263,6 @@ void ls_torch_ckpt_close(ls_torch_ckpt *ck)
     ls_raw_list_free(&ck->tensors);
     ls_pkl_free(ck->root);
     ls_zip_close(ck->zip);
+    ls_torch_storages_free(&ck->legacy);
     memset(ck, 0, sizeof *ck);
 }

@@ -3,7 +3,7 @@
  * weights.h).
  *
  * Opening maps the whole file read-only, recognises the format from its
- * first bytes ("PK\3\4": a torch.save zip; a header length plus '{':
+ * first bytes (a torch.save zip or legacy file; a header length plus '{':
  * safetensors), lets the format reader list the tensors, and sorts their
  * names for binary search. Fetching checks dtype and shape, then hands out
  * either a pointer into the mapping (fp32, contiguous, 4-byte aligned) or an
@@ -70,7 +70,7 @@ static int map_file(ls_weights *w, ls_error *err)
 static int read_format(ls_weights *w, ls_error *err)
 {
     const unsigned char *p = w->map;
-    if (w->map_len >= 4 && memcmp(p, "PK\3\4", 4) == 0) {
+    if (ls_torch_ckpt_detect(p, w->map_len)) {
         w->is_torch = 1;
         if (ls_torch_ckpt_open(w->map, w->map_len, w->path, &w->ckpt, err) < 0)
             return -1;

@@ -80,10 +80,14 @@ def dtype_checkpoint():
     sd["five_d"] = torch.randn(1, 2, 1, 2, 2)
     nested = {"inner": {"w": torch.randn(2, 3)}, "list": [torch.randn(2), torch.randn(1, 1)]}
     torch.save({"state": sd, "nested": nested, "step": 7}, path("dtypes.pt"))
+    # The same object in the legacy (pre-1.6, non-zip) format many older checkpoints use.
+    torch.save({"state": sd, "nested": nested, "step": 7}, path("dtypes_legacy.pt"),
+               _use_new_zipfile_serialization=False)
     named = [("state." + k, v) for k, v in sd.items()]
     named += [("nested.inner.w", nested["inner"]["w"]), ("nested.list.0", nested["list"][0]),
               ("nested.list.1", nested["list"][1])]
     record_tensors("dtypes.pt", named)
+    record_tensors("dtypes_legacy.pt", named)
 
 
 def whisper_like_checkpoint():
@@ -353,6 +357,17 @@ def bad_files(st_tensors):
         f.write(corrupt)
     bad["bad_deflate.pt"] = "deflate"   # or a CRC mismatch; the test accepts both
 
+    legacy = open(path("dtypes_legacy.pt"), "rb").read()
+    with open(path("legacy_truncated.pt"), "wb") as f:
+        f.write(legacy[:-3])
+    bad["legacy_truncated.pt"] = "truncated"
+    with open(path("legacy_trailing.pt"), "wb") as f:
+        f.write(legacy + b"\0\0")
+    bad["legacy_trailing.pt"] = "after the last storage"
+    with open(path("legacy_version.pt"), "wb") as f:   # the format version 1001 -> 1002
+        f.write(legacy.replace(b"M\xe9\x03.", b"M\xea\x03.", 1))
+    bad["legacy_version.pt"] = "format version"
+
     with open(path("not_model.bin"), "wb") as f:
         f.write(b"hello, this is not a model file at all\n")
     bad["not_model.bin"] = "not a PyTorch checkpoint or safetensors file"
@@ -391,7 +406,7 @@ def seeds():
             seed("pickle", ckpt + ".pkl", z.read(pkl))
     for name in ("coords.pkl", "misc_p4.pkl", "misc_p5.pkl"):
         seed("pickle", name, open(path(name), "rb").read())
-    for name in ("whisper_like.pt", "latents_like.pt", "zip64.pt", "deflated.pt", "bad_opcode.pt"):
+    for name in ("whisper_like.pt", "latents_like.pt", "zip64.pt", "deflated.pt", "bad_opcode.pt", "dtypes_legacy.pt"):
         seed("zip_ckpt", name, open(path(name), "rb").read())
     seed("safetensors", "model.safetensors", open(path("model.safetensors"), "rb").read())
     seed("safetensors", "st_metadata.safetensors", open(path("st_metadata.safetensors"), "rb").read())
