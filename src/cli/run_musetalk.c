@@ -6,6 +6,9 @@
  * output compares with a reference UNet called on the same arrays.
  * vae-decode: the decoder output itself (no scaling, no clamp).
  * vae-encode: the posterior mean (not multiplied by the scaling factor).
+ * --device runs the network on a GPU: the weights are placed there, the
+ * inputs uploaded and the output downloaded (the time printed covers the
+ * forward pass and the download).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 #include "io/npy.h"
 #include "models/unet.h"
 #include "models/vae.h"
+#include "nn/device.h"
 
 static double seconds_now(void)
 {
@@ -24,16 +28,40 @@ static double seconds_now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+#define DEVICE_HELP "cpu, cuda or cuda:N (default: cuda when there is a GPU, else cpu)"
+
+/* A context on the device named by --device (NULL: auto). */
+static nn_ctx *device_context(const char *device, ls_error *err)
+{
+    if (nn_set_device(device, err) != 0) {
+        ls_error_prefix(err, "--device");
+        return NULL;
+    }
+    const nn_backend *be = nn_default_backend();
+    nn_ctx *ctx = nn_ctx_new(be);
+    if (!ctx)
+        ls_error_set(err, "cannot make a %s context (out of memory)", be->name);
+    return ctx;
+}
+
+/* A copy of host tensor t in the context's memory. */
+static nn_tensor to_context(nn_ctx *c, const nn_tensor *t)
+{
+    nn_tensor d = nn_alloc(c, t->ndim, t->shape);
+    c->be->upload(d.data, t->data, (size_t)nn_numel(t) * sizeof(float));
+    return d;
+}
+
 /* --- unet ---------------------------------------------------------------- */
 
 #define UNET_USAGE                                                                            \
     "lipstream run unet --config musetalk.json --weights PATH --latent L.npy --audio A.npy " \
-    "--out O.npy [--threads N]"
+    "--out O.npy [--threads N] [--device D]"
 
 int ls_run_unet(int argc, char **argv)
 {
     const char *config = NULL, *weights = NULL, *latent_path = NULL, *audio_path = NULL;
-    const char *out_path = NULL;
+    const char *out_path = NULL, *device = NULL;
     int threads = 0;
     const ls_arg spec[] = {
         { "config", LS_ARG_STRING, &config, "musetalk.json (diffusers UNet config)" },
@@ -42,6 +70,7 @@ int ls_run_unet(int argc, char **argv)
         { "audio", LS_ARG_STRING, &audio_path, "audio (N, tokens, cross_dim) .npy, used as given" },
         { "out", LS_ARG_STRING, &out_path, "output (N, out_channels, h, w) .npy" },
         { "threads", LS_ARG_INT, &threads, "CPU threads (default: all cores)" },
+        { "device", LS_ARG_STRING, &device, DEVICE_HELP },
     };
     int nspec = (int)(sizeof spec / sizeof spec[0]);
     if (ls_args_wants_help(argc, argv)) {
@@ -62,22 +91,25 @@ int ls_run_unet(int argc, char **argv)
     ls_unet *unet = NULL;
     nn_ctx *ctx = NULL;
     int status = 1;
+    nn_set_threads(threads);
     if (ls_npy_read(latent_path, &latent, &err) != 0 ||
         ls_npy_read(audio_path, &audio, &err) != 0 ||
         ls_unet_load(config, weights, &unet, &err) != 0 ||
-        ls_unet_check_inputs(unet, &latent, &audio, &err) != 0)
+        ls_unet_check_inputs(unet, &latent, &audio, &err) != 0 ||
+        !(ctx = device_context(device, &err)) || ls_unet_place(unet, ctx->be, &err) != 0)
         goto done;
-    nn_set_threads(threads);
-    ctx = nn_ctx_new(nn_backend_cpu());
     out = nn_view4(NULL, latent.shape[0], ls_unet_config_of(unet)->out_channels, latent.shape[2],
                    latent.shape[3]);
     out.data = malloc(nn_numel(&out) * sizeof *out.data);
-    if (!ctx || !out.data) {
+    if (!out.data) {
         ls_error_set(&err, "out of memory");
         goto done;
     }
+    nn_tensor latent_in = to_context(ctx, &latent), audio_in = to_context(ctx, &audio);
+    nn_tensor result = nn_alloc(ctx, 4, out.shape);
     double start = seconds_now();
-    ls_unet_forward(unet, ctx, &latent, &audio, &out);
+    ls_unet_forward(unet, ctx, &latent_in, &audio_in, &result);
+    ctx->be->download(out.data, result.data, (size_t)nn_numel(&out) * sizeof *out.data);
     double elapsed = seconds_now() - start;
     if (ls_npy_write(out_path, &out, &err) != 0)
         goto done;
@@ -110,10 +142,10 @@ static int run_vae(int argc, char **argv, int encode)
 {
     const char *name = encode ? "vae-encode" : "vae-decode";
     const char *usage = encode ? "lipstream run vae-encode --weights PATH --in X.npy --out Z.npy "
-                                 "[--threads N]"
+                                 "[--threads N] [--device D]"
                                : "lipstream run vae-decode --weights PATH --in Z.npy --out X.npy "
-                                 "[--threads N]";
-    const char *weights = NULL, *in_path = NULL, *out_path = NULL;
+                                 "[--threads N] [--device D]";
+    const char *weights = NULL, *in_path = NULL, *out_path = NULL, *device = NULL;
     int threads = 0;
     const ls_arg spec[] = {
         { "weights", LS_ARG_STRING, &weights,
@@ -123,6 +155,7 @@ static int run_vae(int argc, char **argv, int encode)
         { "out", LS_ARG_STRING, &out_path,
           encode ? "posterior means (N, 4, H/8, W/8) .npy" : "images (N, 3, 8h, 8w) .npy" },
         { "threads", LS_ARG_INT, &threads, "CPU threads (default: all cores)" },
+        { "device", LS_ARG_STRING, &device, DEVICE_HELP },
     };
     int nspec = (int)(sizeof spec / sizeof spec[0]);
     if (ls_args_wants_help(argc, argv)) {
@@ -143,25 +176,28 @@ static int run_vae(int argc, char **argv, int encode)
     ls_vae *vae = NULL;
     nn_ctx *ctx = NULL;
     int status = 1;
+    nn_set_threads(threads);
     if (ls_npy_read(in_path, &in, &err) != 0 || ls_vae_load(weights, &vae, &err) != 0)
         goto done;
     if ((encode ? ls_vae_check_image(vae, &in, &err) : ls_vae_check_latent(vae, &in, &err)) != 0) {
         ls_error_prefix(&err, "%s", in_path);
         goto done;
     }
-    nn_set_threads(threads);
-    ctx = nn_ctx_new(nn_backend_cpu());
+    if (!(ctx = device_context(device, &err)) || ls_vae_place(vae, ctx->be, &err) != 0)
+        goto done;
     out = output_shape(vae, &in, encode);
     out.data = malloc(nn_numel(&out) * sizeof *out.data);
-    if (!ctx || !out.data) {
+    if (!out.data) {
         ls_error_set(&err, "out of memory");
         goto done;
     }
+    nn_tensor input = to_context(ctx, &in), result = nn_alloc(ctx, 4, out.shape);
     double start = seconds_now();
     if (encode)
-        ls_vae_encode_mean(vae, ctx, &in, &out);
+        ls_vae_encode_mean(vae, ctx, &input, &result);
     else
-        ls_vae_decode(vae, ctx, &in, &out);
+        ls_vae_decode(vae, ctx, &input, &result);
+    ctx->be->download(out.data, result.data, (size_t)nn_numel(&out) * sizeof *out.data);
     double elapsed = seconds_now() - start;
     if (ls_npy_write(out_path, &out, &err) != 0)
         goto done;

@@ -1,5 +1,10 @@
 /*
  * live_models.c - loading the shared lip-sync models (see live_models.h).
+ *
+ * MuseTalk goes onto the process's device (nn/device.h): on a GPU its
+ * weights are placed there once, and the inference worker and the avatar
+ * latents run there. The whisper encoder stays on the host: each session's
+ * stream features run it on the CPU with positions it rotates in host memory.
  */
 #include "live/live_models.h"
 
@@ -9,6 +14,7 @@
 #include "audio/features.h"
 #include "avatar/latents.h"
 #include "models/model_files.h"
+#include "nn/device.h"
 #include "nn/nn.h"
 
 /* The whisper checkpoint of `version` under dir, or a note of what is
@@ -63,9 +69,12 @@ int ls_live_models_load(const char *weights_dir, ls_musetalk_version version, in
                         ls_live_models *out, ls_error *err)
 {
     memset(out, 0, sizeof *out);
-    if (load_networks(weights_dir, version, out, err) != 0)
+    const nn_backend *be = nn_default_backend();
+    if (load_networks(weights_dir, version, out, err) != 0 ||
+        ls_musetalk_place(out->musetalk, be, err) != 0)
         goto fail;
-    ls_infer_config wc = { .batch_size = batch_size,
+    ls_infer_config wc = { .backend = be,
+                           .batch_size = batch_size,
                            .latent_channels = LS_AVATAR_LATENT_CHANNELS,
                            .latent_height = LS_AVATAR_LATENT_SIDE,
                            .latent_width = LS_AVATAR_LATENT_SIDE,
@@ -91,9 +100,10 @@ int ls_live_models_prepare_avatar(const ls_live_models *m, ls_avatar *avatar, ls
 {
     if (avatar->latents)
         return 0;
-    nn_ctx *ctx = nn_ctx_new(nn_backend_cpu());
+    const nn_backend *be = ls_musetalk_backend(m->musetalk);
+    nn_ctx *ctx = nn_ctx_new(be);
     if (!ctx)
-        return ls_error_set(err, "out of memory");
+        return ls_error_set(err, "cannot make a %s context (out of memory)", be->name);
     int rc = ls_avatar_ensure_latents(avatar, ls_musetalk_vae(m->musetalk), ctx, err);
     nn_ctx_free(ctx);
     return rc;

@@ -160,6 +160,77 @@ void ls_upsample(nn_ctx *c, const nn_tensor *x, const ls_affine *conv, nn_tensor
     nn_conv2d(c, x, &conv->w, ls_bias(conv), &p, NULL, y);
 }
 
+/* --- placement ----------------------------------------------------------- */
+
+#define PLACE_ALIGN 256   /* the GPU's preferred alignment for vector loads */
+
+static size_t place_bytes(const nn_tensor *t)
+{
+    size_t bytes = (size_t)nn_numel(t) * sizeof(float);
+    return (bytes + PLACE_ALIGN - 1) & ~(size_t)(PLACE_ALIGN - 1);
+}
+
+void ls_place(ls_placement *p, nn_tensor *t)
+{
+    if (!t->data)
+        return;
+    if (!p->block) {
+        p->bytes += place_bytes(t);
+        return;
+    }
+    NN_CHECK(p->used + place_bytes(t) <= p->bytes, "placement: the walks differ");
+    char *dst = p->block + p->used;
+    p->be->upload(dst, t->data, (size_t)nn_numel(t) * sizeof(float));
+    t->data = (float *)dst;
+    p->used += place_bytes(t);
+}
+
+void ls_place_affine(ls_placement *p, ls_affine *a)
+{
+    ls_place(p, &a->w);
+    ls_place(p, &a->b);
+}
+
+void ls_place_resnet(ls_placement *p, ls_resnet *r)
+{
+    ls_place_affine(p, &r->norm1);
+    ls_place_affine(p, &r->conv1);
+    ls_place_affine(p, &r->norm2);
+    ls_place_affine(p, &r->conv2);
+    ls_place_affine(p, &r->shortcut);
+}
+
+int ls_placement_run(ls_placement *p, const nn_backend *be,
+                     void (*walk)(void *model, ls_placement *p),
+                     void *model, ls_error *err)
+{
+    if (be == nn_backend_cpu() || p->be == be)
+        return 0;
+    NN_CHECK(!p->be, "placement: a model is placed once");
+    ls_placement sizing = { .be = be };
+    walk(model, &sizing);
+    char *block = be->alloc(sizing.bytes);
+    if (!block)
+        return ls_error_set(err, "%s: out of memory for %.1f MiB of weights", be->name,
+                            sizing.bytes / 1048576.0);
+    *p = (ls_placement){ .be = be, .block = block, .bytes = sizing.bytes };
+    walk(model, p);
+    NN_CHECK(p->used == p->bytes, "placement: the walks differ");
+    return 0;
+}
+
+void ls_placement_free(ls_placement *p)
+{
+    if (p->block)
+        p->be->free(p->block);
+    *p = (ls_placement){ 0 };
+}
+
+const nn_backend *ls_placement_backend(const ls_placement *p)
+{
+    return p->be ? p->be : nn_backend_cpu();
+}
+
 /* --- alternating buffers ------------------------------------------------- */
 
 void ls_pingpong_init(ls_pingpong *p, nn_ctx *c, int64_t cap)

@@ -8,6 +8,13 @@
  *   y = conv2(silu(norm2(h))) + shortcut(x)     (shortcut: 1x1 conv when cin != cout)
  * With a time embedding that is constant (MuseTalk always runs t = 0), the
  * time term is folded into an owned copy of conv1's bias at load.
+ *
+ * Placement: models load onto the host (the CPU backend uses the weights
+ * where they are); ls_placement_run() moves every tensor of a loaded model
+ * into one allocation on another backend (a GPU), once, for every context
+ * and session to share. A model describes its tensors by a walk that calls
+ * ls_place() on each; the walk runs twice, first to size the allocation,
+ * then to copy each tensor and point it at its copy.
  */
 #ifndef LS_MODELS_LAYERS_H
 #define LS_MODELS_LAYERS_H
@@ -77,6 +84,34 @@ int64_t ls_downsampled(int64_t size, int padding);
 
 /* Upsample2D: nearest x2 then 3x3 conv (fused into one conv read). */
 void ls_upsample(nn_ctx *c, const nn_tensor *x, const ls_affine *conv, nn_tensor *y);
+
+/* --- placement ------------------------------------------------------------ */
+
+typedef struct ls_placement {
+    const nn_backend *be;   /* NULL: not placed (the weights are host memory) */
+    char *block;            /* backend memory holding every tensor */
+    size_t bytes;           /* sized by the first walk */
+    size_t used;            /* filled by the second */
+} ls_placement;
+
+/* Sizes, then moves, one tensor (nothing for a NULL data pointer). */
+void ls_place(ls_placement *p, nn_tensor *t);
+void ls_place_affine(ls_placement *p, ls_affine *a);
+void ls_place_resnet(ls_placement *p, ls_resnet *r);
+
+/* Moves a model onto `be` by running walk(model, p) twice. Placing on the
+ * CPU backend does nothing; a model is placed at most once. -1 when the
+ * backend is out of memory. */
+int ls_placement_run(ls_placement *p, const nn_backend *be,
+                     void (*walk)(void *model, ls_placement *p),
+                     void *model, ls_error *err);
+/* Frees the backend copy (nothing when not placed). */
+void ls_placement_free(ls_placement *p);
+
+/* The backend a model's weights are on: its placement's, else the CPU. */
+const nn_backend *ls_placement_backend(const ls_placement *p);
+
+/* --- alternating buffers --------------------------------------------------- */
 
 /* Two arena buffers of `cap` floats used in turn, for a chain of blocks where
  * each reads only the previous block's output: block outputs alternate

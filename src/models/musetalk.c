@@ -2,9 +2,10 @@
  * musetalk.c - UNet + VAE decode + uint8 faces (see musetalk.h), and the
  * upstream weights-folder layout.
  *
- * Activations live on the host (CPU backend): the positional encoding is
- * added to a copy of the audio in the arena, and the decoded image is
- * converted to bytes straight from the arena.
+ * Activations live in the context's backend memory: the latents are
+ * uploaded as they are, the audio after the positional encoding is added to
+ * a copy in the context's host buffer, and the decoded image is downloaded
+ * into that buffer and converted to bytes there.
  */
 #include "models/musetalk.h"
 
@@ -61,6 +62,16 @@ void ls_musetalk_free(ls_musetalk *m)
     ls_vae_free(m->vae);
     free(m->pe);
     free(m);
+}
+
+int ls_musetalk_place(ls_musetalk *m, const nn_backend *be, ls_error *err)
+{
+    return ls_unet_place(m->unet, be, err) != 0 || ls_vae_place(m->vae, be, err) != 0 ? -1 : 0;
+}
+
+const nn_backend *ls_musetalk_backend(const ls_musetalk *m)
+{
+    return ls_unet_backend(m->unet);
 }
 
 /* --- the upstream folder layout ------------------------------------------ */
@@ -146,7 +157,8 @@ int ls_musetalk_check_inputs(const ls_musetalk *m, const nn_tensor *latents,
     return 0;
 }
 
-/* faces (N, H, W, 3) BGR = round(clamp(x / 2 + 0.5, 0, 1) * 255) of x (N, 3, H, W) RGB. */
+/* faces (N, H, W, 3) BGR = round(clamp(x / 2 + 0.5, 0, 1) * 255) of x (N, 3, H, W) RGB,
+ * x in host memory. */
 static void to_bgr_bytes(const nn_tensor *x, uint8_t *faces)
 {
     int64_t n = x->shape[0], hw = x->shape[2] * x->shape[3];
@@ -168,16 +180,24 @@ void ls_musetalk_render(const ls_musetalk *m, nn_ctx *c, const nn_tensor *latent
     int64_t batch = latents->shape[0], h = latents->shape[2], w = latents->shape[3];
     int64_t tokens = audio->shape[1], dim = audio->shape[2];
     nn_arena_mark mark = nn_arena_get_mark(c->arena);
-    /* cond = audio + pe[:tokens] */
+    nn_tensor x = nn_alloc4(c, batch, 3, ls_musetalk_face_size(m, h), ls_musetalk_face_size(m, w));
+    size_t audio_bytes = (size_t)nn_numel(audio) * sizeof(float);
+    size_t image_bytes = (size_t)nn_numel(&x) * sizeof(float);
+    float *host = nn_host_buffer(c, audio_bytes > image_bytes ? audio_bytes : image_bytes);
+    /* cond = audio + pe[:tokens], made on the host */
     nn_tensor cond = nn_alloc3(c, batch, tokens, dim);
-    memcpy(cond.data, audio->data, nn_numel(audio) * sizeof *cond.data);
-    ls_add_positional_encoding(cond.data, batch, tokens, (int)dim, m->pe);
+    memcpy(host, audio->data, audio_bytes);
+    ls_add_positional_encoding(host, batch, tokens, (int)dim, m->pe);
+    c->be->upload(cond.data, host, audio_bytes);
+    nn_tensor lat = nn_alloc(c, 4, latents->shape);
+    c->be->upload(lat.data, latents->data, (size_t)nn_numel(latents) * sizeof(float));
     /* pred = UNet(latents, t = 0, cond) */
     nn_tensor pred = nn_alloc4(c, batch, ls_unet_config_of(m->unet)->out_channels, h, w);
-    ls_unet_forward(m->unet, c, latents, &cond, &pred);
-    /* x = decode(pred / scaling_factor) */
-    nn_tensor x = nn_alloc4(c, batch, 3, ls_musetalk_face_size(m, h), ls_musetalk_face_size(m, w));
+    ls_unet_forward(m->unet, c, &lat, &cond, &pred);
+    /* x = decode(pred / scaling_factor), then bytes on the host */
     ls_vae_decode_scaled(m->vae, c, &pred, &x);
-    to_bgr_bytes(&x, faces);
+    c->be->download(host, x.data, image_bytes);
+    nn_tensor image = nn_view4(host, batch, 3, x.shape[2], x.shape[3]);
+    to_bgr_bytes(&image, faces);
     nn_arena_release(c->arena, mark);
 }

@@ -11,7 +11,10 @@
  * Sizes follow the models: faces are (h * f, w * f) for a latent (h, w) and
  * the VAE factor f. The 1/0.18215 (the VAE's scaling_factor) is folded into
  * post_quant_conv's weight at load. The object is read-only after loading:
- * threads may share it, each with its own nn_ctx.
+ * threads may share it, each with its own nn_ctx on the model's backend.
+ * The renderer's inputs and faces are host memory whatever the backend: it
+ * uploads the latents and the audio (with the PE added on the host), and
+ * converts the downloaded images to bytes.
  */
 #ifndef LS_MODELS_MUSETALK_H
 #define LS_MODELS_MUSETALK_H
@@ -41,6 +44,11 @@ int ls_musetalk_load_dir(const char *weights_dir, ls_musetalk_version version, l
                          ls_error *err);
 void ls_musetalk_free(ls_musetalk *m);
 
+/* Moves the UNet and the VAE onto backend `be` once (see ls_placement_run
+ * in models/layers.h); contexts rendering must then be on `be`. */
+int ls_musetalk_place(ls_musetalk *m, const nn_backend *be, ls_error *err);
+const nn_backend *ls_musetalk_backend(const ls_musetalk *m);
+
 /* The model's VAE (its encoder makes avatar latents). */
 const ls_vae *ls_musetalk_vae(const ls_musetalk *m);
 
@@ -52,7 +60,8 @@ int ls_musetalk_check_inputs(const ls_musetalk *m, const nn_tensor *latents,
                              const nn_tensor *audio, ls_error *err);
 
 /* faces: N x face_size(h) x face_size(w) x 3 bytes, BGR. Inputs must pass
- * ls_musetalk_check_inputs; audio is raw (the PE is added here). */
+ * ls_musetalk_check_inputs; audio is raw (the PE is added here). latents,
+ * audio and faces are host memory. */
 void ls_musetalk_render(const ls_musetalk *m, nn_ctx *ctx, const nn_tensor *latents,
                         const nn_tensor *audio, uint8_t *faces);
 

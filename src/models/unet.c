@@ -66,6 +66,7 @@ typedef struct {                  /* one down or up block */
 struct ls_unet {
     ls_unet_config cfg;
     ls_weights *weights;
+    ls_placement placed;              /* the weights' copy on a GPU, when placed */
     ls_affine conv_in;                /* (C0, in, 3, 3), (C0) */
     unet_block down[LS_UNET_MAX_BLOCKS];
     ls_resnet mid_resnets[2];         /* (Cn -> Cn) */
@@ -277,10 +278,68 @@ int ls_unet_load(const char *config_path, const char *weights_path, ls_unet **ou
     return 0;
 }
 
+/* --- placement ------------------------------------------------------------ */
+
+static void place_transformer(ls_placement *p, transformer *t)
+{
+    transformer_block *b = &t->block;
+    attention_weights *attn[] = { &b->attn1, &b->attn2 };
+    ls_place_affine(p, &t->norm);
+    ls_place_affine(p, &t->proj_in);
+    ls_place_affine(p, &b->norm1);
+    ls_place_affine(p, &b->norm2);
+    ls_place_affine(p, &b->norm3);
+    for (int i = 0; i < 2; i++) {
+        ls_place_affine(p, &attn[i]->q);
+        ls_place_affine(p, &attn[i]->k);
+        ls_place_affine(p, &attn[i]->v);
+        ls_place_affine(p, &attn[i]->out);
+    }
+    ls_place_affine(p, &b->ff_in);
+    ls_place_affine(p, &b->ff_out);
+    ls_place_affine(p, &t->proj_out);
+}
+
+static void place_block(ls_placement *p, unet_block *b)
+{
+    for (int j = 0; j < b->n_layers; j++) {
+        ls_place_resnet(p, &b->resnets[j]);
+        if (b->has_attention)
+            place_transformer(p, &b->attentions[j]);
+    }
+    ls_place_affine(p, &b->sampler);
+}
+
+static void walk_unet(void *model, ls_placement *p)
+{
+    ls_unet *u = model;
+    ls_place_affine(p, &u->conv_in);
+    for (int i = 0; i < u->cfg.n_blocks; i++) {
+        place_block(p, &u->down[i]);
+        place_block(p, &u->up[i]);
+    }
+    ls_place_resnet(p, &u->mid_resnets[0]);
+    place_transformer(p, &u->mid_attention);
+    ls_place_resnet(p, &u->mid_resnets[1]);
+    ls_place_affine(p, &u->norm_out);
+    ls_place_affine(p, &u->conv_out);
+}
+
+int ls_unet_place(ls_unet *u, const nn_backend *be, ls_error *err)
+{
+    return ls_placement_run(&u->placed, be, walk_unet, u, err);
+}
+
+const nn_backend *ls_unet_backend(const ls_unet *u)
+{
+    return ls_placement_backend(&u->placed);
+}
+
 void ls_unet_free(ls_unet *u)
 {
     if (!u)
         return;
+    ls_placement_free(&u->placed);
     for (int i = 0; i < LS_UNET_MAX_BLOCKS; i++)
         for (int j = 0; j < LS_UNET_MAX_LAYERS; j++) {
             ls_resnet_free(&u->down[i].resnets[j]);
@@ -439,6 +498,7 @@ void ls_unet_forward(const ls_unet *u, nn_ctx *c, const nn_tensor *latent, const
 {
     const ls_unet_config *cfg = &u->cfg;
     int64_t batch = latent->shape[0];
+    NN_CHECK(!u->placed.be || u->placed.be == c->be, "unet: context and weights on other backends");
     nn_arena_mark start = nn_arena_get_mark(c->arena);
     nn_tensor skips[MAX_SKIPS];
     int n_skips = 0;

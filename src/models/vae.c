@@ -48,6 +48,7 @@ typedef struct {                  /* DownEncoderBlock2D / UpDecoderBlock2D, outp
 struct ls_vae {
     ls_vae_config cfg;
     ls_weights *weights;
+    ls_placement placed;              /* the weights' copy on a GPU, when placed */
     /* encoder; C0 = block_out_channels[0], Cn = the last, lat = latent_channels */
     ls_affine enc_conv_in;            /* (C0, in, 3, 3), (C0) */
     vae_block enc_blocks[LS_VAE_MAX_BLOCKS];
@@ -276,10 +277,61 @@ int ls_vae_load(const char *path, ls_vae **out, ls_error *err)
     return 0;
 }
 
+/* --- placement ------------------------------------------------------------ */
+
+static void place_mid(ls_placement *p, vae_mid *m)
+{
+    ls_place_resnet(p, &m->first);
+    ls_place_affine(p, &m->attention.norm);
+    ls_place_affine(p, &m->attention.q);
+    ls_place_affine(p, &m->attention.k);
+    ls_place_affine(p, &m->attention.v);
+    ls_place_affine(p, &m->attention.out);
+    ls_place_resnet(p, &m->second);
+}
+
+static void place_block(ls_placement *p, vae_block *b)
+{
+    for (int j = 0; j < b->n_layers; j++)
+        ls_place_resnet(p, &b->resnets[j]);
+    ls_place_affine(p, &b->sampler);
+}
+
+static void walk_vae(void *model, ls_placement *p)
+{
+    ls_vae *v = model;
+    ls_place_affine(p, &v->enc_conv_in);
+    for (int i = 0; i < v->cfg.n_blocks; i++) {
+        place_block(p, &v->enc_blocks[i]);
+        place_block(p, &v->dec_blocks[i]);
+    }
+    place_mid(p, &v->enc_mid);
+    ls_place_affine(p, &v->enc_norm_out);
+    ls_place_affine(p, &v->enc_conv_out);
+    ls_place_affine(p, &v->quant_mean);
+    ls_place_affine(p, &v->post_quant);
+    ls_place_affine(p, &v->post_quant_scaled);
+    ls_place_affine(p, &v->dec_conv_in);
+    place_mid(p, &v->dec_mid);
+    ls_place_affine(p, &v->dec_norm_out);
+    ls_place_affine(p, &v->dec_conv_out);
+}
+
+int ls_vae_place(ls_vae *v, const nn_backend *be, ls_error *err)
+{
+    return ls_placement_run(&v->placed, be, walk_vae, v, err);
+}
+
+const nn_backend *ls_vae_backend(const ls_vae *v)
+{
+    return ls_placement_backend(&v->placed);
+}
+
 void ls_vae_free(ls_vae *v)
 {
     if (!v)
         return;
+    ls_placement_free(&v->placed);
     free(v->post_quant_scaled_w);
     if (v->weights)
         ls_weights_close(v->weights);
@@ -476,8 +528,14 @@ static void decode(const ls_vae *v, nn_ctx *c, const nn_tensor *z, const ls_affi
  * images one by one keeps the activations of a single image in memory
  * (about 370 MiB for a 256x256 decode instead of 1.3 GiB at batch 4). */
 
+static void check_backend(const ls_vae *v, const nn_ctx *c)
+{
+    NN_CHECK(!v->placed.be || v->placed.be == c->be, "vae: context and weights on other backends");
+}
+
 void ls_vae_encode_mean(const ls_vae *v, nn_ctx *c, const nn_tensor *x, nn_tensor *z)
 {
+    check_backend(v, c);
     for (int64_t i = 0; i < x->shape[0]; i++) {
         nn_tensor xi = nn_slice0(*x, i, 1), zi = nn_slice0(*z, i, 1);
         encode_mean(v, c, &xi, &zi);
@@ -487,6 +545,7 @@ void ls_vae_encode_mean(const ls_vae *v, nn_ctx *c, const nn_tensor *x, nn_tenso
 static void decode_each(const ls_vae *v, nn_ctx *c, const nn_tensor *z,
                         const ls_affine *post_quant, nn_tensor *x)
 {
+    check_backend(v, c);
     for (int64_t i = 0; i < z->shape[0]; i++) {
         nn_tensor zi = nn_slice0(*z, i, 1), xi = nn_slice0(*x, i, 1);
         decode(v, c, &zi, post_quant, &xi);

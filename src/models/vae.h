@@ -11,6 +11,8 @@
  * Both halves are loaded strictly from one file: every tensor fetched with
  * its exact shape, none left over. The mid attention accepts both the old
  * (query/key/value/proj_attn) and new (to_q/to_k/to_v/to_out.0) key names.
+ * Forward passes take and give tensors in the context's backend memory; the
+ * context must be on the model's backend (ls_vae_backend).
  */
 #ifndef LS_MODELS_VAE_H
 #define LS_MODELS_VAE_H
@@ -46,6 +48,11 @@ int ls_vae_weights_file(const char *path, char *out, size_t size, ls_error *err)
 void ls_vae_free(ls_vae *v);
 
 const ls_vae_config *ls_vae_config_of(const ls_vae *v);
+
+/* Moves the weights onto backend `be` once (see ls_placement_run in
+ * models/layers.h); contexts running the model must then be on `be`. */
+int ls_vae_place(ls_vae *v, const nn_backend *be, ls_error *err);
+const nn_backend *ls_vae_backend(const ls_vae *v);
 /* Size reduction between image and latent (8 for sd-vae-ft-mse). */
 int ls_vae_factor(const ls_vae *v);
 

@@ -18,6 +18,37 @@
 _Static_assert(LS_WHISPER_STEPS_PER_SECOND * 2 * LS_MEL_HOP == LS_MEL_SAMPLE_RATE,
                "encoder steps: one per two mel frames");
 
+/* --- placement --- */
+
+static void walk_whisper(void *model, ls_placement *p)
+{
+    ls_whisper *w = model;
+    nn_tensor *top[] = { &w->conv1_w, &w->conv1_b, &w->conv2_w, &w->conv2_b, &w->positions,
+                         &w->final_ln_w, &w->final_ln_b };
+    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
+        ls_place(p, top[i]);
+    for (int l = 0; l < w->n_layer; l++) {
+        ls_whisper_block *b = &w->blocks[l];
+        nn_tensor *t[] = { &b->attn_ln_w, &b->attn_ln_b, &b->query_w, &b->query_b, &b->key_w,
+                           &b->value_w, &b->value_b, &b->out_w, &b->out_b, &b->mlp_ln_w,
+                           &b->mlp_ln_b, &b->fc1_w, &b->fc1_b, &b->fc2_w, &b->fc2_b };
+        for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+            ls_place(p, t[i]);
+    }
+}
+
+int ls_whisper_place(ls_whisper *w, const nn_backend *be, ls_error *err)
+{
+    return ls_placement_run(&w->placed, be, walk_whisper, w, err);
+}
+
+const nn_backend *ls_whisper_backend(const ls_whisper *w)
+{
+    return ls_placement_backend(&w->placed);
+}
+
+/* --- the encoder --- */
+
 /* Copies rows [0, keep) of state (1, steps, C) into slot `slot` of every
  * step of states (keep, n_states, C). */
 static void emit_state(const ls_whisper *w, nn_ctx *c, const nn_tensor *state, int slot,
@@ -37,6 +68,8 @@ int ls_whisper_encode(const ls_whisper *w, nn_ctx *c, const float *mel, int64_t 
     int64_t steps = nn_conv_out(frames, 3, 2, 1, 1);
     NN_CHECK(frames >= 1 && frames <= 2 * (int64_t)w->n_ctx, "whisper: window length");
     NN_CHECK(keep >= 0 && keep <= steps, "whisper: steps kept");
+    NN_CHECK(!w->placed.be || w->placed.be == c->be,
+             "whisper: context and weights on other backends");
     float *rows = malloc((size_t)(keep > 0 ? keep : 1) * width * sizeof *rows);
     if (!rows)
         return ls_error_set(err, "whisper: out of memory");

@@ -38,6 +38,7 @@
 #include "audio/features.h"
 #include "audio/logmel.h"
 #include "io/weights.h"
+#include "models/layers.h"
 #include "nn/nn.h"
 #include "util/error.h"
 
@@ -63,6 +64,7 @@ typedef struct ls_whisper {
     nn_tensor final_ln_w, final_ln_b;  /* (n_state): openai ln_post, HF layer_norm */
 
     ls_weights *store;                 /* owns the tensor data */
+    ls_placement placed;               /* the tensors' copy on a GPU, when placed */
     ls_logmel *logmel;                 /* the front end for n_mels bands */
 } ls_whisper;
 
@@ -74,17 +76,23 @@ void ls_whisper_free(ls_whisper *w);
 
 ls_musetalk_version ls_whisper_version(const ls_whisper *w);
 
+/* Moves the tensors onto backend `be` once (see ls_placement_run in
+ * models/layers.h); contexts running the encoder must then be on `be`. */
+int ls_whisper_place(ls_whisper *w, const nn_backend *be, ls_error *err);
+const nn_backend *ls_whisper_backend(const ls_whisper *w);
+
 /* Hidden states stacked per step: n_layer + 1. */
 static inline int ls_whisper_n_states(const ls_whisper *w)
 {
     return w->n_layer + 1;
 }
 
-/* Runs the encoder on one log-mel window mel (n_mels, frames), frames <=
- * 2 * n_ctx, giving ceil(frames / 2) steps, and writes the stacked hidden
- * states of the first `keep` steps to states (keep, n_layer + 1, n_state)
- * in host memory. The window is used as given: pad it to 2 * n_ctx frames
- * first to reproduce upstream. -1 only when out of memory. */
+/* Runs the encoder on one log-mel window mel (n_mels, frames) in host
+ * memory, frames <= 2 * n_ctx, giving ceil(frames / 2) steps, and writes the
+ * stacked hidden states of the first `keep` steps to states
+ * (keep, n_layer + 1, n_state) in host memory. The window is used as
+ * given: pad it to 2 * n_ctx frames first to reproduce upstream. -1 only
+ * when out of memory. */
 int ls_whisper_encode(const ls_whisper *w, nn_ctx *c, const float *mel, int64_t frames,
                       int64_t keep, float *states, ls_error *err);
 

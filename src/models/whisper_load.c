@@ -297,6 +297,7 @@ void ls_whisper_free(ls_whisper *w)
     if (!w)
         return;
     ls_logmel_free(w->logmel);
+    ls_placement_free(&w->placed);
     ls_weights_close(w->store);
     free(w->blocks);
     free(w);

@@ -10,6 +10,12 @@
  *
  * Fused epilogues: where an operator takes `residual`, it computes
  * y = op(x) + residual (residual may be NULL, and may alias y).
+ *
+ * Ordering: a GPU backend queues the operators of one nn_ctx in order on
+ * that context's stream. upload() and download() are synchronous and ordered
+ * after every operator queued before them on any context of the backend, so
+ * a download returns finished results and a host buffer may be reused as
+ * soon as its upload returns.
  */
 #ifndef LS_NN_BACKEND_H
 #define LS_NN_BACKEND_H
@@ -41,6 +47,11 @@ typedef struct nn_backend {
     void (*upload)(void *dst, const void *host_src, size_t bytes);
     void (*download)(void *host_dst, const void *src, size_t bytes);
     void (*synchronize)(nn_ctx *c);
+
+    /* Optional (NULL on the CPU): per-context state in c->device, made by
+     * nn_ctx_new (0, or -1 when it cannot be made) and freed by nn_ctx_free. */
+    int (*ctx_open)(nn_ctx *c);
+    void (*ctx_close)(nn_ctx *c);
 
     /* y[M,N] = x[M,K] w[N,K]^T + b[N] + residual[M,N]. x may have any rank:
      * its last dimension is K, the others are flattened into M. */

@@ -6,6 +6,7 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 nn_ctx *nn_ctx_new(const nn_backend *be)
@@ -14,9 +15,13 @@ nn_ctx *nn_ctx_new(const nn_backend *be)
     if (!c)
         return NULL;
     c->be = be;
+    if (be->ctx_open && be->ctx_open(c) != 0) {
+        free(c);
+        return NULL;
+    }
     c->arena = nn_arena_new(be, 0);
     if (!c->arena) {
-        free(c);
+        nn_ctx_free(c);
         return NULL;
     }
     return c;
@@ -26,8 +31,26 @@ void nn_ctx_free(nn_ctx *c)
 {
     if (!c)
         return;
+    if (c->be->ctx_close)
+        c->be->ctx_close(c);   /* finishes the context's queued work first */
     nn_arena_free(c->arena);
+    free(c->host);
     free(c);
+}
+
+void *nn_host_buffer(nn_ctx *c, size_t bytes)
+{
+    if (bytes > c->host_bytes) {
+        free(c->host);
+        c->host = malloc(bytes);
+        if (!c->host) {
+            fprintf(stderr, "lipstream: out of memory allocating %zu bytes of host staging\n",
+                    bytes);
+            abort();
+        }
+        c->host_bytes = bytes;
+    }
+    return c->host;
 }
 
 void nn_set_threads(int threads)

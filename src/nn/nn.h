@@ -5,7 +5,12 @@
  * an nn_ctx, allocate activations with nn_alloc*() and call the nn_* operator
  * wrappers below, which check shapes in debug builds and dispatch to the
  * backend table (backend.h). Threads: nn_set_threads() sets the OpenMP and
- * OpenBLAS thread counts for the whole process (0 = all cores).
+ * OpenBLAS thread counts for the whole process (0 = all cores); the device
+ * is chosen the same way (nn/device.h).
+ *
+ * On a GPU backend activations are device memory: host code moves inputs in
+ * and results out with be->upload / be->download, staging host-side math in
+ * nn_host_buffer() when it needs a buffer.
  */
 #ifndef LS_NN_NN_H
 #define LS_NN_NN_H
@@ -17,11 +22,21 @@
 struct nn_ctx {
     const nn_backend *be;
     nn_arena *arena;
+    void *device;          /* the backend's state for this context (a CUDA stream), or NULL */
+    void *host;            /* nn_host_buffer's memory */
+    size_t host_bytes;
 };
 
-/* Creates a context with its own arena; NULL on out-of-memory. */
+/* Creates a context with its own arena; NULL on out-of-memory or when the
+ * backend cannot make a context (a GPU that fails). */
 nn_ctx *nn_ctx_new(const nn_backend *be);
 void nn_ctx_free(nn_ctx *c);
+
+/* Host memory of at least `bytes` owned by the context, for staging a pass's
+ * inputs and outputs: the same buffer every call (grown when asked for
+ * more), valid until the next call or nn_ctx_free. Aborts when out of memory,
+ * as the arena does. */
+void *nn_host_buffer(nn_ctx *c, size_t bytes);
 
 void nn_set_threads(int threads);
 int nn_get_threads(void);

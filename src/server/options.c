@@ -12,6 +12,7 @@
 
 #include <gio/gio.h>
 
+#include "nn/device.h"
 #include "server/avatars.h"
 #include "server/json_out.h"
 #include "speech/llm_chat.h"
@@ -33,6 +34,7 @@ static int option_table(ls_server_options *o, ls_arg *spec)
         { "model", LS_ARG_STRING, &o->model, "musetalk (lip sync, weights from --weights_dir) or none (idle avatar)" },
         { "weights_dir", LS_ARG_STRING, &o->weights_dir, "model weights in LiveTalking's layout (models)" },
         { "batch_size", LS_ARG_INT, &o->batch_size, "frames per inference batch (16)" },
+        { "device", LS_ARG_STRING, &o->device, "cpu, cuda or cuda:N (auto: cuda when there is a GPU)" },
         { "lag_policy", LS_ARG_STRING, &o->lag_policy,
           "when inference is slower than real time: wait (audio waits for its video) or skip (idle frames)" },
         { "fps", LS_ARG_INT, &o->fps, "audio frames per second, 50 (20 ms); video is 25 fps" },
@@ -82,6 +84,7 @@ static void set_defaults(ls_server_options *o)
     o->model = "none";
     o->weights_dir = "models";
     o->batch_size = 16;
+    o->device = "auto";
     o->lag_policy = "wait";
     o->fps = 50;
     o->tts = "espeak";
@@ -210,6 +213,8 @@ static int check(ls_server_options *o, ls_error *err)
         return ls_error_set(err, "--lag_policy: '%s' (wait or skip)", o->lag_policy);
     if (o->batch_size < 1 || o->batch_size > 256)
         return ls_error_set(err, "--batch_size: %d is out of range (1..256)", o->batch_size);
+    if (nn_set_device(o->device, err) < 0)
+        return ls_error_prefix(err, "--device");
     if (o->fps != 50)
         return ls_error_set(err, "--fps: %d; it is the audio frame rate and must be 50 (20 ms frames), as "
                                  "in LiveTalking (video runs at 25 fps)", o->fps);

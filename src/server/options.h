@@ -30,6 +30,7 @@ typedef struct ls_server_options {
     const char *model;               /* "musetalk" or "none" */
     const char *weights_dir;         /* musetalk/ or musetalkV15/, sd-vae/, whisper/ */
     int batch_size;                  /* frames per inference batch (the real-time loop) */
+    const char *device;              /* "auto", "cpu", "cuda" or "cuda:N" (nn/device.h) */
     const char *lag_policy;          /* "wait" or "skip" (live/lipsync.h) */
     int fps;                         /* audio frames per second: 50 (20 ms), as LiveTalking */
     const char *tts;                 /* "espeak" or "openai" (--TTS_SERVER's /v1/audio/speech) */

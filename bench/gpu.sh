@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# MuseTalk on a GPU, lipstream's CUDA backend against a PyTorch fp16
+# reference of the same networks (random weights at the published sizes,
+# musetalk.json and sd-vae-ft-mse configs): frames per second of the UNet,
+# the VAE decoder and both in turn, at batch 1, 4, 16 and 32, and the ratio.
+#
+# usage: bench/gpu.sh [REPS] [BATCHES]     (defaults: 10 runs, 1,4,16,32)
+# Needs an NVIDIA GPU, a CUDA build of lipstream and torch with CUDA. Builds
+# the Release tree in build/gpu (or uses LS_BUILD). The weights (3.7 GB) go
+# to a temporary folder under $TMPDIR and are deleted at the end, unless
+# LS_BENCH_WEIGHTS names a folder to keep them in (written when empty,
+# reused after). LS_DEVICE picks the GPU (cuda:N) for lipstream;
+# CUDA_VISIBLE_DEVICES does it for both sides.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+reps=${1:-10}
+batches=${2:-1,4,16,32}
+build=${LS_BUILD:-$root/build/gpu}
+python=${LS_PYTHON:-/usr/bin/python3}
+bench="$build/bench/gpu_musetalk"
+
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader >&2 ||
+  echo "nvidia-smi not found" >&2
+"$python" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' || {
+  echo "torch at $python has no usable CUDA device: nothing to compare with" >&2
+  exit 1
+}
+if [ -z "${LS_BUILD:-}" ]; then
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DLS_CUDA=ON >/dev/null
+  cmake --build "$build" -j"$(nproc)" --target gpu_musetalk >/dev/null
+fi
+[ -x "$bench" ] || { echo "no $bench: build a Release tree with -DLS_CUDA=ON first" >&2; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/lipstream-gpu-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+weights=${LS_BENCH_WEIGHTS:-$work}
+mkdir -p "$weights"
+if [ ! -f "$weights/sd-vae/diffusion_pytorch_model.bin" ]; then
+  echo "writing random weights at the published sizes..." >&2
+  "$python" "$root/bench/musetalk_ref.py" weights "$weights"
+fi
+
+echo "PyTorch fp16..." >&2
+"$python" "$root/bench/gpu_ref.py" time "$weights" "$reps" "$batches" | tee "$work/torch.txt" >&2
+echo "lipstream (${LS_DEVICE:-cuda})..." >&2
+"$bench" "$weights" --device "${LS_DEVICE:-cuda}" --reps "$reps" --batches "$batches" |
+  tee "$work/lipstream.txt" >&2
+
+# One table: frames per second of each network and of both in turn, per batch.
+awk '
+  function field(name,   i, kv) {
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == name) return kv[2] }
+  }
+  / device=/ { ran = $0; next }
+  {
+    split($3, b, "="); fps[$1, $2, b[2]] = field("fps"); seen[b[2]] = 1
+  }
+  END {
+    print "\n  " ran
+    printf "  %-28s %12s %14s %8s\n", "frames per second", "PyTorch fp16", "lipstream", "ratio"
+    n = split("unet vae_decode unet+vae_decode", nets, " ")
+    m = split(batches, bs, ",")
+    for (j = 1; j <= m; j++)
+      for (k = 1; k <= n; k++) {
+        t = fps["torch", nets[k], bs[j]]; l = fps["lipstream", nets[k], bs[j]]
+        printf "  %-28s %12.1f %14.1f %8.2f\n", nets[k] " batch " bs[j], t, l, (t > 0 ? l / t : 0)
+      }
+  }' batches="$batches" "$work/torch.txt" "$work/lipstream.txt"

@@ -1,0 +1,285 @@
+/*
+ * cuda_backend.c - the CUDA backend's table, device, memory and contexts,
+ * and the operators that are one kernel each.
+ *
+ * One GPU per process: nn_backend_cuda() opens it on first use and later
+ * calls for the same index return the same table. Memory is cudaMalloc'd;
+ * upload and download are cudaMemcpy on the legacy default stream, which
+ * waits for the work already queued on every context's stream (those are
+ * blocking streams) and is waited for by work queued later, so copies are
+ * ordered with the operators without the table passing a context.
+ *
+ * Each nn_ctx gets a stream, a cuBLAS and a cuDNN handle bound to it, and
+ * reusable cuDNN descriptors; operators queue work and return. Whatever
+ * thread runs an operator, cuda_enter() first makes the backend's GPU its
+ * current device.
+ */
+#include "nn/cuda/cuda_backend.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "nn/cuda/cuda_internal.h"
+
+static int open_device = -1;                 /* the GPU in use, -1 before the first open */
+static _Thread_local int thread_device = -1; /* this thread's current device, once set here */
+
+void cuda_check(cudaError_t e, const char *what)
+{
+    if (e != cudaSuccess) {
+        fprintf(stderr, "lipstream: CUDA: %s: %s\n", what, cudaGetErrorString(e));
+        abort();
+    }
+}
+
+void cuda_check_blas(cublasStatus_t s, const char *what)
+{
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        fprintf(stderr, "lipstream: cuBLAS: %s: %s\n", what, cublasGetStatusString(s));
+        abort();
+    }
+}
+
+void cuda_check_dnn(cudnnStatus_t s, const char *what)
+{
+    if (s != CUDNN_STATUS_SUCCESS) {
+        fprintf(stderr, "lipstream: cuDNN: %s: %s\n", what, cudnnGetErrorString(s));
+        abort();
+    }
+}
+
+static void enter_device(void)
+{
+    if (thread_device != open_device) {
+        CUDA_OK(cudaSetDevice(open_device));
+        thread_device = open_device;
+    }
+}
+
+cuda_ctx *cuda_enter(nn_ctx *c)
+{
+    enter_device();
+    return c->device;
+}
+
+/* --- memory ---------------------------------------------------------------- */
+
+static void *cuda_alloc(size_t bytes)
+{
+    enter_device();
+    void *p = NULL;
+    if (cudaMalloc(&p, bytes ? bytes : 1) != cudaSuccess) {
+        cudaGetLastError();   /* out of memory is reported by returning NULL */
+        return NULL;
+    }
+    return p;
+}
+
+static void cuda_free(void *p)
+{
+    enter_device();
+    CUDA_OK(cudaFree(p));
+}
+
+static void cuda_upload(void *dst, const void *host_src, size_t bytes)
+{
+    enter_device();
+    CUDA_OK(cudaMemcpy(dst, host_src, bytes, cudaMemcpyHostToDevice));
+}
+
+static void cuda_download(void *host_dst, const void *src, size_t bytes)
+{
+    enter_device();
+    CUDA_OK(cudaMemcpy(host_dst, src, bytes, cudaMemcpyDeviceToHost));
+}
+
+static void cuda_synchronize(nn_ctx *c)
+{
+    CUDA_OK(cudaStreamSynchronize(cuda_enter(c)->stream));
+}
+
+/* --- contexts -------------------------------------------------------------- */
+
+static void cuda_ctx_close(nn_ctx *c)
+{
+    cuda_ctx *s = c->device;
+    if (!s)
+        return;
+    enter_device();
+    if (s->stream)
+        cudaStreamSynchronize(s->stream);
+    if (s->conv_desc)
+        cudnnDestroyConvolutionDescriptor(s->conv_desc);
+    if (s->w_desc)
+        cudnnDestroyFilterDescriptor(s->w_desc);
+    if (s->y_desc)
+        cudnnDestroyTensorDescriptor(s->y_desc);
+    if (s->x_desc)
+        cudnnDestroyTensorDescriptor(s->x_desc);
+    if (s->dnn)
+        cudnnDestroy(s->dnn);
+    if (s->blas)
+        cublasDestroy(s->blas);
+    if (s->stream)
+        cudaStreamDestroy(s->stream);
+    free(s);
+    c->device = NULL;
+}
+
+static int cuda_ctx_open(nn_ctx *c)
+{
+    enter_device();
+    cuda_ctx *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    c->device = s;
+    if (cudaStreamCreate(&s->stream) != cudaSuccess ||
+        cublasCreate(&s->blas) != CUBLAS_STATUS_SUCCESS ||
+        cublasSetStream(s->blas, s->stream) != CUBLAS_STATUS_SUCCESS ||
+        cublasSetMathMode(s->blas, CUBLAS_TF32_TENSOR_OP_MATH) != CUBLAS_STATUS_SUCCESS ||
+        cudnnCreate(&s->dnn) != CUDNN_STATUS_SUCCESS ||
+        cudnnSetStream(s->dnn, s->stream) != CUDNN_STATUS_SUCCESS ||
+        cudnnCreateTensorDescriptor(&s->x_desc) != CUDNN_STATUS_SUCCESS ||
+        cudnnCreateTensorDescriptor(&s->y_desc) != CUDNN_STATUS_SUCCESS ||
+        cudnnCreateFilterDescriptor(&s->w_desc) != CUDNN_STATUS_SUCCESS ||
+        cudnnCreateConvolutionDescriptor(&s->conv_desc) != CUDNN_STATUS_SUCCESS) {
+        cudaGetLastError();
+        cuda_ctx_close(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- one-kernel operators -------------------------------------------------- */
+
+void cuda_activation(nn_ctx *c, const nn_tensor *x, nn_act act, nn_tensor *y)
+{
+    if (act == NN_ACT_NONE && x->data == y->data)
+        return;
+    cuda_run_activation(cuda_enter(c)->stream, x->data, y->data, nn_numel(x), act);
+}
+
+void cuda_geglu(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
+{
+    int64_t f = y->shape[y->ndim - 1];
+    cuda_run_geglu(cuda_enter(c)->stream, x->data, y->data, nn_numel(y) / f, f);
+}
+
+void cuda_add(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
+{
+    cuda_run_add(cuda_enter(c)->stream, a->data, b->data, y->data, nn_numel(y));
+}
+
+void cuda_upsample2x(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
+{
+    cuda_run_upsample2x(cuda_enter(c)->stream, x->data, y->data, x->shape[0] * x->shape[1],
+                        x->shape[2], x->shape[3]);
+}
+
+void cuda_concat_channels(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
+{
+    int64_t batch = a->shape[0], ca = a->shape[1];
+    cuda_run_concat(cuda_enter(c)->stream, a->data, b->data, y->data, batch, ca, b->shape[1],
+                    nn_numel(a) / (batch * ca));
+}
+
+void cuda_transpose12(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
+{
+    cuda_run_transpose12(cuda_enter(c)->stream, x->data, y->data, x->shape[0], x->shape[1],
+                         x->shape[2]);
+}
+
+void cuda_layer_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma, const nn_tensor *beta,
+                     float eps, nn_tensor *y)
+{
+    int64_t d = x->shape[x->ndim - 1];
+    cuda_run_layer_norm(cuda_enter(c)->stream, x->data, y->data, gamma->data, beta->data,
+                        nn_numel(x) / d, d, eps);
+}
+
+void cuda_group_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma, const nn_tensor *beta,
+                     int groups, float eps, nn_act act, nn_tensor *y)
+{
+    int64_t batch = x->shape[0], channels = x->shape[1];
+    int64_t spatial = nn_numel(x) / (batch * channels);
+    cuda_ctx *s = cuda_enter(c);
+    nn_arena_mark mark = nn_arena_get_mark(c->arena);
+    float *scratch = nn_arena_alloc(
+        c->arena, cuda_group_norm_scratch(batch, groups, channels / groups * spatial));
+    cuda_run_group_norm(s->stream, x->data, y->data, gamma->data, beta->data, batch, channels,
+                        spatial, groups, eps, act, scratch);
+    nn_arena_release(c->arena, mark);
+}
+
+/* --- the table ------------------------------------------------------------- */
+
+static const nn_backend cuda_backend = {
+    .name = "cuda",
+    .alloc = cuda_alloc,
+    .free = cuda_free,
+    .upload = cuda_upload,
+    .download = cuda_download,
+    .synchronize = cuda_synchronize,
+    .ctx_open = cuda_ctx_open,
+    .ctx_close = cuda_ctx_close,
+    .linear = cuda_linear,
+    .conv2d = cuda_conv2d,
+    .conv1d = cuda_conv1d,
+    .group_norm = cuda_group_norm,
+    .layer_norm = cuda_layer_norm,
+    .activation = cuda_activation,
+    .geglu = cuda_geglu,
+    .attention = cuda_attention,
+    .add = cuda_add,
+    .upsample2x = cuda_upsample2x,
+    .concat_channels = cuda_concat_channels,
+    .transpose12 = cuda_transpose12,
+};
+
+/* Why no GPU can be used, from the runtime's answer to the device count. */
+static int device_error(cudaError_t e, int device, ls_error *err)
+{
+    cudaGetLastError();
+    if (e == cudaErrorNoDevice)
+        return ls_error_set(err, "cuda:%d: no CUDA device found", device);
+    if (e == cudaErrorInsufficientDriver)
+        return ls_error_set(err, "cuda:%d: no NVIDIA driver, or one too old for CUDA %d.%d (%s)",
+                            device, CUDART_VERSION / 1000, CUDART_VERSION % 1000 / 10,
+                            cudaGetErrorString(e));
+    return ls_error_set(err, "cuda:%d: CUDA driver error: %s", device, cudaGetErrorString(e));
+}
+
+const nn_backend *nn_backend_cuda(int device, ls_error *err)
+{
+    if (open_device >= 0) {
+        if (device == open_device)
+            return &cuda_backend;
+        ls_error_set(err, "cuda:%d: this process already uses cuda:%d (one GPU per process)",
+                     device, open_device);
+        return NULL;
+    }
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess) {
+        device_error(e, device, err);
+        return NULL;
+    }
+    if (device < 0 || device >= count) {
+        ls_error_set(err, "cuda:%d: no such device (%d CUDA device%s)", device, count,
+                     count == 1 ? "" : "s");
+        return NULL;
+    }
+    struct cudaDeviceProp prop;
+    if ((e = cudaGetDeviceProperties(&prop, device)) != cudaSuccess ||
+        (e = cudaSetDevice(device)) != cudaSuccess || (e = cudaFree(NULL)) != cudaSuccess) {
+        device_error(e, device, err);
+        return NULL;
+    }
+    if (prop.major < 8) {
+        ls_error_set(err, "cuda:%d: %s has compute capability %d.%d; lipstream needs 8.0 or newer",
+                     device, prop.name, prop.major, prop.minor);
+        return NULL;
+    }
+    open_device = thread_device = device;
+    return &cuda_backend;
+}

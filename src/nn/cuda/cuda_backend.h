@@ -1,0 +1,19 @@
+/*
+ * cuda_backend.h - the CUDA backend: the operator table of nn/backend.h on
+ * one NVIDIA GPU (cuBLAS GEMMs, cuDNN convolutions, custom kernels).
+ *
+ * Only in builds configured with CUDA (LS_HAVE_CUDA); code that picks a
+ * device goes through nn/device.h, which works in every build.
+ */
+#ifndef LS_NN_CUDA_BACKEND_H
+#define LS_NN_CUDA_BACKEND_H
+
+#include "nn/backend.h"
+#include "util/error.h"
+
+/* The backend of GPU `device` (0 = the first). NULL, with the reason, when
+ * there is no such device, the driver fails, the GPU is older than compute
+ * capability 8.0, or the process already uses another GPU (one per process). */
+const nn_backend *nn_backend_cuda(int device, ls_error *err);
+
+#endif

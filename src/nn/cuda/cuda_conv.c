@@ -1,0 +1,125 @@
+/*
+ * cuda_conv.c - conv2d and conv1d on cuDNN (NCHW fp32, TF32 tensor cores).
+ *
+ * cuDNN pads symmetrically and cannot read its input upsampled, so a
+ * convolution with upsample2x or with unequal padding first builds its input
+ * in the arena: x read nearest-upsampled, with the padding beyond the
+ * smaller side of each axis written as zeros (diffusers' (0,1,0,1) pad of a
+ * stride-2 downsampler, the x2 upsampler's input); cuDNN then pads the rest.
+ *
+ * The algorithm for a geometry is chosen once per context from cuDNN's
+ * heuristics (the first one whose workspace fits CONV_WORKSPACE_MAX) and
+ * cached; the workspace comes from the arena. Math: CUDNN_DEFAULT_MATH,
+ * which on compute capability 8.0+ runs fp32 convolutions in TF32 on the
+ * tensor cores; CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION would also let cuDNN
+ * convert fp32 data to fp16 (range 65504), which belongs to the fp16 step.
+ *
+ * Epilogue: the bias and a residual that is another buffer are added by one
+ * kernel pass; a residual that is y itself is accumulated by cuDNN (beta 1).
+ */
+#include "nn/cuda/cuda_internal.h"
+
+#include <string.h>
+
+#define CONV_WORKSPACE_MAX ((size_t)512 << 20)
+
+static const cuda_conv_plan *find_plan(cuda_ctx *s, const int key[13])
+{
+    for (int i = 0; i < s->n_plans; i++)
+        if (memcmp(s->plans[i].key, key, sizeof s->plans[i].key) == 0)
+            return &s->plans[i];
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int found = 0;
+    DNN_OK(cudnnGetConvolutionForwardAlgorithm_v7(s->dnn, s->x_desc, s->w_desc, s->conv_desc,
+                                                  s->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+                                                  &found, perf));
+    int pick = -1;
+    for (int i = 0; i < found && pick < 0; i++)
+        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= CONV_WORKSPACE_MAX)
+            pick = i;
+    NN_CHECK(pick >= 0, "cuDNN has no convolution algorithm for this geometry");
+    cuda_conv_plan plan = { .algo = perf[pick].algo, .workspace = perf[pick].memory };
+    memcpy(plan.key, key, sizeof plan.key);
+    if (s->n_plans == CUDA_MAX_PLANS)
+        s->n_plans = 0;   /* more geometries than slots: start over */
+    s->plans[s->n_plans] = plan;
+    return &s->plans[s->n_plans++];
+}
+
+/* y = conv(x, w) with symmetric padding (pad_h, pad_w), then the epilogue. */
+static void run_conv(nn_ctx *c, cuda_ctx *s, const float *x, const int64_t xs[4],
+                     const nn_tensor *w, const nn_tensor *b, int pad_h, int pad_w, int stride_h,
+                     int stride_w, const nn_tensor *residual, nn_tensor *y)
+{
+    int n = (int)xs[0], ch = (int)xs[1], h = (int)xs[2], wd = (int)xs[3];
+    int o = (int)w->shape[0], kh = (int)w->shape[2], kw = (int)w->shape[3];
+    int ho = (int)y->shape[2], wo = (int)y->shape[3];
+    DNN_OK(cudnnSetTensor4dDescriptor(s->x_desc, CUDNN_TENSOR_NCHW, CUDA_STORAGE_DNN, n, ch, h,
+                                      wd));
+    DNN_OK(cudnnSetFilter4dDescriptor(s->w_desc, CUDA_STORAGE_DNN, CUDNN_TENSOR_NCHW, o, ch, kh,
+                                      kw));
+    DNN_OK(cudnnSetConvolution2dDescriptor(s->conv_desc, pad_h, pad_w, stride_h, stride_w, 1, 1,
+                                           CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    DNN_OK(cudnnSetConvolutionMathType(s->conv_desc, CUDNN_DEFAULT_MATH));
+    DNN_OK(cudnnSetTensor4dDescriptor(s->y_desc, CUDNN_TENSOR_NCHW, CUDA_STORAGE_DNN, n, o, ho,
+                                      wo));
+    const int key[13] = { n, ch, h, wd, o, kh, kw, pad_h, pad_w, stride_h, stride_w, ho, wo };
+    const cuda_conv_plan *plan = find_plan(s, key);
+
+    int accumulate = residual && residual->data == y->data;
+    float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+    nn_arena_mark mark = nn_arena_get_mark(c->arena);
+    void *workspace = plan->workspace
+                          ? nn_arena_alloc(c->arena, (int64_t)((plan->workspace + 3) / 4))
+                          : NULL;
+    DNN_OK(cudnnConvolutionForward(s->dnn, &one, s->x_desc, x, s->w_desc, w->data, s->conv_desc,
+                                   plan->algo, workspace, plan->workspace, &beta, s->y_desc,
+                                   y->data));
+    nn_arena_release(c->arena, mark);
+    const float *res = residual && !accumulate ? residual->data : NULL;
+    if (b || res)
+        cuda_run_bias_residual(s->stream, y->data, b ? b->data : NULL, res, nn_numel(y), o,
+                               (int64_t)ho * wo);
+}
+
+static int min_int(int a, int b)
+{
+    return a < b ? a : b;
+}
+
+void cuda_conv2d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+                 const nn_conv2d_params *p, const nn_tensor *residual, nn_tensor *y)
+{
+    cuda_ctx *s = cuda_enter(c);
+    int pad_h = min_int(p->pad_top, p->pad_bottom), pad_w = min_int(p->pad_left, p->pad_right);
+    int direct = !p->upsample2x && p->pad_top == p->pad_bottom && p->pad_left == p->pad_right;
+    if (direct) {
+        run_conv(c, s, x->data, x->shape, w, b, pad_h, pad_w, p->stride_h, p->stride_w, residual,
+                 y);
+        return;
+    }
+    /* the input as cuDNN must see it: upsampled, with the unequal padding in it */
+    int up = p->upsample2x ? 1 : 0;
+    int64_t top = p->pad_top - pad_h, left = p->pad_left - pad_w;
+    int64_t hp = (x->shape[2] << up) + top + (p->pad_bottom - pad_h);
+    int64_t wp = (x->shape[3] << up) + left + (p->pad_right - pad_w);
+    int64_t xs[4] = { x->shape[0], x->shape[1], hp, wp };
+    nn_arena_mark mark = nn_arena_get_mark(c->arena);
+    float *xp = nn_arena_alloc(c->arena, xs[0] * xs[1] * hp * wp);
+    cuda_run_conv_input(s->stream, x->data, xp, xs[0] * xs[1], x->shape[2], x->shape[3], up, top,
+                        left, hp, wp);
+    run_conv(c, s, xp, xs, w, b, pad_h, pad_w, p->stride_h, p->stride_w, residual, y);
+    nn_arena_release(c->arena, mark);
+}
+
+void cuda_conv1d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b, int stride,
+                 int pad_left, int pad_right, nn_act act, nn_tensor *y)
+{
+    nn_tensor x2 = nn_view4(x->data, x->shape[0], x->shape[1], 1, x->shape[2]);
+    nn_tensor w2 = nn_view4(w->data, w->shape[0], w->shape[1], 1, w->shape[2]);
+    nn_tensor y2 = nn_view4(y->data, y->shape[0], y->shape[1], 1, y->shape[2]);
+    nn_conv2d_params p = { .stride_h = 1, .stride_w = stride,
+                           .pad_left = pad_left, .pad_right = pad_right };
+    cuda_conv2d(c, &x2, &w2, b, &p, NULL, &y2);
+    cuda_activation(c, y, act, y);
+}

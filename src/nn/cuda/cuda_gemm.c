@@ -1,0 +1,75 @@
+/*
+ * cuda_gemm.c - linear and attention on cuBLAS (TF32 tensor cores).
+ *
+ * cuBLAS is column-major: a row-major matrix R (m x n, row stride ld) is the
+ * column-major matrix R^T with the same ld, so the row-major product
+ * Y = X W^T is computed as the column-major Y^T = W X^T (W transposed).
+ *
+ * linear: one GEMM, then the epilogue kernel adds the bias and the residual
+ * in one pass over y (a residual that is y itself is accumulated by the
+ * GEMM with beta = 1 instead).
+ *
+ * attention: for each batch element and band of query rows, a strided
+ * batched GEMM over the heads gives the scores S[h] = q_h k_h^T / sqrt(d)
+ * (a head is a column slice of the (L, C) tensor: stride d between heads,
+ * leading dimension C), a kernel turns each row into its softmax, and a
+ * second batched GEMM writes out_h = S[h] v_h straight into the head's
+ * columns of out. The band keeps the score block under ATTN_SCORE_FLOATS.
+ */
+#include <math.h>
+
+#include "nn/cuda/cuda_internal.h"
+
+#define ATTN_SCORE_FLOATS (32 * 1024 * 1024)   /* 128 MiB of scores at most */
+
+void cuda_linear(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+                 const nn_tensor *residual, nn_tensor *y)
+{
+    cuda_ctx *s = cuda_enter(c);
+    int64_t k = w->shape[1], n = w->shape[0], m = nn_numel(x) / k;
+    int accumulate = residual && residual->data == y->data;
+    float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+    BLAS_OK(cublasGemmEx(s->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)n, (int)m, (int)k, &one,
+                         w->data, CUDA_STORAGE_BLAS, (int)k, x->data, CUDA_STORAGE_BLAS, (int)k,
+                         &beta, y->data, CUDA_STORAGE_BLAS, (int)n, CUDA_GEMM_COMPUTE,
+                         CUBLAS_GEMM_DEFAULT));
+    const float *res = residual && !accumulate ? residual->data : NULL;
+    if (b || res)
+        cuda_run_bias_residual(s->stream, y->data, b ? b->data : NULL, res, m * n, n, 1);
+}
+
+void cuda_attention(nn_ctx *c, const nn_tensor *q, const nn_tensor *k, const nn_tensor *v,
+                    int heads, nn_tensor *out)
+{
+    cuda_ctx *s = cuda_enter(c);
+    int64_t batch = q->shape[0], lq = q->shape[1], lk = k->shape[1], ch = q->shape[2];
+    int64_t d = ch / heads;
+    int64_t band = ATTN_SCORE_FLOATS / (heads * lk);
+    band = band < 1 ? 1 : band > lq ? lq : band;
+    float scale = 1.0f / sqrtf((float)d), one = 1.0f, zero = 0.0f;
+
+    nn_arena_mark mark = nn_arena_get_mark(c->arena);
+    float *scores = nn_arena_alloc(c->arena, heads * band * lk);
+    for (int64_t n = 0; n < batch; n++) {
+        const float *kn = k->data + n * lk * ch, *vn = v->data + n * lk * ch;
+        for (int64_t i0 = 0; i0 < lq; i0 += band) {
+            int64_t rows = lq - i0 < band ? lq - i0 : band;
+            const float *qn = q->data + (n * lq + i0) * ch;
+            float *on = out->data + (n * lq + i0) * ch;
+            /* S[h] (rows x lk) = q_h k_h^T * scale: column-major S^T = k_h^T' q_h^T */
+            BLAS_OK(cublasGemmStridedBatchedEx(
+                s->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)lk, (int)rows, (int)d, &scale, kn,
+                CUDA_STORAGE_BLAS, (int)ch, d, qn, CUDA_STORAGE_BLAS, (int)ch, d, &zero, scores,
+                CUDA_STORAGE_BLAS, (int)lk, rows * lk, heads, CUDA_GEMM_COMPUTE,
+                CUBLAS_GEMM_DEFAULT));
+            cuda_run_softmax_rows(s->stream, scores, heads * rows, lk);
+            /* out_h (rows x d) = S[h] v_h: column-major out_h^T = v_h^T S^T */
+            BLAS_OK(cublasGemmStridedBatchedEx(
+                s->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)d, (int)rows, (int)lk, &one, vn,
+                CUDA_STORAGE_BLAS, (int)ch, d, scores, CUDA_STORAGE_BLAS, (int)lk, rows * lk,
+                &zero, on, CUDA_STORAGE_BLAS, (int)ch, d, heads, CUDA_GEMM_COMPUTE,
+                CUBLAS_GEMM_DEFAULT));
+        }
+    }
+    nn_arena_release(c->arena, mark);
+}

@@ -1,0 +1,52 @@
+/*
+ * cuda_kernels.h - launchers of the backend's own CUDA kernels (kernels_*.cu),
+ * callable from C. Every launcher queues its kernels on stream `s` and
+ * returns at once; pointers are device memory, tensors contiguous fp32.
+ * `act` is an nn_act value.
+ */
+#ifndef LS_NN_CUDA_KERNELS_H
+#define LS_NN_CUDA_KERNELS_H
+
+#include <stdint.h>
+
+#include <cuda_runtime_api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+void cuda_run_activation(cudaStream_t s, const float *x, float *y, int64_t n, int act);
+void cuda_run_geglu(cudaStream_t s, const float *x, float *y, int64_t rows, int64_t f);
+void cuda_run_add(cudaStream_t s, const float *a, const float *b, float *y, int64_t n);
+/* y (planes, 2h, 2w) = nearest x2 of x (planes, h, w) */
+void cuda_run_upsample2x(cudaStream_t s, const float *x, float *y, int64_t planes, int64_t h,
+                         int64_t w);
+/* y (batch, ca + cb, plane) = cat(a (batch, ca, plane), b (batch, cb, plane)) */
+void cuda_run_concat(cudaStream_t s, const float *a, const float *b, float *y, int64_t batch,
+                     int64_t ca, int64_t cb, int64_t plane);
+/* y (batch, cols, rows) = x (batch, rows, cols) transposed */
+void cuda_run_transpose12(cudaStream_t s, const float *x, float *y, int64_t batch, int64_t rows,
+                          int64_t cols);
+/* y[i] += b[(i / inner) % channels] + residual[i]; b or residual may be NULL */
+void cuda_run_bias_residual(cudaStream_t s, float *y, const float *b, const float *residual,
+                            int64_t n, int64_t channels, int64_t inner);
+/* xp (planes, hp, wp): x (planes, h, w) read as nearest-upsampled by
+ * 2^up_shift, placed at (top, left), zeros around */
+void cuda_run_conv_input(cudaStream_t s, const float *x, float *xp, int64_t planes, int64_t h,
+                         int64_t w, int up_shift, int64_t top, int64_t left, int64_t hp,
+                         int64_t wp);
+/* each of `rows` rows of n values becomes its softmax, in place */
+void cuda_run_softmax_rows(cudaStream_t s, float *x, int64_t rows, int64_t n);
+/* GroupNorm + activation; scratch holds cuda_group_norm_scratch() floats */
+int64_t cuda_group_norm_scratch(int64_t batch, int groups, int64_t group_size);
+void cuda_run_group_norm(cudaStream_t s, const float *x, float *y, const float *gamma,
+                         const float *beta, int64_t batch, int64_t channels, int64_t spatial,
+                         int groups, float eps, int act, float *scratch);
+void cuda_run_layer_norm(cudaStream_t s, const float *x, float *y, const float *gamma,
+                         const float *beta, int64_t rows, int64_t d, float eps);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,226 @@
+/*
+ * kernels_norm.cu - GroupNorm (+ activation), LayerNorm and row softmax.
+ *
+ * GroupNorm: a (batch, group) span holds C/G channels times the spatial
+ * size, up to millions of values, too many for one block to read while the
+ * rest of the GPU idles. A first kernel cuts every span into chunks of
+ * GN_CHUNK values and reduces each chunk, one block per chunk, to its count,
+ * mean and sum of squared deviations (Welford per thread, then Chan's
+ * pairwise merge across threads: no large fp32 sums, so no drift or
+ * cancellation at a million values). The second kernel's blocks each merge
+ * their span's chunks the same way and write y = x * scale + shift per
+ * channel (scale = gamma * rstd, shift = beta - mean * scale) with the
+ * activation applied on the way out. y may alias x.
+ *
+ * LayerNorm: one block per row; the mean, then the mean squared deviation
+ * from it (two passes over the row, which stays in L1/L2). Softmax: one
+ * block per row; the maximum, exp(x - max) with its sum, then the scaling.
+ */
+#include "nn/cuda/activation.cuh"
+#include "nn/cuda/cuda_kernels.h"
+
+#define THREADS 256
+#define WARPS (THREADS / 32)
+#define GN_CHUNK 8192
+#define GN_APPLY_SPAN 4096
+
+/* --- reductions -------------------------------------------------------------- */
+
+typedef struct moments {
+    float n, mean, m2;   /* count, mean, sum of squared deviations from the mean */
+} moments;
+
+__device__ __forceinline__ moments merge(moments a, moments b)
+{
+    float total = a.n + b.n;
+    if (total == 0.0f)
+        return a;
+    float delta = b.mean - a.mean, fb = b.n / total;
+    moments r = { total, a.mean + delta * fb, a.m2 + b.m2 + delta * delta * a.n * fb };
+    return r;
+}
+
+__device__ moments warp_merge(moments m)
+{
+    for (int off = 16; off > 0; off >>= 1) {
+        moments o = { __shfl_down_sync(0xffffffffu, m.n, off),
+                      __shfl_down_sync(0xffffffffu, m.mean, off),
+                      __shfl_down_sync(0xffffffffu, m.m2, off) };
+        m = merge(m, o);
+    }
+    return m;
+}
+
+/* The block's merged moments, valid in thread 0. */
+__device__ moments block_merge(moments m)
+{
+    __shared__ moments part[WARPS];
+    m = warp_merge(m);
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (lane == 0)
+        part[warp] = m;
+    __syncthreads();
+    if (warp == 0) {
+        moments z = { 0.0f, 0.0f, 0.0f };
+        m = warp_merge(lane < WARPS ? part[lane] : z);
+    }
+    __syncthreads();
+    return m;
+}
+
+/* Sum (op 0) or maximum (op 1) over the block, returned to every thread. */
+__device__ float block_reduce(float v, int op)
+{
+    __shared__ float part[WARPS];
+    __shared__ float result;
+    for (int off = 16; off > 0; off >>= 1) {
+        float o = __shfl_down_sync(0xffffffffu, v, off);
+        v = op ? fmaxf(v, o) : v + o;
+    }
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (lane == 0)
+        part[warp] = v;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float r = part[0];
+        for (int i = 1; i < WARPS; i++)
+            r = op ? fmaxf(r, part[i]) : r + part[i];
+        result = r;
+    }
+    __syncthreads();
+    float r = result;
+    __syncthreads();   /* the shared slots are reused by the next call */
+    return r;
+}
+
+/* --- GroupNorm --------------------------------------------------------------- */
+
+/* grid (chunks, batch * groups): partial[(span * chunks + chunk)] moments */
+__global__ void gn_partial_kernel(const float *x, moments *partial, int64_t span_size)
+{
+    int64_t span = blockIdx.y, chunks = gridDim.x;
+    int64_t begin = (int64_t)blockIdx.x * GN_CHUNK;
+    int64_t end = begin + GN_CHUNK < span_size ? begin + GN_CHUNK : span_size;
+    const float *src = x + span * span_size;
+    moments m = { 0.0f, 0.0f, 0.0f };
+    for (int64_t i = begin + threadIdx.x; i < end; i += THREADS) {
+        float v = src[i];
+        m.n += 1.0f;
+        float delta = v - m.mean;
+        m.mean += delta / m.n;
+        m.m2 += delta * (v - m.mean);
+    }
+    m = block_merge(m);
+    if (threadIdx.x == 0)
+        partial[span * chunks + blockIdx.x] = m;
+}
+
+/* grid (ceil(span_size / GN_APPLY_SPAN), batch * groups) */
+__global__ void gn_apply_kernel(const float *x, float *y, const moments *partial, int chunks,
+                                const float *gamma, const float *beta, int64_t span_size,
+                                int64_t spatial, int64_t per_group, int groups, float eps, int act)
+{
+    __shared__ float stats[2];
+    int64_t span = blockIdx.y;
+    if (threadIdx.x < 32) {
+        moments m = { 0.0f, 0.0f, 0.0f };
+        for (int j = threadIdx.x; j < chunks; j += 32)
+            m = merge(m, partial[span * chunks + j]);
+        m = warp_merge(m);
+        if (threadIdx.x == 0) {
+            stats[0] = m.mean;
+            stats[1] = rsqrtf(m.m2 / m.n + eps);
+        }
+    }
+    __syncthreads();
+    float mean = stats[0], rstd = stats[1];
+    int64_t first_channel = (span % groups) * per_group;
+    int64_t begin = (int64_t)blockIdx.x * GN_APPLY_SPAN;
+    int64_t end = begin + GN_APPLY_SPAN < span_size ? begin + GN_APPLY_SPAN : span_size;
+    const float *src = x + span * span_size;
+    float *dst = y + span * span_size;
+    for (int64_t i = begin + threadIdx.x; i < end; i += THREADS) {
+        int64_t ch = first_channel + i / spatial;
+        float scale = gamma[ch] * rstd, shift = beta[ch] - mean * scale;
+        dst[i] = apply_act(src[i] * scale + shift, act);
+    }
+}
+
+/* --- LayerNorm and softmax --------------------------------------------------- */
+
+__global__ void layer_norm_kernel(const float *x, float *y, const float *gamma, const float *beta,
+                                  int64_t d, float eps)
+{
+    const float *src = x + (int64_t)blockIdx.x * d;
+    float *dst = y + (int64_t)blockIdx.x * d;
+    float sum = 0.0f;
+    for (int64_t i = threadIdx.x; i < d; i += THREADS)
+        sum += src[i];
+    float mean = block_reduce(sum, 0) / (float)d;
+    float sq = 0.0f;
+    for (int64_t i = threadIdx.x; i < d; i += THREADS) {
+        float dev = src[i] - mean;
+        sq += dev * dev;
+    }
+    float rstd = rsqrtf(block_reduce(sq, 0) / (float)d + eps);
+    for (int64_t i = threadIdx.x; i < d; i += THREADS)
+        dst[i] = (src[i] - mean) * rstd * gamma[i] + beta[i];
+}
+
+__global__ void softmax_kernel(float *x, int64_t n)
+{
+    float *row = x + (int64_t)blockIdx.x * n;
+    float max = -INFINITY;
+    for (int64_t i = threadIdx.x; i < n; i += THREADS)
+        max = fmaxf(max, row[i]);
+    max = block_reduce(max, 1);
+    float sum = 0.0f;
+    for (int64_t i = threadIdx.x; i < n; i += THREADS) {
+        float e = expf(row[i] - max);
+        row[i] = e;
+        sum += e;
+    }
+    float inv = 1.0f / block_reduce(sum, 0);
+    for (int64_t i = threadIdx.x; i < n; i += THREADS)
+        row[i] *= inv;
+}
+
+extern "C" {
+
+static int64_t gn_chunks(int64_t span_size)
+{
+    return (span_size + GN_CHUNK - 1) / GN_CHUNK;
+}
+
+int64_t cuda_group_norm_scratch(int64_t batch, int groups, int64_t group_size)
+{
+    return batch * groups * gn_chunks(group_size) * (int64_t)(sizeof(moments) / sizeof(float));
+}
+
+void cuda_run_group_norm(cudaStream_t s, const float *x, float *y, const float *gamma,
+                         const float *beta, int64_t batch, int64_t channels, int64_t spatial,
+                         int groups, float eps, int act, float *scratch)
+{
+    int64_t per_group = channels / groups, span_size = per_group * spatial;
+    int64_t chunks = gn_chunks(span_size);
+    moments *partial = (moments *)scratch;
+    dim3 partial_grid((unsigned)chunks, (unsigned)(batch * groups));
+    gn_partial_kernel<<<partial_grid, THREADS, 0, s>>>(x, partial, span_size);
+    dim3 apply_grid((unsigned)((span_size + GN_APPLY_SPAN - 1) / GN_APPLY_SPAN),
+                    (unsigned)(batch * groups));
+    gn_apply_kernel<<<apply_grid, THREADS, 0, s>>>(x, y, partial, (int)chunks, gamma, beta,
+                                                  span_size, spatial, per_group, groups, eps, act);
+}
+
+void cuda_run_layer_norm(cudaStream_t s, const float *x, float *y, const float *gamma,
+                         const float *beta, int64_t rows, int64_t d, float eps)
+{
+    layer_norm_kernel<<<(unsigned)rows, THREADS, 0, s>>>(x, y, gamma, beta, d, eps);
+}
+
+void cuda_run_softmax_rows(cudaStream_t s, float *x, int64_t rows, int64_t n)
+{
+    softmax_kernel<<<(unsigned)rows, THREADS, 0, s>>>(x, n);
+}
+
+}

@@ -1,0 +1,85 @@
+/*
+ * device.c - device names and the process's device (see device.h).
+ *
+ * The CUDA backend exists only in builds configured with it (LS_HAVE_CUDA);
+ * other builds answer a request for a GPU with an error saying so.
+ */
+#include "nn/device.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef LS_HAVE_CUDA
+#include "nn/cuda/cuda_backend.h"
+#endif
+
+static const nn_backend *process_backend;   /* set by nn_set_device or the first lookup */
+
+int nn_device_parse(const char *name, nn_device *out, ls_error *err)
+{
+    *out = (nn_device){ NN_DEVICE_AUTO, 0 };
+    if (!name || strcmp(name, "auto") == 0)
+        return 0;
+    if (strcmp(name, "cpu") == 0) {
+        out->kind = NN_DEVICE_CPU;
+        return 0;
+    }
+    if (strcmp(name, "cuda") == 0) {
+        out->kind = NN_DEVICE_CUDA;
+        return 0;
+    }
+    if (strncmp(name, "cuda:", 5) == 0 && name[5] >= '0' && name[5] <= '9') {
+        char *end;
+        long index = strtol(name + 5, &end, 10);
+        if (!*end && index <= 255) {
+            *out = (nn_device){ NN_DEVICE_CUDA, (int)index };
+            return 0;
+        }
+    }
+    return ls_error_set(err, "unknown device '%s' (cpu, cuda, cuda:N or auto)", name);
+}
+
+const nn_backend *nn_device_backend(const nn_device *d, ls_error *err)
+{
+    switch (d->kind) {
+    case NN_DEVICE_CPU:
+        return nn_backend_cpu();
+    case NN_DEVICE_CUDA:
+#ifdef LS_HAVE_CUDA
+        return nn_backend_cuda(d->index, err);
+#else
+        ls_error_set(err, "cuda:%d: this lipstream was built without CUDA (configure with "
+                     "-DLS_CUDA=ON where nvcc and cuDNN are installed)", d->index);
+        return NULL;
+#endif
+    case NN_DEVICE_AUTO:
+        break;
+    }
+#ifdef LS_HAVE_CUDA
+    const nn_backend *gpu = nn_backend_cuda(0, NULL);
+    if (gpu)
+        return gpu;
+#endif
+    return nn_backend_cpu();
+}
+
+int nn_set_device(const char *name, ls_error *err)
+{
+    nn_device d;
+    if (nn_device_parse(name, &d, err) != 0)
+        return -1;
+    const nn_backend *be = nn_device_backend(&d, err);
+    if (!be)
+        return -1;
+    process_backend = be;
+    return 0;
+}
+
+const nn_backend *nn_default_backend(void)
+{
+    if (!process_backend) {
+        nn_device automatic = { NN_DEVICE_AUTO, 0 };
+        process_backend = nn_device_backend(&automatic, NULL);
+    }
+    return process_backend;
+}

@@ -1,0 +1,701 @@
+/*
+ * test_cuda_ops.c - the CUDA backend against the CPU backend, and the models'
+ * use of device memory.
+ *
+ * usage: test_cuda_ops gpu|host MUSETALK_SMALL WHISPER_REF
+ *   (the folders written by tests/ref/musetalk_ref.py small and whisper_ref.py)
+ *
+ * gpu: every operator of backend.h on the GPU against the CPU backend on
+ * random data in the UNet's, the VAE's and whisper's shapes (fused variants
+ * included: residual epilogues, aliasing, asymmetric padding, upsampling
+ * reads), then each network with the small random-weight checkpoints placed
+ * on the GPU (whisper encoder, both UNets, VAE decode and encode, the
+ * renderer's faces) against the same network on the CPU. Exits 77 (skipped)
+ * with the reason when there is no GPU or no CUDA build.
+ *
+ * host: runs anywhere. The same network comparisons on a "fenced" backend:
+ * the CPU's kernels behind a table that records the memory it allocates and
+ * fails an operator given any tensor outside it. A weight the placement
+ * missed, or an input the model code did not upload, is caught here without
+ * a GPU; the results must equal the CPU's. Also the device names and their
+ * errors (nn/device.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "io/npy.h"
+#include "models/musetalk.h"
+#include "nn/device.h"
+
+/* Tolerances (max |got - want| <= atol + rtol * max |want|):
+ * - TF32 rounds GEMM and convolution inputs to 10 mantissa bits (relative
+ *   error up to 2^-11 each) and accumulates in fp32; over K random-signed
+ *   products the error grows like sqrt(K) while the outputs do too, so it
+ *   stays near 1e-3 of the largest output: rtol 2e-3.
+ * - Norms, softmax, activations: fp32 on both sides, only summation order
+ *   and libm vs CUDA expf/erff ulps differ: rtol 1e-5 (1e-4 for GroupNorm
+ *   spans of a million values, whose statistics are merged in fp32 here and
+ *   summed in double on the CPU).
+ * - Data movement is exact.
+ * - Networks: the TF32 error of about 30 chained GEMMs/convolutions (small
+ *   UNet) adds up roughly in quadrature: rtol 1e-2 of the largest output;
+ *   faces (bytes) within 3 levels. Provisional until measured on an H100. */
+#define TF32_RTOL 2e-3
+#define FP32_RTOL 1e-5
+#define GN_BIG_RTOL 1e-4
+#define NET_RTOL 1e-2
+#define FACE_ATOL 3.0
+
+static const char *mt_dir, *whisper_dir;
+
+static const char *path_in(const char *dir, const char *name)
+{
+    static char path[4][1024];
+    static int next;
+    char *p = path[next++ % 4];
+    snprintf(p, sizeof path[0], "%s/%s", dir, name);
+    return p;
+}
+
+/* --- random host tensors and device copies -------------------------------- */
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static float uniform(void)
+{
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((rng >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
+}
+
+/* A host tensor of uniform values in [-scale, scale). */
+static nn_tensor host_rand(int ndim, const int64_t *shape, float scale)
+{
+    nn_tensor t = { .ndim = ndim };
+    memcpy(t.shape, shape, ndim * sizeof *shape);
+    t.data = malloc((size_t)nn_numel(&t) * sizeof(float));
+    for (int64_t i = 0; i < nn_numel(&t); i++)
+        t.data[i] = scale * uniform();
+    return t;
+}
+
+static nn_tensor host_like(const nn_tensor *t)
+{
+    nn_tensor h = *t;
+    h.data = calloc((size_t)nn_numel(t), sizeof(float));
+    return h;
+}
+
+/* A copy of host tensor h in c's memory. */
+static nn_tensor to_ctx(nn_ctx *c, const nn_tensor *h)
+{
+    nn_tensor d = nn_alloc(c, h->ndim, h->shape);
+    c->be->upload(d.data, h->data, (size_t)nn_numel(h) * sizeof(float));
+    return d;
+}
+
+/* Downloads device tensor d and compares it with host tensor want. */
+static void compare_ctx(const char *what, nn_ctx *c, const nn_tensor *d, const nn_tensor *want,
+                        double atol, double rtol)
+{
+    nn_tensor got = host_like(want);
+    c->be->download(got.data, d->data, (size_t)nn_numel(want) * sizeof(float));
+    check_close(what, got.data, want->data, nn_numel(want), atol, rtol);
+    free(got.data);
+}
+
+/* --- operators on the GPU against the CPU --------------------------------- */
+
+typedef struct op_env {
+    nn_ctx *cpu, *gpu;
+} op_env;
+
+#define SHAPE(...) (sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t)), (int64_t[]){ __VA_ARGS__ }
+
+static void test_linear(op_env *e, const char *what, int with_bias, int residual_mode,
+                        int64_t batch, int64_t m, int64_t k, int64_t n)
+{
+    nn_tensor x = host_rand(SHAPE(batch, m, k), 1.0f), w = host_rand(SHAPE(n, k), 0.1f);
+    nn_tensor b = host_rand(SHAPE(n), 1.0f), r = host_rand(SHAPE(batch, m, n), 1.0f);
+    nn_tensor want = host_like(&r);
+    /* residual_mode: 0 none, 1 another buffer, 2 y itself (y starts as the residual) */
+    if (residual_mode == 2)
+        memcpy(want.data, r.data, (size_t)nn_numel(&r) * sizeof(float));
+    nn_linear(e->cpu, &x, &w, with_bias ? &b : NULL,
+              residual_mode == 1 ? &r : residual_mode == 2 ? &want : NULL, &want);
+    nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
+    nn_tensor dx = to_ctx(e->gpu, &x), dw = to_ctx(e->gpu, &w), db = to_ctx(e->gpu, &b);
+    nn_tensor dr = to_ctx(e->gpu, &r), dy = nn_alloc(e->gpu, 3, r.shape);
+    if (residual_mode == 2)
+        dy = dr;
+    nn_linear(e->gpu, &dx, &dw, with_bias ? &db : NULL, residual_mode == 1 ? &dr :
+              residual_mode == 2 ? &dy : NULL, &dy);
+    compare_ctx(what, e->gpu, &dy, &want, 0, TF32_RTOL);
+    nn_arena_release(e->gpu->arena, mark);
+    free(x.data), free(w.data), free(b.data), free(r.data), free(want.data);
+}
+
+static void test_conv2d(op_env *e, const char *what, const int64_t xs[4], int64_t o, int k,
+                        nn_conv2d_params p, int residual_mode)
+{
+    nn_tensor x = host_rand(4, xs, 1.0f), w = host_rand(SHAPE(o, xs[1], k, k), 0.05f);
+    nn_tensor b = host_rand(SHAPE(o), 1.0f);
+    int up = p.upsample2x ? 2 : 1;
+    int64_t ys[4] = { xs[0], o, nn_conv_out(xs[2] * up, k, p.stride_h, p.pad_top, p.pad_bottom),
+                      nn_conv_out(xs[3] * up, k, p.stride_w, p.pad_left, p.pad_right) };
+    nn_tensor r = host_rand(4, ys, 1.0f), want = host_like(&r);
+    if (residual_mode == 2)
+        memcpy(want.data, r.data, (size_t)nn_numel(&r) * sizeof(float));
+    nn_conv2d(e->cpu, &x, &w, &b, &p, residual_mode == 1 ? &r : residual_mode == 2 ? &want : NULL,
+              &want);
+    nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
+    nn_tensor dx = to_ctx(e->gpu, &x), dw = to_ctx(e->gpu, &w), db = to_ctx(e->gpu, &b);
+    nn_tensor dr = to_ctx(e->gpu, &r), dy = residual_mode == 2 ? dr : nn_alloc(e->gpu, 4, ys);
+    nn_conv2d(e->gpu, &dx, &dw, &db, &p, residual_mode == 1 ? &dr : residual_mode == 2 ? &dy : NULL,
+              &dy);
+    compare_ctx(what, e->gpu, &dy, &want, 0, TF32_RTOL);
+    nn_arena_release(e->gpu->arena, mark);
+    free(x.data), free(w.data), free(b.data), free(r.data), free(want.data);
+}
+
+static void test_conv1d(op_env *e, const char *what, int64_t c, int64_t len, int64_t o, int stride,
+                        nn_act act)
+{
+    nn_tensor x = host_rand(SHAPE(1, c, len), 1.0f), w = host_rand(SHAPE(o, c, 3), 0.1f);
+    nn_tensor b = host_rand(SHAPE(o), 1.0f);
+    nn_tensor want = host_rand(SHAPE(1, o, nn_conv_out(len, 3, stride, 1, 1)), 0.0f);
+    nn_conv1d(e->cpu, &x, &w, &b, stride, 1, 1, act, &want);
+    nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
+    nn_tensor dx = to_ctx(e->gpu, &x), dw = to_ctx(e->gpu, &w), db = to_ctx(e->gpu, &b);
+    nn_tensor dy = nn_alloc(e->gpu, 3, want.shape);
+    nn_conv1d(e->gpu, &dx, &dw, &db, stride, 1, 1, act, &dy);
+    compare_ctx(what, e->gpu, &dy, &want, 0, TF32_RTOL);
+    nn_arena_release(e->gpu->arena, mark);
+    free(x.data), free(w.data), free(b.data), free(want.data);
+}
+
+static void test_group_norm(op_env *e, const char *what, const int64_t xs[4], int groups,
+                            nn_act act, int in_place, double rtol)
+{
+    nn_tensor x = host_rand(4, xs, 2.0f), want = host_like(&x);
+    for (int64_t i = 0; i < nn_numel(&x); i++)
+        x.data[i] += 0.5f;   /* a mean away from 0 */
+    nn_tensor g = host_rand(SHAPE(xs[1]), 1.0f), b = host_rand(SHAPE(xs[1]), 1.0f);
+    nn_group_norm(e->cpu, &x, &g, &b, groups, 1e-6f, act, &want);
+    nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
+    nn_tensor dx = to_ctx(e->gpu, &x), dg = to_ctx(e->gpu, &g), db = to_ctx(e->gpu, &b);
+    nn_tensor dy = in_place ? dx : nn_alloc(e->gpu, 4, xs);
+    nn_group_norm(e->gpu, &dx, &dg, &db, groups, 1e-6f, act, &dy);
+    compare_ctx(what, e->gpu, &dy, &want, 0, rtol);
+    nn_arena_release(e->gpu->arena, mark);
+    free(x.data), free(want.data), free(g.data), free(b.data);
+}
+
+static void test_layer_norm(op_env *e, int64_t rows, int64_t d)
+{
+    nn_tensor x = host_rand(SHAPE(1, rows, d), 3.0f), want = host_like(&x);
+    nn_tensor g = host_rand(SHAPE(d), 1.0f), b = host_rand(SHAPE(d), 1.0f);
+    nn_layer_norm(e->cpu, &x, &g, &b, 1e-5f, &want);
+    nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
+    nn_tensor dx = to_ctx(e->gpu, &x), dg = to_ctx(e->gpu, &g), db = to_ctx(e->gpu, &b);
+    nn_layer_norm(e->gpu, &dx, &dg, &db, 1e-5f, &dx);   /* in place */
+    compare_ctx("layer_norm (1, 1024, 320) in place", e->gpu, &dx, &want, 0, FP32_RTOL);
+    nn_arena_release(e->gpu->arena, mark);
+    free(x.data), free(want.data), free(g.data), free(b.data);
+}
+
+static void test_pointwise(op_env *e)
+{
+    nn_tensor x = host_rand(SHAPE(2, 1024, 2560), 4.0f), y = host_rand(SHAPE(2, 1024, 2560), 1.0f);
+    nn_tensor want = host_like(&x), half = host_rand(SHAPE(2, 1024, 1280), 0.0f);
+    nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
+    nn_tensor dx = to_ctx(e->gpu, &x), dy = to_ctx(e->gpu, &y), dout = nn_alloc(e->gpu, 3, x.shape);
+    static const char *const names[] = { "activation none", "activation silu", "activation gelu" };
+    for (int act = NN_ACT_NONE; act <= NN_ACT_GELU; act++) {
+        nn_activation(e->cpu, &x, act, &want);
+        nn_activation(e->gpu, &dx, act, &dout);
+        compare_ctx(names[act], e->gpu, &dout, &want, 0, FP32_RTOL);
+    }
+    nn_geglu(e->cpu, &x, &half);
+    nn_tensor dhalf = nn_alloc(e->gpu, 3, half.shape);
+    nn_geglu(e->gpu, &dx, &dhalf);
+    compare_ctx("geglu (2, 1024, 2560)", e->gpu, &dhalf, &half, 0, FP32_RTOL);
+    nn_add(e->cpu, &x, &y, &want);
+    nn_add(e->gpu, &dx, &dy, &dy);   /* y aliases b */
+    compare_ctx("add, y aliasing b", e->gpu, &dy, &want, 0, 0);
+    nn_arena_release(e->gpu->arena, mark);
+    free(x.data), free(y.data), free(want.data), free(half.data);
+}
+
+static void test_layout(op_env *e)
+{
+    nn_tensor a = host_rand(SHAPE(2, 640, 16, 16), 1.0f), b = host_rand(SHAPE(2, 320, 16, 16), 1.0f);
+    nn_tensor cat = host_rand(SHAPE(2, 960, 16, 16), 0.0f), up = host_rand(SHAPE(2, 640, 32, 32), 0.0f);
+    nn_tensor t = host_rand(SHAPE(2, 320, 1000), 1.0f), tt = host_rand(SHAPE(2, 1000, 320), 0.0f);
+    nn_concat_channels(e->cpu, &a, &b, &cat);
+    nn_upsample2x(e->cpu, &a, &up);
+    nn_transpose12(e->cpu, &t, &tt);
+    nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
+    nn_tensor da = to_ctx(e->gpu, &a), db = to_ctx(e->gpu, &b), dt = to_ctx(e->gpu, &t);
+    nn_tensor dcat = nn_alloc(e->gpu, 4, cat.shape), dup = nn_alloc(e->gpu, 4, up.shape);
+    nn_tensor dtt = nn_alloc(e->gpu, 3, tt.shape);
+    nn_concat_channels(e->gpu, &da, &db, &dcat);
+    nn_upsample2x(e->gpu, &da, &dup);
+    nn_transpose12(e->gpu, &dt, &dtt);
+    compare_ctx("concat_channels (2, 640+320, 16, 16)", e->gpu, &dcat, &cat, 0, 0);
+    compare_ctx("upsample2x (2, 640, 16, 16)", e->gpu, &dup, &up, 0, 0);
+    compare_ctx("transpose12 (2, 320, 1000)", e->gpu, &dtt, &tt, 0, 0);
+    nn_arena_release(e->gpu->arena, mark);
+    free(a.data), free(b.data), free(cat.data), free(up.data), free(t.data), free(tt.data);
+}
+
+static void test_attention(op_env *e, const char *what, int64_t batch, int64_t lq, int64_t lk,
+                           int64_t ch, int heads)
+{
+    nn_tensor q = host_rand(SHAPE(batch, lq, ch), 1.0f), k = host_rand(SHAPE(batch, lk, ch), 1.0f);
+    nn_tensor v = host_rand(SHAPE(batch, lk, ch), 1.0f), want = host_like(&q);
+    nn_attention(e->cpu, &q, &k, &v, heads, &want);
+    nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
+    nn_tensor dq = to_ctx(e->gpu, &q), dk = to_ctx(e->gpu, &k), dv = to_ctx(e->gpu, &v);
+    nn_tensor dout = nn_alloc(e->gpu, 3, q.shape);
+    nn_attention(e->gpu, &dq, &dk, &dv, heads, &dout);
+    compare_ctx(what, e->gpu, &dout, &want, 0, TF32_RTOL);
+    nn_arena_release(e->gpu->arena, mark);
+    free(q.data), free(k.data), free(v.data), free(want.data);
+}
+
+static void test_operators(const nn_backend *gpu)
+{
+    op_env e = { nn_ctx_new(nn_backend_cpu()), nn_ctx_new(gpu) };
+    CHECK(e.cpu && e.gpu, "contexts");
+    if (!e.cpu || !e.gpu)
+        return;
+    test_linear(&e, "linear (2, 1024, 320) + bias + residual", 1, 1, 2, 1024, 320, 320);
+    test_linear(&e, "linear, residual is y", 1, 2, 2, 1024, 1280, 320);
+    test_linear(&e, "linear (2, 50, 384) no bias", 0, 0, 2, 50, 384, 320);
+    nn_conv2d_params same = { 1, 1, 1, 1, 1, 1, 0 }, one = { 1, 1, 0, 0, 0, 0, 0 };
+    nn_conv2d_params down = { 2, 2, 1, 1, 1, 1, 0 }, down_pad01 = { 2, 2, 0, 1, 0, 1, 0 };
+    nn_conv2d_params upsample = { 1, 1, 1, 1, 1, 1, 1 }, uneven = { 1, 2, 2, 0, 1, 3, 0 };
+    test_conv2d(&e, "conv2d 3x3 (2, 320, 32, 32) + residual", (int64_t[]){ 2, 320, 32, 32 }, 320,
+                3, same, 1);
+    test_conv2d(&e, "conv2d 3x3, residual is y", (int64_t[]){ 2, 64, 16, 16 }, 64, 3, same, 2);
+    test_conv2d(&e, "conv2d 1x1 (2, 640, 16, 16) -> 320", (int64_t[]){ 2, 640, 16, 16 }, 320, 1,
+                one, 0);
+    test_conv2d(&e, "conv2d 3x3 stride 2 pad 1", (int64_t[]){ 2, 320, 32, 32 }, 320, 3, down, 0);
+    test_conv2d(&e, "conv2d 3x3 stride 2 pad (0,1,0,1)", (int64_t[]){ 1, 128, 64, 64 }, 128, 3,
+                down_pad01, 0);
+    test_conv2d(&e, "conv2d upsample2x 3x3 (2, 640, 8, 8)", (int64_t[]){ 2, 640, 8, 8 }, 640, 3,
+                upsample, 0);
+    test_conv2d(&e, "conv2d uneven pads and strides", (int64_t[]){ 1, 16, 13, 11 }, 8, 3, uneven, 1);
+    test_conv1d(&e, "conv1d (1, 80, 3000) k3 + gelu", 80, 3000, 384, 1, NN_ACT_GELU);
+    test_conv1d(&e, "conv1d (1, 384, 3000) k3 s2 + gelu", 384, 3000, 384, 2, NN_ACT_GELU);
+    test_group_norm(&e, "group_norm (2, 320, 32, 32) + silu", (int64_t[]){ 2, 320, 32, 32 }, 32,
+                    NN_ACT_SILU, 0, FP32_RTOL);
+    test_group_norm(&e, "group_norm (1, 128, 256, 256) in place", (int64_t[]){ 1, 128, 256, 256 },
+                    32, NN_ACT_NONE, 1, GN_BIG_RTOL);
+    test_group_norm(&e, "group_norm (1, 12, 5, 7) g3 + gelu", (int64_t[]){ 1, 12, 5, 7 }, 3,
+                    NN_ACT_GELU, 0, FP32_RTOL);
+    test_layer_norm(&e, 1024, 320);
+    test_pointwise(&e);
+    test_layout(&e);
+    test_attention(&e, "attention self (2, 1024, 320) 8 heads", 2, 1024, 1024, 320, 8);
+    test_attention(&e, "attention cross (2, 256, 640) 50 keys", 2, 256, 50, 640, 8);
+    test_attention(&e, "attention whisper (1, 1500, 384) 6 heads", 1, 1500, 1500, 384, 6);
+    test_attention(&e, "attention vae (1, 1024, 512) 1 head", 1, 1024, 1024, 512, 1);
+    nn_ctx_free(e.cpu);
+    nn_ctx_free(e.gpu);
+}
+
+/* --- the fenced backend ---------------------------------------------------- */
+
+#define FENCE_MAX_BLOCKS 4096
+
+typedef struct fence_block {
+    char *base;
+    size_t size;
+} fence_block;
+
+static fence_block fence_blocks[FENCE_MAX_BLOCKS];
+static int fence_count;
+static nn_backend fenced;
+
+static void *fence_alloc(size_t bytes)
+{
+    NN_CHECK(fence_count < FENCE_MAX_BLOCKS, "fence: too many blocks");
+    void *p = nn_backend_cpu()->alloc(bytes);
+    if (p)
+        fence_blocks[fence_count++] = (fence_block){ p, bytes };
+    return p;
+}
+
+static void fence_free(void *p)
+{
+    for (int i = 0; i < fence_count; i++)
+        if (fence_blocks[i].base == p) {
+            fence_blocks[i] = fence_blocks[--fence_count];
+            break;
+        }
+    nn_backend_cpu()->free(p);
+}
+
+/* Fails the check unless [p, p + bytes) lies in one block of the backend. */
+static void fence_need(const char *op, const void *p, size_t bytes)
+{
+    const char *c = p;
+    int inside = 0;
+    for (int i = 0; i < fence_count && !inside; i++)
+        inside = c >= fence_blocks[i].base && c + bytes <= fence_blocks[i].base + fence_blocks[i].size;
+    CHECK(inside, "%s: %zu bytes at %p are not backend memory", op, bytes, p);
+}
+
+static void fence_tensor(const char *op, const nn_tensor *t)
+{
+    if (t)
+        fence_need(op, t->data, (size_t)nn_numel(t) * sizeof(float));
+}
+
+static void fence_upload(void *dst, const void *src, size_t bytes)
+{
+    fence_need("upload", dst, bytes);
+    memcpy(dst, src, bytes);
+}
+
+static void fence_download(void *dst, const void *src, size_t bytes)
+{
+    fence_need("download", src, bytes);
+    memcpy(dst, src, bytes);
+}
+
+static void fence_linear(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+                         const nn_tensor *residual, nn_tensor *y)
+{
+    const nn_tensor *all[] = { x, w, b, residual, y };
+    for (int i = 0; i < 5; i++)
+        fence_tensor("linear", all[i]);
+    nn_backend_cpu()->linear(c, x, w, b, residual, y);
+}
+
+static void fence_conv2d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+                         const nn_conv2d_params *p, const nn_tensor *residual, nn_tensor *y)
+{
+    const nn_tensor *all[] = { x, w, b, residual, y };
+    for (int i = 0; i < 5; i++)
+        fence_tensor("conv2d", all[i]);
+    nn_backend_cpu()->conv2d(c, x, w, b, p, residual, y);
+}
+
+static void fence_conv1d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+                         int stride, int pad_left, int pad_right, nn_act act, nn_tensor *y)
+{
+    const nn_tensor *all[] = { x, w, b, y };
+    for (int i = 0; i < 4; i++)
+        fence_tensor("conv1d", all[i]);
+    nn_backend_cpu()->conv1d(c, x, w, b, stride, pad_left, pad_right, act, y);
+}
+
+static void fence_group_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma,
+                             const nn_tensor *beta, int groups, float eps, nn_act act, nn_tensor *y)
+{
+    const nn_tensor *all[] = { x, gamma, beta, y };
+    for (int i = 0; i < 4; i++)
+        fence_tensor("group_norm", all[i]);
+    nn_backend_cpu()->group_norm(c, x, gamma, beta, groups, eps, act, y);
+}
+
+static void fence_layer_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma,
+                             const nn_tensor *beta, float eps, nn_tensor *y)
+{
+    const nn_tensor *all[] = { x, gamma, beta, y };
+    for (int i = 0; i < 4; i++)
+        fence_tensor("layer_norm", all[i]);
+    nn_backend_cpu()->layer_norm(c, x, gamma, beta, eps, y);
+}
+
+static void fence_activation(nn_ctx *c, const nn_tensor *x, nn_act act, nn_tensor *y)
+{
+    fence_tensor("activation", x);
+    fence_tensor("activation", y);
+    nn_backend_cpu()->activation(c, x, act, y);
+}
+
+static void fence_geglu(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
+{
+    fence_tensor("geglu", x);
+    fence_tensor("geglu", y);
+    nn_backend_cpu()->geglu(c, x, y);
+}
+
+static void fence_attention(nn_ctx *c, const nn_tensor *q, const nn_tensor *k, const nn_tensor *v,
+                            int heads, nn_tensor *out)
+{
+    const nn_tensor *all[] = { q, k, v, out };
+    for (int i = 0; i < 4; i++)
+        fence_tensor("attention", all[i]);
+    nn_backend_cpu()->attention(c, q, k, v, heads, out);
+}
+
+static void fence_add(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
+{
+    const nn_tensor *all[] = { a, b, y };
+    for (int i = 0; i < 3; i++)
+        fence_tensor("add", all[i]);
+    nn_backend_cpu()->add(c, a, b, y);
+}
+
+static void fence_upsample2x(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
+{
+    fence_tensor("upsample2x", x);
+    fence_tensor("upsample2x", y);
+    nn_backend_cpu()->upsample2x(c, x, y);
+}
+
+static void fence_concat(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
+{
+    const nn_tensor *all[] = { a, b, y };
+    for (int i = 0; i < 3; i++)
+        fence_tensor("concat_channels", all[i]);
+    nn_backend_cpu()->concat_channels(c, a, b, y);
+}
+
+static void fence_transpose12(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
+{
+    fence_tensor("transpose12", x);
+    fence_tensor("transpose12", y);
+    nn_backend_cpu()->transpose12(c, x, y);
+}
+
+static const nn_backend *fenced_backend(void)
+{
+    fenced = *nn_backend_cpu();
+    fenced.name = "fenced";
+    fenced.alloc = fence_alloc;
+    fenced.free = fence_free;
+    fenced.upload = fence_upload;
+    fenced.download = fence_download;
+    fenced.linear = fence_linear;
+    fenced.conv2d = fence_conv2d;
+    fenced.conv1d = fence_conv1d;
+    fenced.group_norm = fence_group_norm;
+    fenced.layer_norm = fence_layer_norm;
+    fenced.activation = fence_activation;
+    fenced.geglu = fence_geglu;
+    fenced.attention = fence_attention;
+    fenced.add = fence_add;
+    fenced.upsample2x = fence_upsample2x;
+    fenced.concat_channels = fence_concat;
+    fenced.transpose12 = fence_transpose12;
+    return &fenced;
+}
+
+/* --- networks on a device against the CPU --------------------------------- */
+
+static nn_tensor load_npy(const char *dir, const char *name)
+{
+    nn_tensor t = { 0 };
+    ls_error err = { { 0 } };
+    CHECK(ls_npy_read(path_in(dir, name), &t, &err) == 0, "%s", err.msg);
+    return t;
+}
+
+/* out = UNet(latent, audio) on the CPU, then with the weights on `dev`. */
+static void test_unet(const nn_backend *dev, const char *label, const char *config,
+                      const char *weights, const char *latent_name, const char *audio_name,
+                      double rtol)
+{
+    ls_unet *u = NULL;
+    ls_error err = { { 0 } };
+    nn_tensor lat = load_npy(mt_dir, latent_name), aud = load_npy(mt_dir, audio_name);
+    if (ls_unet_load(path_in(mt_dir, config), path_in(mt_dir, weights), &u, &err) != 0 ||
+        !lat.data || !aud.data) {
+        CHECK(0, "%s: %s", label, err.msg);
+        free(lat.data), free(aud.data);
+        return;
+    }
+    nn_tensor want = host_rand(SHAPE(lat.shape[0], ls_unet_config_of(u)->out_channels,
+                                     lat.shape[2], lat.shape[3]), 0.0f);
+    nn_ctx *cpu = nn_ctx_new(nn_backend_cpu());
+    ls_unet_forward(u, cpu, &lat, &aud, &want);
+    nn_ctx_free(cpu);
+
+    nn_ctx *c = nn_ctx_new(dev);
+    CHECK(ls_unet_place(u, dev, &err) == 0 && ls_unet_backend(u) == dev, "%s", err.msg);
+    nn_tensor dl = to_ctx(c, &lat), da = to_ctx(c, &aud), dout = nn_alloc(c, 4, want.shape);
+    ls_unet_forward(u, c, &dl, &da, &dout);
+    compare_ctx(label, c, &dout, &want, 0, rtol);
+    nn_ctx_free(c);
+    ls_unet_free(u);
+    free(lat.data), free(aud.data), free(want.data);
+}
+
+/* VAE decode and encode on the CPU, then with the weights on `dev`. */
+static void test_vae(const nn_backend *dev, double rtol)
+{
+    ls_vae *v = NULL;
+    ls_error err = { { 0 } };
+    nn_tensor z = load_npy(mt_dir, "vae_z.npy"), x = load_npy(mt_dir, "vae_x.npy");
+    if (ls_vae_load(path_in(mt_dir, "sd-vae"), &v, &err) != 0 || !z.data || !x.data) {
+        CHECK(0, "vae: %s", err.msg);
+        free(z.data), free(x.data);
+        return;
+    }
+    int f = ls_vae_factor(v);
+    nn_tensor image = host_rand(SHAPE(z.shape[0], 3, z.shape[2] * f, z.shape[3] * f), 0.0f);
+    nn_tensor mean = host_rand(SHAPE(x.shape[0], 4, x.shape[2] / f, x.shape[3] / f), 0.0f);
+    nn_ctx *cpu = nn_ctx_new(nn_backend_cpu());
+    ls_vae_decode(v, cpu, &z, &image);
+    ls_vae_encode_mean(v, cpu, &x, &mean);
+    nn_ctx_free(cpu);
+
+    nn_ctx *c = nn_ctx_new(dev);
+    CHECK(ls_vae_place(v, dev, &err) == 0 && ls_vae_backend(v) == dev, "%s", err.msg);
+    nn_tensor dz = to_ctx(c, &z), dx = to_ctx(c, &x);
+    nn_tensor dimage = nn_alloc(c, 4, image.shape), dmean = nn_alloc(c, 4, mean.shape);
+    ls_vae_decode(v, c, &dz, &dimage);
+    ls_vae_encode_mean(v, c, &dx, &dmean);
+    compare_ctx("vae decode (2, 4, 8, 8)", c, &dimage, &image, 0, rtol);
+    compare_ctx("vae encode mean (2, 3, 64, 64)", c, &dmean, &mean, 0, rtol);
+    nn_ctx_free(c);
+    ls_vae_free(v);
+    free(z.data), free(x.data), free(image.data), free(mean.data);
+}
+
+/* The renderer (PE on the host, UNet, decode, bytes) from the folder layout. */
+static void test_render(const nn_backend *dev, double face_atol)
+{
+    ls_musetalk *m = NULL;
+    ls_error err = { { 0 } };
+    nn_tensor lat = load_npy(mt_dir, "mt_latents.npy"), aud = load_npy(mt_dir, "mt_audio.npy");
+    if (ls_musetalk_load_dir(mt_dir, LS_MUSETALK_V1, &m, &err) != 0 || !lat.data || !aud.data) {
+        CHECK(0, "musetalk: %s", err.msg);
+        free(lat.data), free(aud.data);
+        return;
+    }
+    int64_t side = ls_musetalk_face_size(m, lat.shape[2]), n = lat.shape[0] * side * side * 3;
+    uint8_t *want = malloc((size_t)n), *got = malloc((size_t)n);
+    nn_ctx *cpu = nn_ctx_new(nn_backend_cpu());
+    ls_musetalk_render(m, cpu, &lat, &aud, want);
+    nn_ctx_free(cpu);
+    nn_ctx *c = nn_ctx_new(dev);
+    CHECK(ls_musetalk_place(m, dev, &err) == 0 && ls_musetalk_backend(m) == dev, "%s", err.msg);
+    ls_musetalk_render(m, c, &lat, &aud, got);
+    float *fw = malloc((size_t)n * sizeof *fw), *fg = malloc((size_t)n * sizeof *fg);
+    for (int64_t i = 0; i < n; i++)
+        fw[i] = want[i], fg[i] = got[i];
+    check_close("musetalk faces (bytes)", fg, fw, n, face_atol, 0);
+    nn_ctx_free(c);
+    ls_musetalk_free(m);
+    free(lat.data), free(aud.data), free(want), free(got), free(fw), free(fg);
+}
+
+/* The whisper encoder on a log-mel window, CPU then `dev`. */
+static void test_whisper(const nn_backend *dev, const char *model, const char *mel_name,
+                         double rtol)
+{
+    ls_whisper *w = NULL;
+    ls_error err = { { 0 } };
+    nn_tensor mel = load_npy(whisper_dir, mel_name);
+    if (ls_whisper_load(path_in(whisper_dir, model), LS_MUSETALK_V1, &w, &err) != 0 || !mel.data) {
+        CHECK(0, "whisper %s: %s", model, err.msg);
+        free(mel.data);
+        return;
+    }
+    int64_t frames = mel.shape[1] < 2 * w->n_ctx ? mel.shape[1] : 2 * w->n_ctx;
+    int64_t steps = (frames + 1) / 2, n = steps * ls_whisper_n_states(w) * w->n_state;
+    float *want = malloc((size_t)n * sizeof *want), *got = malloc((size_t)n * sizeof *got);
+    /* the first `frames` columns of each mel band, contiguous */
+    float *window = malloc((size_t)(w->n_mels * frames) * sizeof *window);
+    for (int b = 0; b < w->n_mels; b++)
+        memcpy(window + b * frames, mel.data + b * mel.shape[1], (size_t)frames * sizeof *window);
+    nn_ctx *cpu = nn_ctx_new(nn_backend_cpu());
+    CHECK(ls_whisper_encode(w, cpu, window, frames, steps, want, &err) == 0, "%s", err.msg);
+    nn_ctx_free(cpu);
+    nn_ctx *c = nn_ctx_new(dev);
+    CHECK(ls_whisper_place(w, dev, &err) == 0 && ls_whisper_backend(w) == dev, "%s", err.msg);
+    CHECK(ls_whisper_encode(w, c, window, frames, steps, got, &err) == 0, "%s", err.msg);
+    char what[96];
+    snprintf(what, sizeof what, "whisper %s states (%lld steps)", model, (long long)steps);
+    check_close(what, got, want, n, 0, rtol);
+    nn_ctx_free(c);
+    ls_whisper_free(w);
+    free(mel.data), free(want), free(got), free(window);
+}
+
+static void test_networks(const nn_backend *dev, double rtol, double face_atol)
+{
+    test_whisper(dev, "tiny.pt", "mel_7s.npy", rtol);
+    test_whisper(dev, "small", "small_mel_257.npy", rtol);
+    test_unet(dev, "unet A (2, 8, 16, 16)", "musetalk/musetalk.json", "musetalk/pytorch_model.bin",
+              "unet_a_latent.npy", "unet_a_audio.npy", rtol);
+    test_unet(dev, "unet B (1, 5, 12, 8)", "unet_b/musetalk.json", "unet_b/unet.pth",
+              "unet_b_latent.npy", "unet_b_audio.npy", rtol);
+    test_vae(dev, rtol);
+    test_render(dev, face_atol);
+}
+
+/* --- device names ------------------------------------------------------------ */
+
+static void test_device_names(void)
+{
+    static const struct {
+        const char *name;
+        nn_device_kind kind;
+        int index;
+    } good[] = { { "cpu", NN_DEVICE_CPU, 0 }, { "cuda", NN_DEVICE_CUDA, 0 },
+                 { "cuda:3", NN_DEVICE_CUDA, 3 }, { "auto", NN_DEVICE_AUTO, 0 },
+                 { NULL, NN_DEVICE_AUTO, 0 } };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        nn_device d;
+        ls_error err = { { 0 } };
+        CHECK(nn_device_parse(good[i].name, &d, &err) == 0 && d.kind == good[i].kind &&
+                  d.index == good[i].index,
+              "%s: %s", good[i].name ? good[i].name : "NULL", err.msg);
+    }
+    static const char *const bad[] = { "gpu", "cuda:", "cuda:x", "cuda:1x", "cuda:-1", "CPU",
+                                       "cuda:999" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        nn_device d;
+        ls_error err = { { 0 } };
+        CHECK(nn_device_parse(bad[i], &d, &err) != 0 && strstr(err.msg, bad[i]) &&
+                  strstr(err.msg, "cpu, cuda, cuda:N"),
+              "%s: '%s'", bad[i], err.msg);
+    }
+    /* a GPU that no machine here has: the reason names the device whatever the build */
+    nn_device far = { NN_DEVICE_CUDA, 200 };
+    ls_error err = { { 0 } };
+    CHECK(nn_device_backend(&far, &err) == NULL && strstr(err.msg, "cuda:200: "), "'%s'",
+          err.msg);
+    printf("cuda:200 -> %s\n", err.msg);
+    nn_device cpu = { NN_DEVICE_CPU, 0 }, automatic = { NN_DEVICE_AUTO, 0 };
+    CHECK(nn_device_backend(&cpu, NULL) == nn_backend_cpu(), "cpu backend");
+    const nn_backend *chosen = nn_device_backend(&automatic, NULL);
+    CHECK(chosen != NULL, "auto backend");
+    printf("auto -> %s\n", chosen ? chosen->name : "(none)");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 4 || (strcmp(argv[1], "gpu") != 0 && strcmp(argv[1], "host") != 0)) {
+        fprintf(stderr, "usage: test_cuda_ops gpu|host MUSETALK_SMALL WHISPER_REF\n");
+        return 2;
+    }
+    mt_dir = argv[2];
+    whisper_dir = argv[3];
+    nn_set_threads(2);
+    if (strcmp(argv[1], "host") == 0) {
+        test_device_names();
+        /* the same CPU kernels on both sides: any difference is a fault */
+        test_networks(fenced_backend(), 0, 0);
+        CHECK(fence_count == 0, "fenced backend: %d blocks never freed", fence_count);
+        return check_result("test_cuda_ops host");
+    }
+    nn_device cuda = { NN_DEVICE_CUDA, 0 };
+    ls_error err = { { 0 } };
+    const nn_backend *gpu = nn_device_backend(&cuda, &err);
+    if (!gpu) {
+        printf("SKIP: %s\n", err.msg);
+        return 77;
+    }
+    test_operators(gpu);
+    test_networks(gpu, NET_RTOL, FACE_ATOL);
+    return check_result("test_cuda_ops gpu");
+}
