@@ -1,55 +1,117 @@
 /*
  * test_http_tts.c - the HTTP speech engines against a local test server
  * (tests/speech/tts_server.py, a Python http.server speaking their
- * protocols, streaming a known 24 kHz tone in pieces that cut samples):
- * the samples arrive exactly as served and in several callbacks (streamed),
- * a stereo WAV stream is decoded and mixed down, an HTTP error is reported
- * with its status and body, a callback's stop ends the request, and through
- * the speech service the audio arrives as 16 kHz 20 ms frames with its events.
+ * protocols, checking the request fields it gets and streaming a known
+ * 300 Hz tone in pieces that cut samples).
+ *
+ * OpenAI (raw PCM), CosyVoice (raw PCM, multipart upload of the reference)
+ * and XTTS (speaker cloned first, then a WAV stream) hand on exactly the
+ * served samples, in several callbacks; GPT-SoVITS (chained Ogg Vorbis) and
+ * Fish Speech (a 44.1 kHz WAV stream, the reference sent in base64 or by
+ * id) are decoded to 16 kHz, checked by the tone's length, frequency and
+ * level. A stereo WAV stream is mixed down; an HTTP error is reported with
+ * its status and body; a callback's stop ends the request; engines missing
+ * their options fail at creation. Through the speech service the audio
+ * arrives as 16 kHz 20 ms frames with its events. Last, cancelling: against
+ * a server that sends a piece every 2 s, the time from an interrupt to the
+ * engine returning, with the request cancelled at once (the service's
+ * GCancellable) and, for comparison, without (stopping at the next bytes).
  * Usage: test_http_tts PYTHON tts_server.py
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <glib/gstdio.h>
+
 #include "check.h"
 #include "test_server.h"
+#include "speech/cosyvoice_tts.h"
+#include "speech/fish_speech_tts.h"
+#include "speech/gpt_sovits_tts.h"
 #include "speech/http_tts.h"
 #include "speech/openai_tts.h"
 #include "speech/speech_service.h"
+#include "speech/xtts_tts.h"
 
-#define TONE_N 14400   /* 0.6 s at 24 kHz: the server's tone */
+#define TONE_S 0.6       /* the server's tone: 0.6 s of 300 Hz at amplitude 8000 */
+#define TONE_HZ 300.0
+#define MAX_SAMPLES 48000
+#define REFERENCE_WORDS "reference words"
 
 typedef struct collected {
-    float samples[2 * TONE_N];
+    float samples[MAX_SAMPLES];
     int n, calls, stop_after;
 } collected;
 
 static int collect(void *user, const int16_t *s, int n)
 {
     collected *c = user;
-    for (int i = 0; i < n && c->n < 2 * TONE_N; i++)
+    for (int i = 0; i < n && c->n < MAX_SAMPLES; i++)
         c->samples[c->n++] = s[i];
     c->calls++;
     return c->stop_after && c->calls >= c->stop_after;
 }
 
-static void expect_tone(const char *what, const collected *c)
+/* The served samples exactly (raw PCM and WAV travel losslessly). */
+static void expect_tone(const char *what, const collected *c, int rate)
 {
-    static float tone[TONE_N];
-    for (int i = 0; i < TONE_N; i++)
-        tone[i] = roundf(8000.0f * (float)sin(2 * M_PI * 300 * i / 24000.0));
-    printf("%s: %d samples in %d callbacks\n", what, c->n, c->calls);
-    CHECK(c->n == TONE_N && c->calls >= 5, "%s: %d samples in %d callbacks", what, c->n, c->calls);
-    /* 16-bit samples travel losslessly; the reference is rounded like the server's
-     * (float vs double sin may differ by one step at a rounding edge). */
-    CHECK(check_close(what, c->samples, tone, c->n < TONE_N ? c->n : TONE_N, 1.0, 0), "%s: samples differ", what);
+    static float tone[MAX_SAMPLES];
+    int n = (int)(TONE_S * rate);
+    for (int i = 0; i < n; i++)
+        tone[i] = roundf(8000.0f * (float)sin(2 * M_PI * TONE_HZ * i / rate));
+    printf("%s: %d samples at %d Hz in %d callbacks\n", what, c->n, rate, c->calls);
+    CHECK(c->n == n && c->calls >= 5, "%s: %d samples in %d callbacks", what, c->n, c->calls);
+    /* the reference is rounded like the server's (float vs double sin may
+     * differ by one step at a rounding edge) */
+    CHECK(check_close(what, c->samples, tone, c->n < n ? c->n : n, 1.0, 0), "%s: samples differ", what);
 }
 
-static ls_tts_engine *engine_for(int port, const char *scenario)
+/* A decoded (16 kHz, resampled, maybe lossy) tone sent as `parts` files
+ * back to back: its length, from the first to the last sample above half
+ * its amplitude, its frequency by zero crossings, and its rms over that span. */
+static void expect_decoded_tone(const char *what, const collected *c, int parts)
+{
+    int first = -1, last = -1, crossings = 0;
+    double energy = 0;
+    for (int i = 0; i < c->n; i++)
+        if (fabsf(c->samples[i]) > 4000) {
+            first = first < 0 ? i : first;
+            last = i;
+        }
+    for (int i = first + 1; first >= 0 && i <= last; i++) {
+        crossings += (c->samples[i - 1] < 0) != (c->samples[i] < 0);
+        energy += (double)c->samples[i] * c->samples[i];
+    }
+    float span = first >= 0 ? (float)(last - first) / LS_SPEECH_RATE : 0, want_span = (float)TONE_S;
+    float hz = span > 0 ? crossings / (2 * span) : 0, want_hz = (float)TONE_HZ;
+    float rms = last > first ? (float)sqrt(energy / (last - first)) : 0, want_rms = (float)(8000 / sqrt(2));
+    printf("%s: %d samples at 16 kHz in %d callbacks: tone %.4f s, %.1f Hz, rms %.0f\n", what, c->n, c->calls, span,
+           hz, rms);
+    char name[96];
+    /* the tone's edges are found within half a period (1.7 ms); 20 ms bounds
+     * codec smearing, per file (each file of a chain has its own padding) */
+    snprintf(name, sizeof name, "%s: tone length (s)", what);
+    check_close(name, &span, &want_span, 1, 0.020 * parts, 0);
+    /* zero crossings over 180 periods count to within one */
+    snprintf(name, sizeof name, "%s: tone frequency (Hz)", what);
+    check_close(name, &hz, &want_hz, 1, 0, 0.01);
+    /* a lossy codec keeps a pure tone's level within a few percent */
+    snprintf(name, sizeof name, "%s: tone rms", what);
+    check_close(name, &rms, &want_rms, 1, 0, 0.10);
+    CHECK(c->calls >= 3, "%s: %d callbacks (streamed)", what, c->calls);
+}
+
+static void server_url(char *out, size_t size, int port, const char *scenario)
+{
+    snprintf(out, size, "http://127.0.0.1:%d/%s", port, scenario);
+}
+
+static ls_tts_engine *openai_engine(int port, const char *scenario)
 {
     char server[128];
-    snprintf(server, sizeof server, "http://127.0.0.1:%d/%s", port, scenario);
+    server_url(server, sizeof server, port, scenario);
     ls_openai_tts_config cfg = { server, NULL, NULL, NULL, 5 };
     ls_tts_engine *e;
     ls_error err;
@@ -59,19 +121,19 @@ static ls_tts_engine *engine_for(int port, const char *scenario)
 
 static void test_openai(int port)
 {
-    ls_tts_engine *e = engine_for(port, "pcm");
+    ls_tts_engine *e = openai_engine(port, "pcm");
     static collected c;
     ls_error err;
     memset(&c, 0, sizeof c);
     CHECK(e->synthesize(e, "Hello there.", collect, &c, &err) == 0, "synthesize: %s", err.msg);
-    expect_tone("openai pcm", &c);
+    expect_tone("openai pcm", &c, LS_OPENAI_TTS_RATE);
 
     memset(&c, 0, sizeof c);
     c.stop_after = 2;
     CHECK(e->synthesize(e, "Stop early.", collect, &c, &err) == 0 && c.calls == 2, "stopped: %d calls", c.calls);
     e->free(e);
 
-    e = engine_for(port, "error");
+    e = openai_engine(port, "error");
     memset(&c, 0, sizeof c);
     CHECK(e->synthesize(e, "Hello.", collect, &c, &err) < 0 && strstr(err.msg, "HTTP 503") && strstr(err.msg, "busy"),
           "HTTP error: %s", err.msg);
@@ -96,18 +158,118 @@ static void test_wav(int port)
 {
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/wav/v1/audio/speech", port);
-    SoupMessage *msg = speech_request(url);
     ls_http_tts h = { NULL, 5 };
     static collected c;
     ls_error err;
-    CHECK(ls_http_tts_run(&h, msg, LS_PCM_WAV, 24000, "wav test", collect, &c, &err) == 0, "wav: %s", err.msg);
-    expect_tone("stereo wav stream", &c);
-
-    msg = speech_request(url);
-    CHECK(ls_http_tts_run(&h, msg, LS_PCM_WAV, 16000, "wav test", collect, &c, &err) < 0 && strstr(err.msg, "24000 Hz"),
+    CHECK(ls_http_tts_run(&h, speech_request(url), LS_PCM_WAV, 24000, "wav test", NULL, collect, &c, &err) == 0,
+          "wav: %s", err.msg);
+    expect_tone("stereo wav stream", &c, 24000);
+    CHECK(ls_http_tts_run(&h, speech_request(url), LS_PCM_WAV, 16000, "wav test", NULL, collect, &c, &err) < 0 &&
+              strstr(err.msg, "24000 Hz"),
           "wrong rate: %s", err.msg);
+    /* the same stream as "encoded": any rate, decoded to 16 kHz */
+    memset(&c, 0, sizeof c);
+    CHECK(ls_http_tts_run(&h, speech_request(url), LS_PCM_ENCODED, LS_SPEECH_RATE, "wav test", NULL, collect, &c,
+                          &err) == 0,
+          "encoded wav: %s", err.msg);
+    expect_decoded_tone("stereo wav stream, encoded", &c, 1);
+    /* raw PCM is not an encoded format */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/pcm/v1/audio/speech", port);
+    CHECK(ls_http_tts_run(&h, speech_request(url), LS_PCM_ENCODED, LS_SPEECH_RATE, "pcm test", NULL, collect, &c,
+                          &err) < 0 &&
+              strstr(err.msg, "pcm test: http://") && strstr(err.msg, "not an audio file"),
+          "raw PCM as encoded: %s", err.msg);
+    printf("raw PCM as encoded: %s\n", err.msg);
     ls_http_tts_clear(&h);
 }
+
+// --- the voice-cloning engines -------------------------------------------------------------
+
+typedef int (*clone_engine_fn)(const ls_clone_tts_config *, ls_tts_engine **, ls_error *);
+
+/* An engine for the test server's `scenario`; NULL (and a failed check) if it cannot be made. */
+static ls_tts_engine *clone_engine(clone_engine_fn make, int port, const char *scenario, const char *ref_file,
+                                   const char *ref_text)
+{
+    char server[128];
+    server_url(server, sizeof server, port, scenario);
+    ls_clone_tts_config cfg = { server, ref_file, ref_text, "en", 0, 5 };
+    ls_tts_engine *e = NULL;
+    ls_error err;
+    CHECK(make(&cfg, &e, &err) == 0, "engine for %s: %s", scenario, err.msg);
+    return e;
+}
+
+/* Synthesises one chunk with a fresh engine and frees it; the callback's figures in *c. */
+static int speak_once(clone_engine_fn make, int port, const char *ref_file, const char *ref_text, collected *c,
+                      ls_error *err)
+{
+    ls_tts_engine *e = clone_engine(make, port, "ok", ref_file, ref_text);
+    memset(c, 0, sizeof *c);
+    int rc = e ? e->synthesize(e, "Hello there.", collect, c, err) : -1;
+    if (e)
+        e->free(e);
+    return rc;
+}
+
+static void test_clone_engines(int port, const char *ref_wav)
+{
+    static collected c;
+    ls_error err;
+    CHECK(speak_once(ls_gpt_sovits_tts_new, port, "/voices/ref.wav", REFERENCE_WORDS, &c, &err) == 0,
+          "gpt-sovits: %s", err.msg);
+    expect_decoded_tone("gpt-sovits (3 chained ogg files)", &c, 3);
+    CHECK(speak_once(ls_cosyvoice_tts_new, port, ref_wav, REFERENCE_WORDS, &c, &err) == 0, "cosyvoice: %s", err.msg);
+    expect_tone("cosyvoice (raw 22050 Hz)", &c, LS_COSYVOICE_RATE);
+    CHECK(speak_once(ls_fish_speech_tts_new, port, ref_wav, REFERENCE_WORDS, &c, &err) == 0, "fishtts: %s", err.msg);
+    expect_decoded_tone("fishtts, reference file (44.1 kHz wav)", &c, 1);
+    CHECK(speak_once(ls_fish_speech_tts_new, port, "voice-1", NULL, &c, &err) == 0, "fishtts by id: %s", err.msg);
+    expect_decoded_tone("fishtts, reference id", &c, 1);
+
+    /* xtts: one clone, then each chunk streams */
+    ls_tts_engine *e = clone_engine(ls_xtts_tts_new, port, "ok", ref_wav, NULL);
+    for (int i = 0; e && i < 2; i++) {
+        memset(&c, 0, sizeof c);
+        CHECK(e->synthesize(e, "Hello there.", collect, &c, &err) == 0, "xtts: %s", err.msg);
+        expect_tone(i ? "xtts, second chunk" : "xtts (wav 24000 Hz)", &c, LS_XTTS_RATE);
+    }
+    if (e)
+        e->free(e);
+
+    /* the server checks the fields: a wrong one comes back as HTTP 400 naming it */
+    char server[128];
+    server_url(server, sizeof server, port, "ok");
+    ls_clone_tts_config wrong = { server, "/voices/ref.wav", REFERENCE_WORDS, "fr", 0, 5 };
+    if (ls_gpt_sovits_tts_new(&wrong, &e, &err) == 0) {
+        CHECK(e->synthesize(e, "Bonjour.", collect, &c, &err) < 0 && strstr(err.msg, "HTTP 400") &&
+                  strstr(err.msg, "text_lang"),
+              "wrong language: %s", err.msg);
+        printf("wrong field: %s\n", err.msg);
+        e->free(e);
+    }
+    /* options each engine needs */
+    struct {
+        clone_engine_fn make;
+        const char *server, *ref_file, *ref_text, *want;
+    } bad[] = {
+        { ls_gpt_sovits_tts_new, server, NULL, NULL, "--tts gpt-sovits needs --REF_FILE" },
+        { ls_gpt_sovits_tts_new, "", "/voices/ref.wav", NULL, "--tts gpt-sovits needs --TTS_SERVER" },
+        { ls_cosyvoice_tts_new, server, ref_wav, NULL, "--tts cosyvoice needs --REF_TEXT" },
+        { ls_cosyvoice_tts_new, server, "/no/such/ref.wav", REFERENCE_WORDS, "--REF_FILE: /no/such/ref.wav" },
+        { ls_fish_speech_tts_new, server, ref_wav, NULL, "needs --REF_TEXT" },
+        { ls_fish_speech_tts_new, server, "voices/ref.wav", REFERENCE_WORDS, "--REF_FILE: voices/ref.wav" },
+        { ls_xtts_tts_new, server, NULL, NULL, "--tts xtts needs --REF_FILE" },
+        { ls_xtts_tts_new, "localhost:9000", ref_wav, NULL, "--tts xtts needs --TTS_SERVER http://host:port" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ls_clone_tts_config cfg = { bad[i].server, bad[i].ref_file, bad[i].ref_text, NULL, 0, 5 };
+        CHECK(bad[i].make(&cfg, &e, &err) < 0 && strstr(err.msg, bad[i].want), "want '%s', got '%s'", bad[i].want,
+              err.msg);
+    }
+    printf("missing option: %s\n", err.msg);
+}
+
+// --- through the speech service --------------------------------------------------------------
 
 typedef struct events {
     int starts, ends;
@@ -123,10 +285,15 @@ static void count_event(void *user, ls_speech_event_kind kind, const char *text)
         ev->ends++;
 }
 
+static void sleep_ms(int ms)
+{
+    nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000L }, NULL);
+}
+
 /* Text through the service: 0.6 s of tone as about 30 frames of 16 kHz audio. */
 static void test_service(int port)
 {
-    ls_tts_engine *e = engine_for(port, "pcm");
+    ls_tts_engine *e = openai_engine(port, "pcm");
     ls_speech_service *svc;
     ls_error err;
     CHECK(ls_speech_service_start(e, &svc, &err) == 0, "service: %s", err.msg);
@@ -144,7 +311,7 @@ static void test_service(int port)
             for (int i = 0; i < LS_SPEECH_FRAME; i++)
                 energy += (double)frame[i] * frame[i];
         } else {
-            nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+            sleep_ms(5);
             waited += 5;
         }
         ls_speech_queue_sent(q, &marks);
@@ -163,6 +330,114 @@ static void test_service(int port)
     e->free(e);
 }
 
+// --- cancelling at interrupt -----------------------------------------------------------------
+
+/* Wraps an engine to note when synthesis starts and returns; with
+ * `forward_cancel` unset the inner engine never sees the cancellable (as
+ * before the service cancelled requests). */
+typedef struct timed_engine {
+    ls_tts_engine base;
+    ls_tts_engine *inner;
+    int forward_cancel;
+    GMutex lock;
+    GCond changed;
+    int started, returned;
+    gint64 returned_at;
+} timed_engine;
+
+static int timed_synthesize(ls_tts_engine *e, const char *text, ls_tts_output_fn out, void *user, ls_error *err)
+{
+    timed_engine *t = (timed_engine *)e;
+    g_mutex_lock(&t->lock);
+    t->started = 1;
+    g_cond_signal(&t->changed);
+    g_mutex_unlock(&t->lock);
+    t->inner->cancel = t->forward_cancel ? e->cancel : NULL;
+    int rc = t->inner->synthesize(t->inner, text, out, user, err);
+    t->inner->cancel = NULL;
+    g_mutex_lock(&t->lock);
+    t->returned = 1;
+    t->returned_at = g_get_monotonic_time();
+    g_cond_signal(&t->changed);
+    g_mutex_unlock(&t->lock);
+    return rc;
+}
+
+/* Waits up to 5 s for *flag; 1 if it was set. */
+static int wait_for(timed_engine *t, int *flag)
+{
+    gint64 until = g_get_monotonic_time() + 5 * G_TIME_SPAN_SECOND;
+    g_mutex_lock(&t->lock);
+    while (!*flag && g_cond_wait_until(&t->changed, &t->lock, until))
+        ;
+    int set = *flag;
+    g_mutex_unlock(&t->lock);
+    return set;
+}
+
+/* Milliseconds from the interrupt to the engine returning, for a request in
+ * flight to the slow server (-1 if it did not return within 5 s). */
+static double interrupt_to_return(ls_tts_engine *inner, int forward_cancel)
+{
+    timed_engine t = { .base = { inner->rate, timed_synthesize, NULL, NULL }, .inner = inner,
+                       .forward_cancel = forward_cancel };
+    g_mutex_init(&t.lock);
+    g_cond_init(&t.changed);
+    ls_speech_service *svc;
+    ls_error err;
+    CHECK(ls_speech_service_start(&t.base, &svc, &err) == 0, "service: %s", err.msg);
+    events ev = { 0 };
+    ls_speech_queue *q = ls_speech_queue_new(count_event, &ev);
+    ls_speech_service_attach(svc, q);
+    ls_speech_queue_add_text(q, "A long answer, streamed slowly.", &err);
+    double ms = -1;
+    if (wait_for(&t, &t.started)) {
+        sleep_ms(300);   /* the request is sent and its first piece read */
+        gint64 interrupted = g_get_monotonic_time();
+        ls_speech_queue_interrupt(q);
+        if (wait_for(&t, &t.returned))
+            ms = (t.returned_at - interrupted) / 1000.0;
+    }
+    ls_speech_service_detach(svc, q);
+    ls_speech_queue_unref(q);
+    ls_speech_service_stop(svc);
+    CHECK(ev.starts == ev.ends, "events %d/%d", ev.starts, ev.ends);
+    g_cond_clear(&t.changed);
+    g_mutex_clear(&t.lock);
+    return ms;
+}
+
+static void test_cancel(int port)
+{
+    ls_tts_engine *openai = openai_engine(port, "slow");
+    ls_tts_engine *sovits = clone_engine(ls_gpt_sovits_tts_new, port, "slow", "/voices/ref.wav", REFERENCE_WORDS);
+    if (!openai || !sovits)
+        return;
+    double raw = interrupt_to_return(openai, 1), encoded = interrupt_to_return(sovits, 1);
+    double uncancelled = interrupt_to_return(openai, 0);
+    printf("interrupt to engine return, server sending a piece every 2 s: openai (raw PCM) %.1f ms, "
+           "gpt-sovits (Ogg, decoding) %.1f ms; without cancelling the request %.0f ms\n", raw, encoded, uncancelled);
+    /* Cancelling ends the wait for bytes at once: well under the server's 2 s
+     * between pieces (100 ms leaves room for a loaded machine under ASan).
+     * Without it the engine returns only when the next piece arrives. */
+    CHECK(raw >= 0 && raw < 100, "openai: %.1f ms from interrupt to return", raw);
+    CHECK(encoded >= 0 && encoded < 100, "gpt-sovits: %.1f ms from interrupt to return", encoded);
+    CHECK(uncancelled > 1000, "without cancelling: %.0f ms (the next piece's wait)", uncancelled);
+    openai->free(openai);
+    sovits->free(sovits);
+}
+
+/* A small WAV file for the engines that upload the reference voice. */
+static char *write_ref_wav(const char *dir)
+{
+    static const unsigned char wav[] = { 'R', 'I', 'F', 'F', 40, 0, 0, 0, 'W', 'A', 'V', 'E', 'f', 'm', 't', ' ',
+                                         16, 0, 0, 0, 1, 0, 1, 0, 0x80, 0x3e, 0, 0, 0, 0x7d, 0, 0, 2, 0, 16, 0,
+                                         'd', 'a', 't', 'a', 4, 0, 0, 0, 1, 0, 2, 0 };
+    char *path = g_build_filename(dir, "ref.wav", NULL);
+    CHECK(g_file_set_contents(path, (const char *)wav, sizeof wav, NULL), "writing %s", path);
+    return path;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -172,11 +447,18 @@ int main(int argc, char **argv)
     GSubprocess *server;
     int port = test_server_start(argv[1], argv[2], &server);
     CHECK(port > 0, "test server");
+    char *dir = g_dir_make_tmp("ls_http_tts_XXXXXX", NULL), *ref_wav = write_ref_wav(dir);
     if (port > 0) {
         test_openai(port);
         test_wav(port);
+        test_clone_engines(port, ref_wav);
         test_service(port);
+        test_cancel(port);
     }
     test_server_stop(server);
+    g_unlink(ref_wav);
+    g_rmdir(dir);
+    g_free(ref_wav);
+    g_free(dir);
     return check_result("test_http_tts");
 }

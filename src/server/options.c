@@ -38,11 +38,16 @@ static int option_table(ls_server_options *o, ls_arg *spec)
         { "lag_policy", LS_ARG_STRING, &o->lag_policy,
           "when inference is slower than real time: wait (audio waits for its video) or skip (idle frames)" },
         { "fps", LS_ARG_INT, &o->fps, "audio frames per second, 50 (20 ms); video is 25 fps" },
-        { "tts", LS_ARG_STRING, &o->tts, "speech engine: espeak (built in), openai (--TTS_SERVER speaks its API)" },
+        { "tts", LS_ARG_STRING, &o->tts,
+          "speech engine: espeak (built in), or one at --TTS_SERVER: openai, gpt-sovits, cosyvoice, fishtts, xtts" },
         { "tts_voice", LS_ARG_STRING, &o->tts_voice, "espeak-ng voice (en-us, or cmn for Chinese); openai: alloy" },
-        { "REF_FILE", LS_ARG_STRING, &o->REF_FILE, "reference voice of voice-cloning TTS (unused by espeak)" },
-        { "REF_TEXT", LS_ARG_STRING, &o->REF_TEXT, "text of --REF_FILE (unused by espeak)" },
-        { "TTS_SERVER", LS_ARG_STRING, &o->TTS_SERVER, "URL of a TTS server, e.g. http://host:port (openai)" },
+        { "tts_lang", LS_ARG_STRING, &o->tts_lang, "language of the text: gpt-sovits (zh), xtts (zh-cn)" },
+        { "tts_rate", LS_ARG_INT, &o->tts_rate, "cosyvoice: its rate, 22050 (CosyVoice 1) or 24000 (CosyVoice2)" },
+        { "REF_FILE", LS_ARG_STRING, &o->REF_FILE,
+          "reference voice: a WAV file (cosyvoice, xtts, fishtts), its path on the server (gpt-sovits) or a voice id "
+          "(fishtts)" },
+        { "REF_TEXT", LS_ARG_STRING, &o->REF_TEXT, "the words spoken in --REF_FILE (gpt-sovits, cosyvoice, fishtts)" },
+        { "TTS_SERVER", LS_ARG_STRING, &o->TTS_SERVER, "URL of the TTS server, http://host:port" },
         { "transport", LS_ARG_STRING, &o->transport,
           "webrtc (browsers offer), rtmp, rtcpush (WHIP) or virtualcam (sessions made at start-up)" },
         { "push_url", LS_ARG_STRING, &o->push_url, "rtmp: rtmp://host/app/stream; rtcpush: the WHIP endpoint URL" },
@@ -176,18 +181,34 @@ static int check_transport(ls_server_options *o, ls_error *err)
     return 0;
 }
 
-/* The TTS engine and the chat service. */
+/* The TTS engine, with the options it needs, and the chat service. */
 static int check_speech(const ls_server_options *o, ls_error *err)
 {
-    static const char *const later_tts[] = { "edgetts", "gpt-sovits", "xtts", "cosyvoice", "fishtts", "tencent",
-                                             "doubao", "indextts2", "azuretts", NULL };
+    static const struct {
+        const char *name;
+        int server, ref_file, ref_text;
+    } engines[] = {
+        { "espeak", 0, 0, 0 },     { "openai", 1, 0, 0 },  { "gpt-sovits", 1, 1, 0 },
+        { "cosyvoice", 1, 1, 1 }, { "fishtts", 1, 0, 0 }, { "xtts", 1, 1, 0 },
+    };
+    static const char *const later_tts[] = { "edgetts", "tencent", "doubao", "indextts2", "azuretts", NULL };
     if (one_of(o->tts, later_tts))
-        return ls_error_set(err, "--tts %s: not available yet (espeak is built in; openai speaks to --TTS_SERVER)",
+        return ls_error_set(err, "--tts %s: not available yet (espeak is built in; openai, gpt-sovits, cosyvoice, "
+                                 "fishtts and xtts speak to --TTS_SERVER)", o->tts);
+    size_t i = 0, n = sizeof engines / sizeof engines[0];
+    while (i < n && strcmp(o->tts, engines[i].name) != 0)
+        i++;
+    if (i == n)
+        return ls_error_set(err, "--tts: unknown engine '%s' (espeak, openai, gpt-sovits, cosyvoice, fishtts, xtts)",
                             o->tts);
-    if (strcmp(o->tts, "openai") == 0 && (!o->TTS_SERVER || !o->TTS_SERVER[0]))
-        return ls_error_set(err, "--tts openai needs --TTS_SERVER, the speech service's URL (http://host:port)");
-    if (strcmp(o->tts, "espeak") != 0 && strcmp(o->tts, "openai") != 0)
-        return ls_error_set(err, "--tts: unknown engine '%s' (espeak, openai)", o->tts);
+    if (engines[i].server && (!o->TTS_SERVER || !o->TTS_SERVER[0]))
+        return ls_error_set(err, "--tts %s needs --TTS_SERVER, the speech service's URL (http://host:port)", o->tts);
+    if (engines[i].ref_file && (!o->REF_FILE || !o->REF_FILE[0]))
+        return ls_error_set(err, "--tts %s needs --REF_FILE, the reference voice", o->tts);
+    if (engines[i].ref_text && (!o->REF_TEXT || !o->REF_TEXT[0]))
+        return ls_error_set(err, "--tts %s needs --REF_TEXT, the words spoken in --REF_FILE", o->tts);
+    if (o->tts_rate != 0 && (o->tts_rate < 8000 || o->tts_rate > 192000))
+        return ls_error_set(err, "--tts_rate: %d Hz is out of range (8000..192000)", o->tts_rate);
     if (strncmp(o->llm_base_url, "http://", 7) != 0 && strncmp(o->llm_base_url, "https://", 8) != 0)
         return ls_error_set(err, "--llm_base_url: '%s' is not an http(s) URL", o->llm_base_url);
     if (!o->llm_model[0])

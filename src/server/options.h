@@ -33,8 +33,10 @@ typedef struct ls_server_options {
     const char *device;              /* "auto", "cpu", "cuda" or "cuda:N" (nn/device.h) */
     const char *lag_policy;          /* "wait" or "skip" (live/lipsync.h) */
     int fps;                         /* audio frames per second: 50 (20 ms), as LiveTalking */
-    const char *tts;                 /* "espeak" or "openai" (--TTS_SERVER's /v1/audio/speech) */
+    const char *tts;                 /* "espeak", "openai" or a voice-cloning server (speech/http_tts.h) */
     const char *tts_voice;           /* espeak-ng voice, NULL: by script; openai: its voice, NULL: alloy */
+    const char *tts_lang;            /* gpt-sovits, xtts: language of the text, NULL: the engine's default */
+    int tts_rate;                    /* cosyvoice: rate of its raw PCM, 0: the engine's default */
     const char *REF_FILE, *REF_TEXT, *TTS_SERVER;   /* for TTS engines that clone a voice */
     const char *transport;           /* "webrtc", "rtmp", "rtcpush" (WHIP) or "virtualcam" */
     const char *push_url;            /* rtmp: rtmp(s)://...; rtcpush: the WHIP endpoint http(s)://... */

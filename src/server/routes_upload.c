@@ -2,10 +2,14 @@
  * routes_upload.c - POST /humanaudio: speak an uploaded audio file.
  *
  * A multipart/form-data body (as LiveTalking's pages send it) with the
- * fields `sessionid` and `file`. WAV files are decoded and resampled to
- * 16 kHz mono (audio/audio_load.h: any PCM or float format, channels mixed)
- * and queued as one chunk whose events carry the file name. Other formats answer 415
- * until their decoders arrive.
+ * fields `sessionid` and `file`. The file becomes 16 kHz mono samples,
+ * queued as one chunk whose events carry the file name: WAV files through
+ * audio/audio_load.h (any PCM or float format, channels mixed, resampled),
+ * every other format (MP3, Ogg Vorbis/Opus, M4A/AAC, FLAC, ...) through
+ * media/audio_decoder.h, pushed in blocks, decoded on this thread. Bytes
+ * that are not audio are a 400 naming the file and what it is; decoded
+ * audio longer than MAX_UPLOAD_SECONDS is a 413 (the body's own size limit
+ * is the route's, server/http.h).
  */
 #include "server/routes.h"
 
@@ -17,8 +21,14 @@
 #include <unistd.h>
 
 #include "audio/audio_load.h"
+#include "media/audio_decoder.h"
 #include "server/request.h"
 #include "speech/speech_queue.h"
+
+#define MAX_UPLOAD_SECONDS 600
+#define PUSH_BLOCK (64 << 10)   /* bytes handed to the decoder at once */
+
+_Static_assert(LS_AUDIO_DECODER_RATE == LS_SPEECH_RATE, "decoded uploads go to the speech queue as they are");
 
 typedef struct upload {
     char sessionid[LS_REQUEST_ID_MAX];
@@ -70,13 +80,20 @@ static int read_form(SoupServerMessage *msg, SoupMultipart *mp, upload *u, GHash
     return 0;
 }
 
-/* The WAV file as 16 kHz 16-bit samples (malloc'd). The file goes through
- * audio/audio_load.h by way of an in-memory file (memfd). */
-static int decode(const upload *u, int16_t **pcm, size_t *n, ls_error *err)
+/* The decoded upload. */
+typedef struct pcm {
+    int16_t *samples;      /* malloc'd, 16 kHz */
+    size_t n, cap;
+    guint status;          /* why decoding failed: 400, 413 or 500 */
+} pcm;
+
+/* The WAV file through audio/audio_load.h, by way of an in-memory file (memfd). */
+static int decode_wav(const upload *u, pcm *out, ls_error *err)
 {
     gsize size;
     const char *data = g_bytes_get_data(u->file, &size);
     int fd = memfd_create("upload", MFD_CLOEXEC);
+    out->status = SOUP_STATUS_INTERNAL_SERVER_ERROR;
     if (fd < 0)
         return ls_error_set(err, "%s: cannot hold the upload (memfd)", u->filename);
     char path[64];
@@ -88,16 +105,69 @@ static int decode(const upload *u, int16_t **pcm, size_t *n, ls_error *err)
         size_t k = strlen(path);
         char reason[sizeof err->msg];
         snprintf(reason, sizeof reason, "%s", strncmp(err->msg, path, k) == 0 ? err->msg + k : ": unreadable");
+        out->status = SOUP_STATUS_BAD_REQUEST;
         return ls_error_set(err, "%s%s", u->filename, reason);
     }
-    *pcm = malloc((size_t)(audio.n ? audio.n : 1) * sizeof **pcm);
-    for (int64_t i = 0; *pcm && i < audio.n; i++) {
-        float v = roundf(audio.samples[i] * 32768.0f);
-        (*pcm)[i] = (int16_t)(v > 32767.0f ? 32767.0f : v < -32768.0f ? -32768.0f : v);
+    if (audio.n > (int64_t)MAX_UPLOAD_SECONDS * LS_SPEECH_RATE) {
+        ls_audio_free(&audio);
+        out->status = SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE;
+        return ls_error_set(err, "%s: longer than %d s", u->filename, MAX_UPLOAD_SECONDS);
     }
-    *n = (size_t)audio.n;
+    out->samples = malloc((size_t)(audio.n ? audio.n : 1) * sizeof *out->samples);
+    for (int64_t i = 0; out->samples && i < audio.n; i++) {
+        float v = roundf(audio.samples[i] * 32768.0f);
+        out->samples[i] = (int16_t)(v > 32767.0f ? 32767.0f : v < -32768.0f ? -32768.0f : v);
+    }
+    out->n = (size_t)audio.n;
     ls_audio_free(&audio);
-    return *pcm ? 0 : ls_error_set(err, "out of memory");
+    return out->samples ? 0 : ls_error_set(err, "out of memory");
+}
+
+/* Decoder callback: keeps the samples; stops past the length limit (status 413). */
+static int keep_samples(void *user, const int16_t *samples, int n)
+{
+    pcm *out = user;
+    if (out->n + (size_t)n > (size_t)MAX_UPLOAD_SECONDS * LS_SPEECH_RATE) {
+        out->status = SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE;
+        return 1;
+    }
+    if (out->n + (size_t)n > out->cap) {
+        size_t cap = 2 * (out->n + (size_t)n);
+        int16_t *grown = realloc(out->samples, cap * sizeof *grown);
+        if (!grown) {
+            out->status = SOUP_STATUS_INTERNAL_SERVER_ERROR;
+            return 1;
+        }
+        out->samples = grown;
+        out->cap = cap;
+    }
+    memcpy(out->samples + out->n, samples, (size_t)n * sizeof *samples);
+    out->n += (size_t)n;
+    return 0;
+}
+
+/* Any other format through GStreamer. */
+static int decode_compressed(const upload *u, pcm *out, ls_error *err)
+{
+    gsize size;
+    const char *data = g_bytes_get_data(u->file, &size);
+    ls_audio_decoder *d;
+    out->status = SOUP_STATUS_INTERNAL_SERVER_ERROR;
+    if (ls_audio_decoder_new(u->filename, keep_samples, out, &d, err) < 0)
+        return -1;
+    out->status = 0;
+    int rc = 0;
+    for (gsize at = 0; at < size && rc == 0; at += PUSH_BLOCK)
+        rc = ls_audio_decoder_push(d, data + at, size - at < PUSH_BLOCK ? size - at : PUSH_BLOCK, err);
+    if (rc == 0)
+        rc = ls_audio_decoder_finish(d, err);
+    ls_audio_decoder_free(d);
+    if (out->status == SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE)
+        return ls_error_set(err, "%s: longer than %d s", u->filename, MAX_UPLOAD_SECONDS);
+    if (out->status)
+        return ls_error_set(err, "out of memory");
+    out->status = SOUP_STATUS_BAD_REQUEST;
+    return rc < 0 ? -1 : 0;
 }
 
 static void speak_upload(ls_server *srv, SoupServerMessage *msg, const upload *u)
@@ -109,23 +179,16 @@ static void speak_upload(ls_server *srv, SoupServerMessage *msg, const upload *u
     }
     gsize size;
     const char *data = g_bytes_get_data(u->file, &size);
-    if (size < 12 || memcmp(data, "RIFF", 4) != 0 || memcmp(data + 8, "WAVE", 4) != 0) {
-        ls_http_fail(msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
-                     "%s: only WAV uploads are supported for now", u->filename);
-        return;
-    }
-    int16_t *pcm = NULL;
-    size_t n = 0;
+    int wav = size >= 12 && memcmp(data, "RIFF", 4) == 0 && memcmp(data + 8, "WAVE", 4) == 0;
+    pcm audio = { 0 };
     ls_error err;
-    if (decode(u, &pcm, &n, &err) < 0) {
-        ls_http_fail(msg, SOUP_STATUS_BAD_REQUEST, "%s", err.msg);
-        return;
-    }
-    if (ls_speech_queue_add_audio(s->speech, pcm, n, u->filename, &err) < 0)
+    if ((wav ? decode_wav(u, &audio, &err) : decode_compressed(u, &audio, &err)) < 0)
+        ls_http_fail(msg, audio.status, "%s", err.msg);
+    else if (ls_speech_queue_add_audio(s->speech, audio.samples, audio.n, u->filename, &err) < 0)
         ls_http_fail(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "%s", err.msg);
     else
         ls_http_ok(msg);
-    free(pcm);
+    free(audio.samples);
 }
 
 void ls_route_humanaudio(ls_server *srv, SoupServerMessage *msg, const char *path, GHashTable *query)

@@ -2,8 +2,8 @@
  * server.c - starting, running and stopping the live server (see server.h).
  *
  * Start-up checks what can fail before serving: the default avatar loads,
- * the TTS engine is made (espeak-ng and its voices, or the OpenAI speech
- * client for --TTS_SERVER), the port can be bound; then a push transport's
+ * the TTS engine is made (espeak-ng and its voices, or the client of the
+ * speech server at --TTS_SERVER), the port can be bound; then a push transport's
  * sessions open (server/session_outputs.h). Shutdown (on
  * SIGINT/SIGTERM, from the main loop) closes every session, stops the HTTP
  * server, runs the main context until the sources the sessions left behind
@@ -24,8 +24,14 @@
 #include "server/session_outputs.h"
 #include "server/sessions.h"
 #include "server/static_files.h"
+#include "speech/cosyvoice_tts.h"
 #include "speech/espeak_tts.h"
+#include "speech/fish_speech_tts.h"
+#include "speech/gpt_sovits_tts.h"
 #include "speech/openai_tts.h"
+#include "speech/xtts_tts.h"
+
+#define TTS_TIMEOUT_S 30   /* a speech server silent this long has failed */
 
 static gboolean on_signal(gpointer data)
 {
@@ -63,13 +69,31 @@ static int listen_http(ls_server *srv, ls_error *err)
     return ok ? 0 : -1;
 }
 
-/* --tts: espeak-ng, or an OpenAI-compatible speech service at --TTS_SERVER. */
+/* --tts: espeak-ng, an OpenAI-compatible speech service at --TTS_SERVER, or
+ * a voice-cloning server there (the reference voice from --REF_FILE and
+ * --REF_TEXT, as LiveTalking). */
 static int make_tts(ls_server *srv, ls_error *err)
 {
+    static const struct {
+        const char *name;
+        int (*make)(const ls_clone_tts_config *config, ls_tts_engine **out, ls_error *err);
+    } cloning[] = {
+        { "gpt-sovits", ls_gpt_sovits_tts_new },
+        { "cosyvoice", ls_cosyvoice_tts_new },
+        { "fishtts", ls_fish_speech_tts_new },
+        { "xtts", ls_xtts_tts_new },
+    };
     const ls_server_options *o = srv->opts;
+    for (size_t i = 0; i < sizeof cloning / sizeof cloning[0]; i++) {
+        if (strcmp(o->tts, cloning[i].name) == 0) {
+            ls_clone_tts_config cfg = { o->TTS_SERVER, o->REF_FILE, o->REF_TEXT, o->tts_lang, o->tts_rate,
+                                        TTS_TIMEOUT_S };
+            return cloning[i].make(&cfg, &srv->tts, err);
+        }
+    }
     if (strcmp(o->tts, "openai") != 0)
         return ls_espeak_new(o->tts_voice, &srv->tts, err);
-    ls_openai_tts_config cfg = { .server = o->TTS_SERVER, .voice = o->tts_voice, .timeout_s = 30 };
+    ls_openai_tts_config cfg = { .server = o->TTS_SERVER, .voice = o->tts_voice, .timeout_s = TTS_TIMEOUT_S };
     return ls_openai_tts_new(&cfg, &srv->tts, err);
 }
 

@@ -406,7 +406,19 @@ void ls_speech_queue_interrupt(ls_speech_queue *q)
         chunk_unref(q->playing);
         q->playing = NULL;
     }
+    void (*wake)(void *) = q->wake;
+    void *wake_user = q->wake_user;
     pthread_mutex_unlock(&q->lock);
+    if (wake)
+        wake(wake_user);
+}
+
+int ls_speech_queue_current(ls_speech_queue *q, uint64_t generation)
+{
+    pthread_mutex_lock(&q->lock);
+    int current = generation == q->generation;
+    pthread_mutex_unlock(&q->lock);
+    return current;
 }
 
 int ls_speech_queue_speaking(ls_speech_queue *q)

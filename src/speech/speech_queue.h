@@ -74,7 +74,8 @@ int ls_speech_queue_add_text(ls_speech_queue *q, const char *text, ls_error *err
 int ls_speech_queue_add_audio(ls_speech_queue *q, const int16_t *samples, size_t n, const char *label,
                               ls_error *err);
 
-/* Called (outside the lock) whenever an item is added; set by the service. */
+/* Called (outside the lock) whenever an item is added or the queue is
+ * interrupted; set by the service. */
 void ls_speech_queue_set_wake(ls_speech_queue *q, void (*wake)(void *), void *user);
 
 /* Takes the next item if there is one and no more than `max_buffered_ms` of
@@ -87,6 +88,8 @@ void ls_speech_item_clear(ls_speech_item *item);
 int ls_speech_queue_begin(ls_speech_queue *q, uint64_t generation, const char *text);
 int ls_speech_queue_append(ls_speech_queue *q, uint64_t generation, const int16_t *samples, size_t n);
 int ls_speech_queue_end(ls_speech_queue *q, uint64_t generation);
+/* 1 while `generation` is current (no interrupt since), else 0. */
+int ls_speech_queue_current(ls_speech_queue *q, uint64_t generation);
 
 /* The next frame into out (silence when none is queued; returns 1 for
  * speech, 0 for silence); its marks are added to `marks`, which must start

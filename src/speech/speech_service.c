@@ -2,9 +2,16 @@
  * speech_service.c - the speech thread (see speech_service.h).
  *
  * Locking: the service mutex guards the list of queues, `next` (round
- * robin) and the wake flag; a queue's own lock is taken inside it (take),
- * never the other way round: a queue calls wake() after releasing its lock.
- * Synthesis runs with no lock held, on a reference to the queue.
+ * robin), the wake flag and what is being synthesised (`busy`); a queue's
+ * own lock is taken inside it (take, current), never the other way round:
+ * a queue calls wake() after releasing its lock. Synthesis runs with no
+ * lock held, on a reference to the queue.
+ *
+ * Cancelling: each text chunk is synthesised with a fresh GCancellable
+ * given to the engine. A queue wakes the service when it is interrupted;
+ * if the chunk being synthesised is that queue's and its generation has
+ * gone stale, wake() cancels it, so a network engine drops its request at
+ * once instead of waiting for its next bytes.
  */
 #include "speech/speech_service.h"
 
@@ -33,6 +40,11 @@ struct ls_speech_service {
     int64_t in_cap, out_cap;
     ls_speech_queue **queues;
     size_t n, cap, next;
+    struct {
+        ls_speech_queue *queue;       /* whose chunk is being synthesised, or NULL */
+        uint64_t generation;
+        GCancellable *cancel;
+    } busy;
 };
 
 typedef struct chunk_writer {
@@ -87,11 +99,29 @@ static int on_samples(void *user, const int16_t *samples, int n)
     return write_resampled(w, ls_resampler_push(s->resampler, s->in, n, s->out)) < 0;
 }
 
+/* Marks the chunk being synthesised (cancel != NULL) or clears the mark. */
+static void set_busy(ls_speech_service *s, chunk_writer *w, GCancellable *cancel)
+{
+    pthread_mutex_lock(&s->lock);
+    s->busy.queue = cancel ? w->q : NULL;
+    s->busy.generation = w->generation;
+    s->busy.cancel = cancel;
+    pthread_mutex_unlock(&s->lock);
+}
+
 static void speak_text(ls_speech_service *s, chunk_writer *w, const char *text)
 {
     ls_error err;
+    GCancellable *cancel = g_cancellable_new();
+    set_busy(s, w, cancel);
+    if (!ls_speech_queue_current(w->q, w->generation))   /* interrupted before wake() could see it */
+        g_cancellable_cancel(cancel);
+    s->engine->cancel = cancel;
     if (s->engine->synthesize(s->engine, text, on_samples, w, &err) < 0)
         fprintf(stderr, "lipstream: speech: %s\n", err.msg);
+    s->engine->cancel = NULL;
+    set_busy(s, w, NULL);
+    g_object_unref(cancel);
     if (s->resampler && grow(s, 0, ls_resampler_max_output(s->resampler, 0)) == 0) {
         int64_t n = ls_resampler_finish(s->resampler, s->out);  /* the tail; also resets it */
         write_resampled(w, n);
@@ -158,13 +188,22 @@ static void *run(void *arg)
     return NULL;
 }
 
+/* A queue had an item added or was interrupted: take it, and cancel its
+ * synthesis in flight if that has gone stale. */
 static void wake(void *user)
 {
     ls_speech_service *s = user;
+    GCancellable *stale = NULL;
     pthread_mutex_lock(&s->lock);
     s->woken = 1;
     pthread_cond_signal(&s->cond);
+    if (s->busy.queue && !ls_speech_queue_current(s->busy.queue, s->busy.generation))
+        stale = g_object_ref(s->busy.cancel);
     pthread_mutex_unlock(&s->lock);
+    if (stale) {   /* outside the lock: its handlers may take locks of their own */
+        g_cancellable_cancel(stale);
+        g_object_unref(stale);
+    }
 }
 
 int ls_speech_service_start(ls_tts_engine *engine, ls_speech_service **out, ls_error *err)

@@ -7,9 +7,10 @@
  * queue, so the first frames play while the rest of the chunk is still being
  * made; uploaded audio items are copied through. A session with more than
  * a few seconds of audio waiting is skipped until it has played some. An
- * interrupt makes the queue's generation stale, which stops the synthesis in
- * flight at its next callback. A failed synthesis is logged and its chunk
- * ends silent (its events still fire).
+ * interrupt makes the queue's generation stale and cancels the synthesis in
+ * flight for that queue (tts_engine.h: a network engine drops its request at
+ * once; espeak-ng stops at its next callback). A failed synthesis is logged
+ * and its chunk ends silent (its events still fire).
  */
 #ifndef LS_SPEECH_SPEECH_SERVICE_H
 #define LS_SPEECH_SPEECH_SERVICE_H

@@ -3,14 +3,18 @@
  *
  * An engine turns one chunk of text into mono 16-bit audio at its own rate,
  * handing the samples over as they are made (so the first audio can play
- * before the chunk is done) and stopping early when asked. Engines are used
- * by the speech service's one thread only. espeak-ng is built in
- * (speech/espeak_tts.h); network engines are more implementations.
+ * before the chunk is done) and stopping early when asked: when `out`
+ * returns nonzero, or at once when the caller cancels `cancel`. Engines are
+ * used by one thread at a time (the speech service's). espeak-ng is built in
+ * (speech/espeak_tts.h); network engines (speech/http_tts.h) are more
+ * implementations.
  */
 #ifndef LS_SPEECH_TTS_ENGINE_H
 #define LS_SPEECH_TTS_ENGINE_H
 
 #include <stdint.h>
+
+#include <gio/gio.h>
 
 #include "util/error.h"
 
@@ -22,6 +26,10 @@ struct ls_tts_engine {
     int rate;   /* sample rate of the output, Hz */
     int (*synthesize)(ls_tts_engine *e, const char *text, ls_tts_output_fn out, void *user, ls_error *err);
     void (*free)(ls_tts_engine *e);
+    /* Set by the caller for the synthesis it starts, or NULL. Cancelling it
+     * (from any thread) makes a network engine drop its request at once and
+     * return 0; an engine that does not watch it stops at its next `out`. */
+    GCancellable *cancel;
 };
 
 #endif

@@ -4,7 +4,8 @@ with --max_session 1): each must get its documented status and a JSON
 {"code": -1, "msg": ...} naming the problem, and the server must keep serving
 (a follow-up request after each). Also covers, on one live aiortc session:
 per-session avatar ids, the session limit, /human's missing fields and chat, the features not
-available yet, WAV and non-WAV uploads, and speech events over /sse.
+available yet, uploads (WAV and MP3 spoken with their events over /sse; random bytes, a fake MP3
+and a cut WAV refused with the file's name).
 
 usage: bad_input_test.py URL
 """
@@ -15,11 +16,16 @@ import json
 import os
 import struct
 import sys
+import tempfile
 import threading
 import urllib.parse
 
+import gi
 import numpy
 from aiortc import RTCPeerConnection, RTCSessionDescription
+
+gi.require_version("Gst", "1.0")
+from gi.repository import Gst  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 failures = []
@@ -57,6 +63,21 @@ def wav_bytes(seconds=0.5, rate=22050):
     pcm = (numpy.sin(2 * numpy.pi * 440 * t) * 8000).astype("<i2").tobytes()
     return (b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVEfmt " +
             struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16) + b"data" + struct.pack("<I", len(pcm)) + pcm)
+
+
+def mp3_bytes(seconds=0.5):
+    """A 440 Hz tone as an MP3 file (GStreamer's LAME encoder)."""
+    Gst.init(None)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "tone.mp3")
+        pipeline = Gst.parse_launch(f"audiotestsrc freq=440 volume=0.25 samplesperbuffer=441 "
+                                    f"num-buffers={int(seconds * 100)} ! audio/x-raw,rate=44100,channels=1 ! "
+                                    f"audioconvert ! lamemp3enc ! filesink location={path}")
+        pipeline.set_state(Gst.State.PLAYING)
+        pipeline.get_bus().timed_pop_filtered(20 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+        pipeline.set_state(Gst.State.NULL)
+        with open(path, "rb") as f:
+            return f.read()
 
 
 def multipart(fields):
@@ -160,7 +181,10 @@ async def session_checks(url):
     await run("record bad type", "POST", "/record", {"sessionid": sid, "type": "x"}, 400, "start_record")
     await run("record download", "GET", "/record/" + sid, None, 404, "no recording")
     body, headers = multipart({"sessionid": (None, sid), "file": ("song.mp3", b"ID3\x03\x00fake mp3")})
-    await run("mp3 upload", "POST", "/humanaudio", body, 415, "only WAV", headers)
+    await run("fake mp3 upload", "POST", "/humanaudio", body, 400, "song.mp3: ", headers)
+    noise = numpy.random.default_rng(1).integers(0, 256, 20000, dtype=numpy.uint8).tobytes()
+    body, headers = multipart({"sessionid": (None, sid), "file": ("noise.ogg", noise)})
+    await run("random bytes upload", "POST", "/humanaudio", body, 400, "noise.ogg: not an audio file", headers)
     body, headers = multipart({"sessionid": (None, sid), "file": ("cut.wav", wav_bytes()[:30])})
     await run("truncated WAV", "POST", "/humanaudio", body, 400, "cut.wav: ", headers)
     body, headers_bad = multipart({"file": ("a.wav", wav_bytes())})
@@ -172,19 +196,23 @@ async def session_checks(url):
     reader.start()
     body, headers = multipart({"sessionid": (None, sid), "file": ("tone.wav", wav_bytes())})
     status, _, data = await loop.run_in_executor(None, request, url, "POST", "/humanaudio", body, headers)
+    body, headers = multipart({"sessionid": (None, sid), "file": ("tone.mp3", mp3_bytes())})
+    status_mp3, _, data_mp3 = await loop.run_in_executor(None, request, url, "POST", "/humanaudio", body, headers)
     status2, _, data2 = await loop.run_in_executor(None, request, url, "POST", "/human",
                                                    {"sessionid": sid, "text": "Events, please.", "type": "echo"})
     def speech_events():   # (outputs report on the same stream)
         return [(e.get("status"), e.get("text")) for e in reader.events if e.get("status") in ("start", "end")]
 
-    for _ in range(100):
-        if len(speech_events()) >= 4:
+    for _ in range(150):
+        if len(speech_events()) >= 6:
             break
         await asyncio.sleep(0.1)
     statuses = speech_events()
-    want = [("start", "tone.wav"), ("end", "tone.wav"), ("start", "Events, please."), ("end", "Events, please.")]
-    ok = status == 200 and data.get("code") == 0 and status2 == 200 and statuses == want
-    print(f"{'ok  ' if ok else 'FAIL'} WAV upload and echo: events {statuses}")
+    want = [("start", "tone.wav"), ("end", "tone.wav"), ("start", "tone.mp3"), ("end", "tone.mp3"),
+            ("start", "Events, please."), ("end", "Events, please.")]
+    ok = (status == 200 and data.get("code") == 0 and status_mp3 == 200 and data_mp3.get("code") == 0 and
+          status2 == 200 and statuses == want)
+    print(f"{'ok  ' if ok else 'FAIL'} WAV and MP3 uploads and echo: {data_mp3}, events {statuses}")
     if not ok:
         failures.append("upload and /sse events")
     await pc.close()
