@@ -16,7 +16,8 @@ add_test(NAME fuzz_sse
 set_tests_properties(fuzz_sse PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 
 # The HTTP speech engines against a local Python test server (tests/speech/tts_server.py): OpenAI,
-# GPT-SoVITS, CosyVoice, Fish Speech and XTTS, and the time from an interrupt to a request's end.
+# GPT-SoVITS, CosyVoice, Fish Speech and XTTS (each also with a per-request voice override, and the
+# checks on its reference file), and the time from an interrupt to a request's end.
 # GStreamer (the audio decoder) keeps one-time allocations whose stacks need full unwinding to match.
 set(LS_SPEECH_GST_LEAK_OPTIONS "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/e2e/lsan.supp:print_suppressions=0"
     "ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0")
@@ -30,6 +31,12 @@ add_test(NAME server_chat
          COMMAND ${LS_PYTHON} ${LS_E2E}/chat_test.py --lipstream $<TARGET_FILE:lipstream> --avatar-dir ${LS_E2E_AVATARS})
 set_tests_properties(server_chat PROPERTIES FIXTURES_REQUIRED server_avatar SKIP_RETURN_CODE 77 TIMEOUT 300
                      RESOURCE_LOCK live_media)
+# /human's voice override end to end (tests/e2e/voice_test.py): --tts cosyvoice at
+# tests/speech/tts_server.py, with and without --tts_ref_dir; references leaving the folder refused.
+add_test(NAME server_voice
+         COMMAND ${LS_PYTHON} ${LS_E2E}/voice_test.py --lipstream $<TARGET_FILE:lipstream> --avatar-dir ${LS_E2E_AVATARS})
+set_tests_properties(server_voice PROPERTIES FIXTURES_REQUIRED server_avatar SKIP_RETURN_CODE 77 TIMEOUT 300
+                     RESOURCE_LOCK live_media)
 # Each --tts engine's options: the speech service's URL, the reference voice and its words.
 add_test(NAME serve_cli_tts_openai COMMAND lipstream serve --tts openai)
 set_tests_properties(serve_cli_tts_openai PROPERTIES PASS_REGULAR_EXPRESSION "--tts openai needs --TTS_SERVER")
@@ -40,6 +47,10 @@ set_tests_properties(serve_cli_tts_xtts PROPERTIES PASS_REGULAR_EXPRESSION "--tt
 add_test(NAME serve_cli_tts_cosyvoice
          COMMAND lipstream serve --tts cosyvoice --TTS_SERVER http://127.0.0.1:50000 --REF_FILE ref.wav)
 set_tests_properties(serve_cli_tts_cosyvoice PROPERTIES PASS_REGULAR_EXPRESSION "--tts cosyvoice needs --REF_TEXT")
+# The folder of per-request reference voices must exist.
+add_test(NAME serve_cli_tts_ref_dir COMMAND lipstream serve --tts_ref_dir ${CMAKE_CURRENT_BINARY_DIR}/no_voices)
+set_tests_properties(serve_cli_tts_ref_dir PROPERTIES
+                     PASS_REGULAR_EXPRESSION "--tts_ref_dir: '.*no_voices' is not a folder")
 # A reference voice file that cannot be read stops start-up, naming the file.
 add_test(NAME serve_cli_tts_ref_file
          COMMAND lipstream serve --avatar_dir ${LS_E2E_AVATARS} --listenport 1 --tts fishtts

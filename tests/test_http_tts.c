@@ -16,12 +16,22 @@
  * a server that sends a piece every 2 s, the time from an interrupt to the
  * engine returning, with the request cancelled at once (the service's
  * GCancellable) and, for comparison, without (stopping at the next bytes).
+ *
+ * Voice overrides: the checks on a request's reference (local files only
+ * inside the reference folder, whatever "..", absolute paths or symbolic
+ * links say; readable WAV files; lengths), then each cloning engine with an
+ * override: the test server answers each of its two voices at its own level
+ * (8000 or 4000), so the audio shows which reference it received, and the
+ * configured one when there is no override. XTTS runs against a server that
+ * refuses to clone a voice twice, alternating voices; through the speech
+ * service an override travels with its queued chunk.
  * Usage: test_http_tts PYTHON tts_server.py
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -35,10 +45,13 @@
 #include "speech/speech_service.h"
 #include "speech/xtts_tts.h"
 
-#define TONE_S 0.6       /* the server's tone: 0.6 s of 300 Hz at amplitude 8000 */
+#define TONE_S 0.6       /* the server's tone: 0.6 s of 300 Hz at the voice's amplitude */
 #define TONE_HZ 300.0
+#define DEFAULT_LEVEL 8000   /* the amplitude of the server's "default" voice */
+#define OTHER_LEVEL 4000     /* and of its "other" voice */
 #define MAX_SAMPLES 48000
 #define REFERENCE_WORDS "reference words"
+#define OTHER_WORDS "other words"
 
 typedef struct collected {
     float samples[MAX_SAMPLES];
@@ -55,12 +68,12 @@ static int collect(void *user, const int16_t *s, int n)
 }
 
 /* The served samples exactly (raw PCM and WAV travel losslessly). */
-static void expect_tone(const char *what, const collected *c, int rate)
+static void expect_tone(const char *what, const collected *c, int rate, int level)
 {
     static float tone[MAX_SAMPLES];
     int n = (int)(TONE_S * rate);
     for (int i = 0; i < n; i++)
-        tone[i] = roundf(8000.0f * (float)sin(2 * M_PI * TONE_HZ * i / rate));
+        tone[i] = roundf(level * (float)sin(2 * M_PI * TONE_HZ * i / rate));
     printf("%s: %d samples at %d Hz in %d callbacks\n", what, c->n, rate, c->calls);
     CHECK(c->n == n && c->calls >= 5, "%s: %d samples in %d callbacks", what, c->n, c->calls);
     /* the reference is rounded like the server's (float vs double sin may
@@ -68,15 +81,16 @@ static void expect_tone(const char *what, const collected *c, int rate)
     CHECK(check_close(what, c->samples, tone, c->n < n ? c->n : n, 1.0, 0), "%s: samples differ", what);
 }
 
-/* A decoded (16 kHz, resampled, maybe lossy) tone sent as `parts` files
- * back to back: its length, from the first to the last sample above half
- * its amplitude, its frequency by zero crossings, and its rms over that span. */
-static void expect_decoded_tone(const char *what, const collected *c, int parts)
+/* A decoded (16 kHz, resampled, maybe lossy) tone of amplitude `level`
+ * sent as `parts` files back to back: its length, from the first to the
+ * last sample above half its amplitude, its frequency by zero crossings,
+ * and its rms over that span. */
+static void expect_decoded_tone(const char *what, const collected *c, int parts, int level)
 {
     int first = -1, last = -1, crossings = 0;
     double energy = 0;
     for (int i = 0; i < c->n; i++)
-        if (fabsf(c->samples[i]) > 4000) {
+        if (fabsf(c->samples[i]) > level / 2) {
             first = first < 0 ? i : first;
             last = i;
         }
@@ -86,7 +100,7 @@ static void expect_decoded_tone(const char *what, const collected *c, int parts)
     }
     float span = first >= 0 ? (float)(last - first) / LS_SPEECH_RATE : 0, want_span = (float)TONE_S;
     float hz = span > 0 ? crossings / (2 * span) : 0, want_hz = (float)TONE_HZ;
-    float rms = last > first ? (float)sqrt(energy / (last - first)) : 0, want_rms = (float)(8000 / sqrt(2));
+    float rms = last > first ? (float)sqrt(energy / (last - first)) : 0, want_rms = (float)(level / sqrt(2));
     printf("%s: %d samples at 16 kHz in %d callbacks: tone %.4f s, %.1f Hz, rms %.0f\n", what, c->n, c->calls, span,
            hz, rms);
     char name[96];
@@ -97,7 +111,8 @@ static void expect_decoded_tone(const char *what, const collected *c, int parts)
     /* zero crossings over 180 periods count to within one */
     snprintf(name, sizeof name, "%s: tone frequency (Hz)", what);
     check_close(name, &hz, &want_hz, 1, 0, 0.01);
-    /* a lossy codec keeps a pure tone's level within a few percent */
+    /* a lossy codec keeps a pure tone's level within a few percent (the
+     * voices' levels differ by a factor of 2, so this tells them apart) */
     snprintf(name, sizeof name, "%s: tone rms", what);
     check_close(name, &rms, &want_rms, 1, 0, 0.10);
     CHECK(c->calls >= 3, "%s: %d callbacks (streamed)", what, c->calls);
@@ -125,17 +140,18 @@ static void test_openai(int port)
     static collected c;
     ls_error err;
     memset(&c, 0, sizeof c);
-    CHECK(e->synthesize(e, "Hello there.", collect, &c, &err) == 0, "synthesize: %s", err.msg);
-    expect_tone("openai pcm", &c, LS_OPENAI_TTS_RATE);
+    CHECK(e->synthesize(e, "Hello there.", NULL, collect, &c, &err) == 0, "synthesize: %s", err.msg);
+    expect_tone("openai pcm", &c, LS_OPENAI_TTS_RATE, DEFAULT_LEVEL);
 
     memset(&c, 0, sizeof c);
     c.stop_after = 2;
-    CHECK(e->synthesize(e, "Stop early.", collect, &c, &err) == 0 && c.calls == 2, "stopped: %d calls", c.calls);
+    CHECK(e->synthesize(e, "Stop early.", NULL, collect, &c, &err) == 0 && c.calls == 2, "stopped: %d calls", c.calls);
     e->free(e);
 
     e = openai_engine(port, "error");
     memset(&c, 0, sizeof c);
-    CHECK(e->synthesize(e, "Hello.", collect, &c, &err) < 0 && strstr(err.msg, "HTTP 503") && strstr(err.msg, "busy"),
+    CHECK(e->synthesize(e, "Hello.", NULL, collect, &c, &err) < 0 && strstr(err.msg, "HTTP 503") &&
+              strstr(err.msg, "busy"),
           "HTTP error: %s", err.msg);
     printf("error: %s\n", err.msg);
     e->free(e);
@@ -163,7 +179,7 @@ static void test_wav(int port)
     ls_error err;
     CHECK(ls_http_tts_run(&h, speech_request(url), LS_PCM_WAV, 24000, "wav test", NULL, collect, &c, &err) == 0,
           "wav: %s", err.msg);
-    expect_tone("stereo wav stream", &c, 24000);
+    expect_tone("stereo wav stream", &c, 24000, DEFAULT_LEVEL);
     CHECK(ls_http_tts_run(&h, speech_request(url), LS_PCM_WAV, 16000, "wav test", NULL, collect, &c, &err) < 0 &&
               strstr(err.msg, "24000 Hz"),
           "wrong rate: %s", err.msg);
@@ -172,7 +188,7 @@ static void test_wav(int port)
     CHECK(ls_http_tts_run(&h, speech_request(url), LS_PCM_ENCODED, LS_SPEECH_RATE, "wav test", NULL, collect, &c,
                           &err) == 0,
           "encoded wav: %s", err.msg);
-    expect_decoded_tone("stereo wav stream, encoded", &c, 1);
+    expect_decoded_tone("stereo wav stream, encoded", &c, 1, DEFAULT_LEVEL);
     /* raw PCM is not an encoded format */
     snprintf(url, sizeof url, "http://127.0.0.1:%d/pcm/v1/audio/speech", port);
     CHECK(ls_http_tts_run(&h, speech_request(url), LS_PCM_ENCODED, LS_SPEECH_RATE, "pcm test", NULL, collect, &c,
@@ -200,13 +216,14 @@ static ls_tts_engine *clone_engine(clone_engine_fn make, int port, const char *s
     return e;
 }
 
-/* Synthesises one chunk with a fresh engine and frees it; the callback's figures in *c. */
-static int speak_once(clone_engine_fn make, int port, const char *ref_file, const char *ref_text, collected *c,
-                      ls_error *err)
+/* Synthesises one chunk in `voice` (NULL: the configured one) with a fresh
+ * engine and frees it; the callback's figures in *c. */
+static int speak_once(clone_engine_fn make, int port, const char *ref_file, const char *ref_text,
+                      const ls_tts_voice *voice, collected *c, ls_error *err)
 {
     ls_tts_engine *e = clone_engine(make, port, "ok", ref_file, ref_text);
     memset(c, 0, sizeof *c);
-    int rc = e ? e->synthesize(e, "Hello there.", collect, c, err) : -1;
+    int rc = e ? e->synthesize(e, "Hello there.", voice, collect, c, err) : -1;
     if (e)
         e->free(e);
     return rc;
@@ -216,22 +233,25 @@ static void test_clone_engines(int port, const char *ref_wav)
 {
     static collected c;
     ls_error err;
-    CHECK(speak_once(ls_gpt_sovits_tts_new, port, "/voices/ref.wav", REFERENCE_WORDS, &c, &err) == 0,
+    CHECK(speak_once(ls_gpt_sovits_tts_new, port, "/voices/ref.wav", REFERENCE_WORDS, NULL, &c, &err) == 0,
           "gpt-sovits: %s", err.msg);
-    expect_decoded_tone("gpt-sovits (3 chained ogg files)", &c, 3);
-    CHECK(speak_once(ls_cosyvoice_tts_new, port, ref_wav, REFERENCE_WORDS, &c, &err) == 0, "cosyvoice: %s", err.msg);
-    expect_tone("cosyvoice (raw 22050 Hz)", &c, LS_COSYVOICE_RATE);
-    CHECK(speak_once(ls_fish_speech_tts_new, port, ref_wav, REFERENCE_WORDS, &c, &err) == 0, "fishtts: %s", err.msg);
-    expect_decoded_tone("fishtts, reference file (44.1 kHz wav)", &c, 1);
-    CHECK(speak_once(ls_fish_speech_tts_new, port, "voice-1", NULL, &c, &err) == 0, "fishtts by id: %s", err.msg);
-    expect_decoded_tone("fishtts, reference id", &c, 1);
+    expect_decoded_tone("gpt-sovits (3 chained ogg files)", &c, 3, DEFAULT_LEVEL);
+    CHECK(speak_once(ls_cosyvoice_tts_new, port, ref_wav, REFERENCE_WORDS, NULL, &c, &err) == 0, "cosyvoice: %s",
+          err.msg);
+    expect_tone("cosyvoice (raw 22050 Hz)", &c, LS_COSYVOICE_RATE, DEFAULT_LEVEL);
+    CHECK(speak_once(ls_fish_speech_tts_new, port, ref_wav, REFERENCE_WORDS, NULL, &c, &err) == 0, "fishtts: %s",
+          err.msg);
+    expect_decoded_tone("fishtts, reference file (44.1 kHz wav)", &c, 1, DEFAULT_LEVEL);
+    CHECK(speak_once(ls_fish_speech_tts_new, port, "voice-1", NULL, NULL, &c, &err) == 0, "fishtts by id: %s",
+          err.msg);
+    expect_decoded_tone("fishtts, reference id", &c, 1, DEFAULT_LEVEL);
 
     /* xtts: one clone, then each chunk streams */
     ls_tts_engine *e = clone_engine(ls_xtts_tts_new, port, "ok", ref_wav, NULL);
     for (int i = 0; e && i < 2; i++) {
         memset(&c, 0, sizeof c);
-        CHECK(e->synthesize(e, "Hello there.", collect, &c, &err) == 0, "xtts: %s", err.msg);
-        expect_tone(i ? "xtts, second chunk" : "xtts (wav 24000 Hz)", &c, LS_XTTS_RATE);
+        CHECK(e->synthesize(e, "Hello there.", NULL, collect, &c, &err) == 0, "xtts: %s", err.msg);
+        expect_tone(i ? "xtts, second chunk" : "xtts (wav 24000 Hz)", &c, LS_XTTS_RATE, DEFAULT_LEVEL);
     }
     if (e)
         e->free(e);
@@ -241,7 +261,7 @@ static void test_clone_engines(int port, const char *ref_wav)
     server_url(server, sizeof server, port, "ok");
     ls_clone_tts_config wrong = { server, "/voices/ref.wav", REFERENCE_WORDS, "fr", 0, 5 };
     if (ls_gpt_sovits_tts_new(&wrong, &e, &err) == 0) {
-        CHECK(e->synthesize(e, "Bonjour.", collect, &c, &err) < 0 && strstr(err.msg, "HTTP 400") &&
+        CHECK(e->synthesize(e, "Bonjour.", NULL, collect, &c, &err) < 0 && strstr(err.msg, "HTTP 400") &&
                   strstr(err.msg, "text_lang"),
               "wrong language: %s", err.msg);
         printf("wrong field: %s\n", err.msg);
@@ -269,6 +289,125 @@ static void test_clone_engines(int port, const char *ref_wav)
     printf("missing option: %s\n", err.msg);
 }
 
+// --- voice overrides ----------------------------------------------------------------------------
+
+/* A voice override; NULL (and a failed check) if it is refused. */
+static ls_tts_voice *voice_for(ls_tts_ref_kind kind, const char *ref_dir, const char *ref_file, const char *ref_text)
+{
+    ls_tts_voice *v = NULL;
+    ls_error err;
+    CHECK(ls_tts_voice_new(kind, ref_dir, ref_file, ref_text, &v, &err) == 0 && v, "voice %s: %s", ref_file,
+          err.msg);
+    return v;
+}
+
+/* What a request's reference may name: local files only inside the folder
+ * (whatever the path or links say), and readable WAV files; paths on the
+ * TTS server and voice ids as given; nothing for engines without one. */
+static void test_voice_checks(const char *ref_dir, const char *root)
+{
+    char *long_name = g_strnfill(LS_TTS_VOICE_MAX_FIELD + 1, 'a');
+    char *sibling = g_build_filename(root, "refs-other", "other.wav", NULL);   /* the folder's name is its prefix */
+    char *inside = g_build_filename(ref_dir, "other.wav", NULL);
+    struct {
+        ls_tts_ref_kind kind;
+        const char *dir, *ref_file, *ref_text, *want;
+    } refused[] = {
+        { LS_TTS_REF_LOCAL_FILE, NULL, "other.wav", NULL, "inside --tts_ref_dir (the server has no --tts_ref_dir)" },
+        { LS_TTS_REF_LOCAL_FILE, ref_dir, "../outside/other.wav", NULL, "must be inside --tts_ref_dir" },
+        { LS_TTS_REF_LOCAL_FILE, ref_dir, "sub/../../outside/other.wav", NULL, "must be inside --tts_ref_dir" },
+        { LS_TTS_REF_LOCAL_FILE, ref_dir, "/etc/passwd", NULL, "must be inside --tts_ref_dir" },
+        { LS_TTS_REF_LOCAL_FILE, ref_dir, sibling, NULL, "must be inside --tts_ref_dir" },
+        { LS_TTS_REF_LOCAL_FILE, ref_dir, "escape.wav", NULL, "must be inside --tts_ref_dir" },
+        { LS_TTS_REF_FILE_OR_ID, ref_dir, "escape.wav", "other words", "must be inside --tts_ref_dir" },
+        { LS_TTS_REF_LOCAL_FILE, ref_dir, "missing.wav", NULL, "'missing.wav': No such file" },
+        { LS_TTS_REF_LOCAL_FILE, ref_dir, "notes.txt", NULL, "'notes.txt' is not a WAV file" },
+        { LS_TTS_REF_LOCAL_FILE, ref_dir, "sub", NULL, "'sub' is not a regular file" },
+        { LS_TTS_REF_SERVER_PATH, ref_dir, long_name, NULL, "tts.ref_file: over 4096 bytes" },
+        { LS_TTS_REF_NONE, ref_dir, NULL, long_name, "tts.ref_text: over 4096 bytes" },
+    };
+    ls_error err;
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        ls_tts_voice *v = NULL;
+        int rc = ls_tts_voice_new(refused[i].kind, refused[i].dir, refused[i].ref_file, refused[i].ref_text, &v,
+                                  &err);
+        CHECK(rc < 0 && !v && strstr(err.msg, refused[i].want), "%.80s: want '%s', got '%s'", refused[i].ref_file,
+              refused[i].want, rc < 0 ? err.msg : "accepted");
+        printf("refused %.40s: %s\n", refused[i].ref_file ? refused[i].ref_file : "(words)", err.msg);
+    }
+    /* accepted: a local file by name or by its absolute path, read now; a
+     * server path and a voice id not looked at; nothing to do for espeak */
+    const char *local[] = { "other.wav", inside };
+    for (int i = 0; i < 2; i++) {
+        ls_tts_voice *v = voice_for(LS_TTS_REF_LOCAL_FILE, ref_dir, local[i], OTHER_WORDS);
+        CHECK(v && v->ref_audio && g_bytes_get_size(v->ref_audio) == 48 && strcmp(v->ref_text, OTHER_WORDS) == 0,
+              "%s: read", local[i]);
+        ls_tts_voice_unref(v);
+    }
+    ls_tts_voice *v = voice_for(LS_TTS_REF_SERVER_PATH, NULL, "/etc/passwd", NULL);
+    CHECK(v && !v->ref_audio && strcmp(v->ref_file, "/etc/passwd") == 0, "server path: passed on, not read");
+    ls_tts_voice_unref(v);
+    v = voice_for(LS_TTS_REF_FILE_OR_ID, NULL, "voice-2", NULL);
+    CHECK(v && !v->ref_audio, "fishtts voice id: not a file");
+    ls_tts_voice_unref(v);
+    CHECK(ls_tts_voice_new(LS_TTS_REF_NONE, NULL, "/etc/passwd", "words", &v, &err) == 0 && !v,
+          "espeak/openai: ignored");
+    CHECK(ls_tts_voice_new(LS_TTS_REF_LOCAL_FILE, NULL, "", "", &v, &err) == 0 && !v, "empty fields: no override");
+    g_free(long_name);
+    g_free(sibling);
+    g_free(inside);
+}
+
+/* Each cloning engine speaks in the override's voice when it has one and
+ * in its configured voice otherwise: the test server answers each voice at
+ * its own level. */
+static void test_voice_overrides(int port, const char *ref_dir, const char *ref_wav)
+{
+    static collected c;
+    ls_error err;
+    ls_tts_voice *server_path = voice_for(LS_TTS_REF_SERVER_PATH, ref_dir, "/voices/other.wav", OTHER_WORDS);
+    CHECK(speak_once(ls_gpt_sovits_tts_new, port, "/voices/ref.wav", REFERENCE_WORDS, server_path, &c, &err) == 0,
+          "gpt-sovits, other voice: %s", err.msg);
+    expect_decoded_tone("gpt-sovits, other voice", &c, 3, OTHER_LEVEL);
+
+    ls_tts_voice *file = voice_for(LS_TTS_REF_LOCAL_FILE, ref_dir, "other.wav", OTHER_WORDS);
+    CHECK(speak_once(ls_cosyvoice_tts_new, port, ref_wav, REFERENCE_WORDS, file, &c, &err) == 0,
+          "cosyvoice, other voice: %s", err.msg);
+    expect_tone("cosyvoice, other voice", &c, LS_COSYVOICE_RATE, OTHER_LEVEL);
+
+    ls_tts_voice *fish_file = voice_for(LS_TTS_REF_FILE_OR_ID, ref_dir, "other.wav", OTHER_WORDS);
+    ls_tts_voice *fish_id = voice_for(LS_TTS_REF_FILE_OR_ID, ref_dir, "voice-2", NULL);
+    CHECK(speak_once(ls_fish_speech_tts_new, port, ref_wav, REFERENCE_WORDS, fish_file, &c, &err) == 0,
+          "fishtts, other voice's file: %s", err.msg);
+    expect_decoded_tone("fishtts, other voice's file", &c, 1, OTHER_LEVEL);
+    CHECK(speak_once(ls_fish_speech_tts_new, port, "voice-1", NULL, fish_id, &c, &err) == 0,
+          "fishtts, other voice's id: %s", err.msg);
+    expect_decoded_tone("fishtts, other voice's id", &c, 1, OTHER_LEVEL);
+    ls_tts_voice *no_words = voice_for(LS_TTS_REF_FILE_OR_ID, ref_dir, "other.wav", NULL);
+    CHECK(speak_once(ls_fish_speech_tts_new, port, "voice-1", NULL, no_words, &c, &err) < 0 &&
+              strstr(err.msg, "needs its words"),
+          "fishtts, a file without words: %s", err.msg);
+
+    /* xtts against a server that refuses to clone a voice twice: the
+     * configured and the last override's speakers are kept (a second
+     * override object with the same file is the same voice) */
+    ls_tts_voice *again = voice_for(LS_TTS_REF_LOCAL_FILE, ref_dir, "other.wav", NULL);
+    const ls_tts_voice *sequence[] = { NULL, file, again, NULL, file };
+    ls_tts_engine *e = clone_engine(ls_xtts_tts_new, port, "once", ref_wav, NULL);
+    for (size_t i = 0; e && i < sizeof sequence / sizeof sequence[0]; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "xtts, chunk %zu (%s voice)", i + 1, sequence[i] ? "other" : "configured");
+        memset(&c, 0, sizeof c);
+        CHECK(e->synthesize(e, "Hello there.", sequence[i], collect, &c, &err) == 0, "%s: %s", what, err.msg);
+        expect_tone(what, &c, LS_XTTS_RATE, sequence[i] ? OTHER_LEVEL : DEFAULT_LEVEL);
+    }
+    if (e)
+        e->free(e);
+    ls_tts_voice *all[] = { server_path, file, fish_file, fish_id, no_words, again };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        ls_tts_voice_unref(all[i]);
+}
+
 // --- through the speech service --------------------------------------------------------------
 
 typedef struct events {
@@ -290,17 +429,17 @@ static void sleep_ms(int ms)
     nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000L }, NULL);
 }
 
-/* Text through the service: 0.6 s of tone as about 30 frames of 16 kHz audio. */
-static void test_service(int port)
+/* Text through the service in `voice`: 0.6 s of tone at `level` as about
+ * 30 frames of 16 kHz audio. */
+static void service_speaks(const char *what, ls_tts_engine *e, ls_tts_voice *voice, int level)
 {
-    ls_tts_engine *e = openai_engine(port, "pcm");
     ls_speech_service *svc;
     ls_error err;
     CHECK(ls_speech_service_start(e, &svc, &err) == 0, "service: %s", err.msg);
     events ev = { 0 };
     ls_speech_queue *q = ls_speech_queue_new(count_event, &ev);
     ls_speech_service_attach(svc, q);
-    ls_speech_queue_add_text(q, "Hello there.", &err);
+    ls_speech_queue_add_voiced_text(q, "Hello there.", voice, &err);
     int frames = 0;
     double energy = 0;
     for (int waited = 0; ev.ends < 1 && waited < 5000;) {
@@ -317,17 +456,30 @@ static void test_service(int port)
         ls_speech_queue_sent(q, &marks);
     }
     double rms = frames ? sqrt(energy / (frames * (double)LS_SPEECH_FRAME)) : 0;
-    printf("service: %d frames of 16 kHz audio, rms %.0f (tone: %.0f), events %d/%d\n", frames, rms,
-           8000 / sqrt(2), ev.starts, ev.ends);
+    double want_rms = level / sqrt(2);
+    printf("service, %s: %d frames of 16 kHz audio, rms %.0f (tone: %.0f), events %d/%d\n", what, frames, rms,
+           want_rms, ev.starts, ev.ends);
     /* 0.6 s is exactly 30 frames; the resampler's filter tail may add one. The rms
      * over whole frames includes the padded tail: within 5% of the tone's. */
     CHECK(frames >= 30 && frames <= 31 && ev.starts == 1 && ev.ends == 1, "%d frames, events %d/%d", frames,
           ev.starts, ev.ends);
-    CHECK(fabs(rms - 8000 / sqrt(2)) < 0.05 * 8000 / sqrt(2), "rms %.0f", rms);
+    CHECK(fabs(rms - want_rms) < 0.05 * want_rms, "%s: rms %.0f", what, rms);
     ls_speech_service_detach(svc, q);
     ls_speech_queue_unref(q);
     ls_speech_service_stop(svc);
     e->free(e);
+}
+
+/* The configured voice (openai), and an override carried by the queued
+ * chunk to the engine (cosyvoice, resampled from 22050 Hz). */
+static void test_service(int port, const char *ref_dir, const char *ref_wav)
+{
+    service_speaks("openai", openai_engine(port, "pcm"), NULL, DEFAULT_LEVEL);
+    ls_tts_engine *e = clone_engine(ls_cosyvoice_tts_new, port, "ok", ref_wav, REFERENCE_WORDS);
+    ls_tts_voice *other = voice_for(LS_TTS_REF_LOCAL_FILE, ref_dir, "other.wav", OTHER_WORDS);
+    if (e)
+        service_speaks("cosyvoice, other voice", e, other, OTHER_LEVEL);
+    ls_tts_voice_unref(other);
 }
 
 // --- cancelling at interrupt -----------------------------------------------------------------
@@ -345,7 +497,8 @@ typedef struct timed_engine {
     gint64 returned_at;
 } timed_engine;
 
-static int timed_synthesize(ls_tts_engine *e, const char *text, ls_tts_output_fn out, void *user, ls_error *err)
+static int timed_synthesize(ls_tts_engine *e, const char *text, const ls_tts_voice *voice, ls_tts_output_fn out,
+                            void *user, ls_error *err)
 {
     timed_engine *t = (timed_engine *)e;
     g_mutex_lock(&t->lock);
@@ -353,7 +506,7 @@ static int timed_synthesize(ls_tts_engine *e, const char *text, ls_tts_output_fn
     g_cond_signal(&t->changed);
     g_mutex_unlock(&t->lock);
     t->inner->cancel = t->forward_cancel ? e->cancel : NULL;
-    int rc = t->inner->synthesize(t->inner, text, out, user, err);
+    int rc = t->inner->synthesize(t->inner, text, voice, out, user, err);
     t->inner->cancel = NULL;
     g_mutex_lock(&t->lock);
     t->returned = 1;
@@ -379,7 +532,7 @@ static int wait_for(timed_engine *t, int *flag)
  * flight to the slow server (-1 if it did not return within 5 s). */
 static double interrupt_to_return(ls_tts_engine *inner, int forward_cancel)
 {
-    timed_engine t = { .base = { inner->rate, timed_synthesize, NULL, NULL }, .inner = inner,
+    timed_engine t = { .base = { inner->rate, timed_synthesize, NULL, NULL, inner->ref_kind }, .inner = inner,
                        .forward_cancel = forward_cancel };
     g_mutex_init(&t.lock);
     g_cond_init(&t.changed);
@@ -427,15 +580,64 @@ static void test_cancel(int port)
     sovits->free(sovits);
 }
 
-/* A small WAV file for the engines that upload the reference voice. */
-static char *write_ref_wav(const char *dir)
+/* A small WAV file for the engines that upload the reference voice: its
+ * first sample names the test server's voice (1: default, 3: other). */
+static char *write_wav(const char *dir, const char *name, int first_sample)
 {
-    static const unsigned char wav[] = { 'R', 'I', 'F', 'F', 40, 0, 0, 0, 'W', 'A', 'V', 'E', 'f', 'm', 't', ' ',
-                                         16, 0, 0, 0, 1, 0, 1, 0, 0x80, 0x3e, 0, 0, 0, 0x7d, 0, 0, 2, 0, 16, 0,
-                                         'd', 'a', 't', 'a', 4, 0, 0, 0, 1, 0, 2, 0 };
-    char *path = g_build_filename(dir, "ref.wav", NULL);
+    unsigned char wav[] = { 'R', 'I', 'F', 'F', 40, 0, 0, 0, 'W', 'A', 'V', 'E', 'f', 'm', 't', ' ',
+                            16, 0, 0, 0, 1, 0, 1, 0, 0x80, 0x3e, 0, 0, 0, 0x7d, 0, 0, 2, 0, 16, 0,
+                            'd', 'a', 't', 'a', 4, 0, 0, 0, (unsigned char)first_sample, 0, 2, 0 };
+    char *path = g_build_filename(dir, name, NULL);
     CHECK(g_file_set_contents(path, (const char *)wav, sizeof wav, NULL), "writing %s", path);
     return path;
+}
+
+/* The reference folder and its surroundings, under `root`:
+ *   refs/ref.wav, refs/other.wav (the voices), refs/notes.txt (not WAV),
+ *   refs/sub/ (a folder), refs/escape.wav -> ../outside/other.wav,
+ *   outside/other.wav, refs-other/other.wav. */
+static const char *const tree_files[] = { "refs/ref.wav",    "refs/other.wav",    "refs/notes.txt", "refs/escape.wav",
+                                          "outside/other.wav", "refs-other/other.wav" };
+static const char *const tree_dirs[] = { "refs/sub", "refs", "outside", "refs-other" };
+
+static void make_tree(const char *root)
+{
+    for (size_t i = 0; i < sizeof tree_dirs / sizeof tree_dirs[0]; i++) {
+        char *dir = g_build_filename(root, tree_dirs[i], NULL);
+        CHECK(g_mkdir_with_parents(dir, 0700) == 0, "mkdir %s", dir);
+        g_free(dir);
+    }
+    const struct {
+        const char *dir, *name;
+        int first_sample;
+    } wavs[] = { { "refs", "ref.wav", 1 }, { "refs", "other.wav", 3 }, { "outside", "other.wav", 3 },
+                 { "refs-other", "other.wav", 3 } };
+    for (size_t i = 0; i < sizeof wavs / sizeof wavs[0]; i++) {
+        char *dir = g_build_filename(root, wavs[i].dir, NULL);
+        g_free(write_wav(dir, wavs[i].name, wavs[i].first_sample));
+        g_free(dir);
+    }
+    char *notes = g_build_filename(root, "refs", "notes.txt", NULL);
+    char *link = g_build_filename(root, "refs", "escape.wav", NULL);
+    CHECK(g_file_set_contents(notes, "not a voice\n", -1, NULL), "writing %s", notes);
+    CHECK(symlink("../outside/other.wav", link) == 0, "symlink %s", link);
+    g_free(notes);
+    g_free(link);
+}
+
+static void remove_tree(const char *root)
+{
+    for (size_t i = 0; i < sizeof tree_files / sizeof tree_files[0]; i++) {
+        char *path = g_build_filename(root, tree_files[i], NULL);
+        g_unlink(path);
+        g_free(path);
+    }
+    for (size_t i = 0; i < sizeof tree_dirs / sizeof tree_dirs[0]; i++) {
+        char *path = g_build_filename(root, tree_dirs[i], NULL);
+        g_rmdir(path);
+        g_free(path);
+    }
+    g_rmdir(root);
 }
 
 int main(int argc, char **argv)
@@ -447,18 +649,23 @@ int main(int argc, char **argv)
     GSubprocess *server;
     int port = test_server_start(argv[1], argv[2], &server);
     CHECK(port > 0, "test server");
-    char *dir = g_dir_make_tmp("ls_http_tts_XXXXXX", NULL), *ref_wav = write_ref_wav(dir);
+    char *made = g_dir_make_tmp("ls_http_tts_XXXXXX", NULL), *root = realpath(made, NULL);
+    make_tree(root);
+    char *ref_dir = g_build_filename(root, "refs", NULL), *ref_wav = g_build_filename(ref_dir, "ref.wav", NULL);
+    test_voice_checks(ref_dir, root);
     if (port > 0) {
         test_openai(port);
         test_wav(port);
         test_clone_engines(port, ref_wav);
-        test_service(port);
+        test_voice_overrides(port, ref_dir, ref_wav);
+        test_service(port, ref_dir, ref_wav);
         test_cancel(port);
     }
     test_server_stop(server);
-    g_unlink(ref_wav);
-    g_rmdir(dir);
+    remove_tree(root);
     g_free(ref_wav);
-    g_free(dir);
+    g_free(ref_dir);
+    free(root);
+    g_free(made);
     return check_result("test_http_tts");
 }

@@ -3,9 +3,9 @@
  *
  * The engine alone: English and Mandarin voices by script, audio delivered
  * in many small callbacks (streaming, not one buffer at the end), and a
- * callback's "stop" ending the synthesis early. Then the service: text
- * queued in a session's speech queue comes out as 20 ms frames of 16 kHz
- * audio with its events, two queues are served in turn, and an interrupt
+ * callback's "stop" ending the synthesis early, a voice override ignored.
+ * Then the service: text queued in a session's speech queue comes out as
+ * 20 ms frames of 16 kHz audio with its events, two queues are served in turn, and an interrupt
  * during synthesis leaves the queue empty for good.
  */
 #include <math.h>
@@ -42,16 +42,23 @@ static void test_engine(ls_tts_engine *e)
     for (int i = 0; i < 2; i++) {
         collected c = { 0 };
         ls_error err;
-        CHECK(e->synthesize(e, texts[i], collect, &c, &err) == 0, "synthesize: %s", err.msg);
+        CHECK(e->synthesize(e, texts[i], NULL, collect, &c, &err) == 0, "synthesize: %s", err.msg);
         double seconds = (double)c.samples / e->rate, rms = c.samples ? sqrt(c.energy / c.samples) : 0;
         printf("%-34s %.2f s at %d Hz in %d callbacks, rms %.0f\n", texts[i], seconds, e->rate, c.calls, rms);
         CHECK(seconds > 0.8 && seconds < 10 && rms > 300, "audio: %.2f s, rms %.0f", seconds, rms);
         CHECK(c.calls >= 10, "streamed in %d callbacks (>= 10 expected for >= 0.8 s at 50 ms each)", c.calls);
     }
-    collected stopped = { .stop_after = 3 };
+    /* espeak-ng clones no voice: it says so, and speaks as usual with an override */
+    char ref_file[] = "other.wav", ref_text[] = "other words";
+    ls_tts_voice other = { ref_file, ref_text, NULL, 1 };
+    collected overridden = { 0 };
     ls_error err;
-    e->synthesize(e, "This sentence is long enough to be stopped after its third piece of audio.", collect, &stopped,
-                  &err);
+    CHECK(e->ref_kind == LS_TTS_REF_NONE && e->synthesize(e, texts[0], &other, collect, &overridden, &err) == 0 &&
+              overridden.samples > 0.8 * e->rate,
+          "voice override: %ld samples", overridden.samples);
+    collected stopped = { .stop_after = 3 };
+    e->synthesize(e, "This sentence is long enough to be stopped after its third piece of audio.", NULL, collect,
+                  &stopped, &err);
     CHECK(stopped.calls == 3, "stopping after 3 callbacks: %d calls", stopped.calls);
 }
 

@@ -98,7 +98,7 @@ static int synthesize(const render_options *o, speech *out, ls_error *err)
     tts_buffer b = { 0 };
     float *x = NULL;
     int64_t n = 0;
-    int rc = e->synthesize(e, o->text, collect, &b, err);
+    int rc = e->synthesize(e, o->text, NULL, collect, &b, err);
     if (rc == 0 && b.n == 0)
         rc = ls_error_set(err, "espeak-ng made no audio for the text");
     if (rc == 0)

@@ -48,6 +48,8 @@ static int option_table(ls_server_options *o, ls_arg *spec)
           "(fishtts)" },
         { "REF_TEXT", LS_ARG_STRING, &o->REF_TEXT, "the words spoken in --REF_FILE (gpt-sovits, cosyvoice, fishtts)" },
         { "TTS_SERVER", LS_ARG_STRING, &o->TTS_SERVER, "URL of the TTS server, http://host:port" },
+        { "tts_ref_dir", LS_ARG_STRING, &o->tts_ref_dir,
+          "folder of the reference voices /human's \"tts\" may name (none: local files refused)" },
         { "transport", LS_ARG_STRING, &o->transport,
           "webrtc (browsers offer), rtmp, rtcpush (WHIP) or virtualcam (sessions made at start-up)" },
         { "push_url", LS_ARG_STRING, &o->push_url, "rtmp: rtmp://host/app/stream; rtcpush: the WHIP endpoint URL" },
@@ -218,6 +220,24 @@ static int check_speech(const ls_server_options *o, ls_error *err)
     return 0;
 }
 
+/* --tts_ref_dir: an existing folder, kept as its resolved path (what
+ * per-request reference files are compared with). */
+static int check_ref_dir(ls_server_options *o, ls_error *err)
+{
+    if (!o->tts_ref_dir || !o->tts_ref_dir[0]) {
+        o->tts_ref_dir = NULL;
+        return 0;
+    }
+    char *resolved = realpath(o->tts_ref_dir, NULL);
+    if (!resolved || !g_file_test(resolved, G_FILE_TEST_IS_DIR)) {
+        free(resolved);
+        return ls_error_set(err, "--tts_ref_dir: '%s' is not a folder", o->tts_ref_dir);
+    }
+    if (!(o->tts_ref_dir = ls_owned_strings_keep(&o->owned, resolved)))
+        return ls_error_set(err, "out of memory");
+    return 0;
+}
+
 static int check(ls_server_options *o, ls_error *err)
 {
     static const char *const other_models[] = { "wav2lip", "ernerf", "ultralight", NULL };
@@ -239,7 +259,7 @@ static int check(ls_server_options *o, ls_error *err)
     if (o->fps != 50)
         return ls_error_set(err, "--fps: %d; it is the audio frame rate and must be 50 (20 ms frames), as "
                                  "in LiveTalking (video runs at 25 fps)", o->fps);
-    if (check_speech(o, err) < 0)
+    if (check_speech(o, err) < 0 || check_ref_dir(o, err) < 0)
         return -1;
     if (check_transport(o, err) < 0)
         return -1;

@@ -78,6 +78,18 @@ int ls_request_bool(const ls_json *obj, const char *field, int *out, ls_error *e
     return ls_error_set(err, "field '%s' must be true or false", field);
 }
 
+int ls_request_object(const ls_json *obj, const char *field, int required, const ls_json **out, ls_error *err)
+{
+    int rc;
+    const ls_json *v = field_value(obj, field, required, &rc, err);
+    if (!v)
+        return rc;
+    if (v->kind != LS_JSON_OBJECT)
+        return ls_error_set(err, "field '%s' must be an object", field);
+    *out = v;
+    return 1;
+}
+
 int ls_request_session_id(const ls_json *obj, char out[LS_REQUEST_ID_MAX], ls_error *err)
 {
     int rc;

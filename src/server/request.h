@@ -27,6 +27,8 @@ int ls_request_parse(const char *body, size_t len, ls_json **out, ls_error *err)
 int ls_request_string(const ls_json *obj, const char *field, int required, const char **out, ls_error *err);
 int ls_request_int(const ls_json *obj, const char *field, int required, int64_t *out, ls_error *err);
 int ls_request_bool(const ls_json *obj, const char *field, int *out, ls_error *err);
+/* A nested object (its fields read with the same helpers). */
+int ls_request_object(const ls_json *obj, const char *field, int required, const ls_json **out, ls_error *err);
 
 /* The required `sessionid` (a string, or an integer written in decimal). */
 int ls_request_session_id(const ls_json *obj, char out[LS_REQUEST_ID_MAX], ls_error *err);

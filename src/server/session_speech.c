@@ -26,16 +26,17 @@ struct ls_session_chat {
     SoupServerMessage *asking;       /* the /human request waiting for the service, or NULL */
     gulong asking_finished_handler;
     ls_error last_error;             /* why the last reply failed; msg "" when it did not */
+    ls_tts_voice *voice;             /* the voice of the reply being spoken, or NULL */
 };
 
-int ls_session_say(ls_session *s, const char *text, ls_error *err)
+int ls_session_say(ls_session *s, const char *text, ls_tts_voice *voice, ls_error *err)
 {
     ls_text_chunks chunks;
     if (ls_text_chunks_split(text, &chunks) < 0)
         return ls_error_set(err, "out of memory");
     int rc = 0;
     for (size_t i = 0; i < chunks.n && rc == 0; i++)
-        rc = ls_speech_queue_add_text(s->speech, chunks.items[i], err);
+        rc = ls_speech_queue_add_voiced_text(s->speech, chunks.items[i], voice, err);
     ls_text_chunks_free(&chunks);
     return rc;
 }
@@ -81,7 +82,7 @@ static int on_piece(void *user, const char *piece)
 {
     ls_session_chat *c = user;
     ls_error err;
-    if (ls_session_say(c->session, piece, &err) < 0) {
+    if (ls_session_say(c->session, piece, c->voice, &err) < 0) {
         c->last_error = err;
         return -1;
     }
@@ -133,6 +134,7 @@ void ls_session_chat_free(ls_session_chat *c)
         return;
     ls_llm_chat_free(c->llm);   /* a reply in flight ends in on_done */
     answer_asking(c, SOUP_STATUS_INTERNAL_SERVER_ERROR, ls_json_result(-1, "session closed"));
+    ls_tts_voice_unref(c->voice);
     free(c);
 }
 
@@ -143,7 +145,7 @@ static int configured(const ls_server_options *o)
     return strcmp(o->llm_base_url, LS_LLM_DEFAULT_BASE_URL) != 0 || (key && key[0]);
 }
 
-void ls_session_chat_ask(ls_session_chat *c, SoupServerMessage *msg, const char *question)
+void ls_session_chat_ask(ls_session_chat *c, SoupServerMessage *msg, const char *question, ls_tts_voice *voice)
 {
     const ls_server_options *o = c->session->srv->opts;
     static const ls_llm_callbacks fns = { on_started, on_piece, on_done };
@@ -160,6 +162,8 @@ void ls_session_chat_ask(ls_session_chat *c, SoupServerMessage *msg, const char 
         return;
     }
     c->last_error.msg[0] = '\0';
+    ls_tts_voice_unref(c->voice);
+    c->voice = ls_tts_voice_ref(voice);
     c->asking = g_object_ref(msg);
     c->asking_finished_handler = g_signal_connect(msg, "finished", G_CALLBACK(on_asking_finished), c);
     soup_server_message_pause(msg);

@@ -6,7 +6,9 @@
  * with tts_text (the chunk), prompt_text (--REF_TEXT) and prompt_wav (the
  * --REF_FILE file, read once at start-up), as LiveTalking sends it. The
  * answer is raw 16-bit mono PCM, streamed, at the model's rate: 22050 Hz for
- * CosyVoice 1 (the default), 24000 Hz for CosyVoice2 (config `rate`).
+ * CosyVoice 1 (the default), 24000 Hz for CosyVoice2 (config `rate`). A
+ * voice override (tts_voice.h) replaces prompt_wav (a local WAV file, read
+ * when the request came) and prompt_text, each where it is given.
  */
 #ifndef LS_SPEECH_COSYVOICE_TTS_H
 #define LS_SPEECH_COSYVOICE_TTS_H

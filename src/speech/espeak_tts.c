@@ -61,7 +61,8 @@ static int set_voice(espeak_engine *e, const char *voice, ls_error *err)
     return 0;
 }
 
-static int synthesize(ls_tts_engine *base, const char *text, ls_tts_output_fn out, void *user, ls_error *err)
+static int synthesize(ls_tts_engine *base, const char *text, const ls_tts_voice *voice, ls_tts_output_fn out,
+                      void *user, ls_error *err)
 {
     espeak_engine *e = (espeak_engine *)base;
     if (set_voice(e, e->fixed_voice ? e->fixed_voice : ls_espeak_voice_for(text), err) < 0)
@@ -103,6 +104,7 @@ int ls_espeak_new(const char *voice, ls_tts_engine **out, ls_error *err)
     e->base.rate = espeak_rate;
     e->base.synthesize = synthesize;
     e->base.free = engine_free;
+    e->base.ref_kind = LS_TTS_REF_NONE;
     /* check the voices now rather than at the first sentence */
     const char *check[] = { voice, voice ? NULL : "en-us", voice ? NULL : "cmn" };
     for (int i = 0; i < 3; i++) {

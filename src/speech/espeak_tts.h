@@ -6,7 +6,8 @@
  * time, which the engine passes on as it comes. The voice is `voice` when
  * given (an espeak-ng voice name such as "en-us", "cmn", "de"), otherwise
  * chosen per chunk from its script: Mandarin ("cmn") when it holds CJK
- * ideographs, English ("en-us") otherwise. espeak-ng keeps global state and
+ * ideographs, English ("en-us") otherwise; a voice override (tts_voice.h)
+ * is ignored, as espeak-ng clones no voice. espeak-ng keeps global state and
  * is not thread-safe: use engines from one thread at a time (the speech
  * service's). It is initialised by the first ls_espeak_new and stays so
  * until the process exits.

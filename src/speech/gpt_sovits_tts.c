@@ -14,7 +14,8 @@ typedef struct gpt_sovits_tts {
     char *url, *ref_file, *ref_text, *lang;
 } gpt_sovits_tts;
 
-static int synthesize(ls_tts_engine *e, const char *text, ls_tts_output_fn out, void *user, ls_error *err)
+static int synthesize(ls_tts_engine *e, const char *text, const ls_tts_voice *voice, ls_tts_output_fn out,
+                      void *user, ls_error *err)
 {
     gpt_sovits_tts *t = (gpt_sovits_tts *)e;
     GString *body = g_string_new("{\"text\": ");
@@ -22,9 +23,9 @@ static int synthesize(ls_tts_engine *e, const char *text, ls_tts_output_fn out, 
     g_string_append(body, ", \"text_lang\": ");
     ls_json_append_string(body, t->lang);
     g_string_append(body, ", \"ref_audio_path\": ");
-    ls_json_append_string(body, t->ref_file);
+    ls_json_append_string(body, voice && voice->ref_file ? voice->ref_file : t->ref_file);
     g_string_append(body, ", \"prompt_text\": ");
-    ls_json_append_string(body, t->ref_text);
+    ls_json_append_string(body, voice && voice->ref_text ? voice->ref_text : t->ref_text);
     g_string_append(body, ", \"prompt_lang\": ");
     ls_json_append_string(body, t->lang);
     g_string_append(body, ", \"media_type\": \"ogg\", \"streaming_mode\": true}");
@@ -50,7 +51,7 @@ int ls_gpt_sovits_tts_new(const ls_clone_tts_config *config, ls_tts_engine **out
     gpt_sovits_tts *t = calloc(1, sizeof *t);
     if (!t)
         return ls_error_set(err, "out of memory");
-    t->base = (ls_tts_engine){ LS_AUDIO_DECODER_RATE, synthesize, free_engine, NULL };
+    t->base = (ls_tts_engine){ LS_AUDIO_DECODER_RATE, synthesize, free_engine, NULL, LS_TTS_REF_SERVER_PATH };
     t->http.timeout_s = config->timeout_s;
     t->ref_file = g_strdup(config->ref_file);
     t->ref_text = g_strdup(config->ref_text ? config->ref_text : "");

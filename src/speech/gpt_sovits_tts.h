@@ -8,7 +8,9 @@
  * one small Ogg file after another (a chained Ogg stream), is decoded as it
  * arrives (the "encoded" container of speech/http_tts.h), so the engine's
  * rate is 16 kHz. The language is `lang` for the text and the prompt ("zh"
- * unless given; the server takes zh, en, ja, ko, yue, auto, ...).
+ * unless given; the server takes zh, en, ja, ko, yue, auto, ...). A voice
+ * override (tts_voice.h) replaces ref_audio_path (a path on the TTS server,
+ * sent as is) and prompt_text, each where it is given.
  */
 #ifndef LS_SPEECH_GPT_SOVITS_TTS_H
 #define LS_SPEECH_GPT_SOVITS_TTS_H

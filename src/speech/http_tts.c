@@ -22,7 +22,6 @@
 #define READ_BLOCK 8192
 #define MAX_WAV_HEADER 4096
 #define MAX_ERROR_BODY 200     /* bytes of an error answer quoted */
-#define MAX_REF_FILE (64 << 20)
 
 typedef struct pcm_decoder {
     int header_done, channels, rate, engine_rate;
@@ -283,7 +282,7 @@ GBytes *ls_http_tts_read_ref(const char *path, const char *engine, ls_error *err
         ls_error_set(err, "--tts %s needs --REF_FILE, the reference voice (a WAV file)", engine);
         return NULL;
     }
-    if (ls_read_file(path, MAX_REF_FILE, &data, &len, err) < 0) {
+    if (ls_read_file(path, LS_TTS_MAX_REF_FILE, &data, &len, err) < 0) {
         ls_error_prefix(err, "--REF_FILE");
         return NULL;
     }

@@ -14,7 +14,8 @@ typedef struct openai_tts {
     char *url, *model, *voice, *api_key_env;
 } openai_tts;
 
-static int synthesize(ls_tts_engine *e, const char *text, ls_tts_output_fn out, void *user, ls_error *err)
+static int synthesize(ls_tts_engine *e, const char *text, const ls_tts_voice *voice, ls_tts_output_fn out,
+                      void *user, ls_error *err)
 {
     openai_tts *t = (openai_tts *)e;
     GString *body = g_string_new("{\"model\": ");
@@ -53,7 +54,7 @@ int ls_openai_tts_new(const ls_openai_tts_config *config, ls_tts_engine **out, l
         g_free(url);
         return url ? ls_error_set(err, "out of memory") : -1;
     }
-    t->base = (ls_tts_engine){ LS_OPENAI_TTS_RATE, synthesize, free_engine, NULL };
+    t->base = (ls_tts_engine){ LS_OPENAI_TTS_RATE, synthesize, free_engine, NULL, LS_TTS_REF_NONE };
     t->http.timeout_s = config->timeout_s;
     t->url = url;
     t->model = g_strdup(config->model ? config->model : "tts-1");

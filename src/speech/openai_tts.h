@@ -6,7 +6,8 @@
  * {"model", "input": text, "voice", "response_format": "pcm"}; the answer,
  * raw 24 kHz 16-bit mono PCM, is streamed (speech/http_tts.h). The API key
  * is read from the environment variable named in the config at each
- * request (unset or empty: none sent).
+ * request (unset or empty: none sent). A voice override (tts_voice.h) is
+ * ignored: the voice is the configured one.
  */
 #ifndef LS_SPEECH_OPENAI_TTS_H
 #define LS_SPEECH_OPENAI_TTS_H

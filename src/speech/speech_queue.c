@@ -219,11 +219,17 @@ static int add_item(ls_speech_queue *q, item_node *node, ls_error *err)
 
 int ls_speech_queue_add_text(ls_speech_queue *q, const char *text, ls_error *err)
 {
+    return ls_speech_queue_add_voiced_text(q, text, NULL, err);
+}
+
+int ls_speech_queue_add_voiced_text(ls_speech_queue *q, const char *text, ls_tts_voice *voice, ls_error *err)
+{
     item_node *node = calloc(1, sizeof *node);
     if (!node || !(node->item.text = strdup(text))) {
         free(node);
         return ls_error_set(err, "out of memory");
     }
+    node->item.voice = ls_tts_voice_ref(voice);
     return add_item(q, node, err);
 }
 
@@ -271,6 +277,7 @@ void ls_speech_item_clear(ls_speech_item *item)
 {
     free(item->text);
     free(item->audio);
+    ls_tts_voice_unref(item->voice);
     memset(item, 0, sizeof *item);
 }
 

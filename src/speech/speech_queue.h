@@ -3,7 +3,8 @@
  * 20 ms audio frames (16 kHz mono) waiting to be sent, with their events.
  *
  * Writers add items: a text chunk (to be synthesised by the speech service,
- * speech/speech_service.h) or decoded audio (an upload). The service takes
+ * speech/speech_service.h, with its request's voice override, if any) or
+ * decoded audio (an upload). The service takes
  * items in order and writes each one's audio as a "chunk": begin, append
  * (any number of samples, as they are synthesised), end. Samples are cut into
  * 20 ms frames; the last frame is padded with silence. The first frame of a
@@ -30,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "speech/tts_voice.h"
 #include "util/error.h"
 
 #define LS_SPEECH_RATE 16000
@@ -61,6 +63,7 @@ typedef struct ls_speech_item {
     char *text;          /* the text (synthesis) or a label (audio); the events' text */
     int16_t *audio;      /* NULL for text; else n 16 kHz samples */
     size_t n;
+    ls_tts_voice *voice; /* text: its voice override (a reference held), or NULL */
     uint64_t generation;
 } ls_speech_item;
 
@@ -68,8 +71,11 @@ ls_speech_queue *ls_speech_queue_new(ls_speech_event_fn on_event, void *user);
 ls_speech_queue *ls_speech_queue_ref(ls_speech_queue *q);
 void ls_speech_queue_unref(ls_speech_queue *q);
 
-/* Queues text to speak (one chunk); -1 when the queue holds too much text. */
+/* Queues text to speak (one chunk) with the configured voice, or with
+ * `voice` (a reference is taken; NULL: the configured voice); -1 when the
+ * queue holds too much text. */
 int ls_speech_queue_add_text(ls_speech_queue *q, const char *text, ls_error *err);
+int ls_speech_queue_add_voiced_text(ls_speech_queue *q, const char *text, ls_tts_voice *voice, ls_error *err);
 /* Queues audio to play as one chunk (samples copied); `label` is its events' text. */
 int ls_speech_queue_add_audio(ls_speech_queue *q, const int16_t *samples, size_t n, const char *label,
                               ls_error *err);

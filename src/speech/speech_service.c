@@ -109,7 +109,7 @@ static void set_busy(ls_speech_service *s, chunk_writer *w, GCancellable *cancel
     pthread_mutex_unlock(&s->lock);
 }
 
-static void speak_text(ls_speech_service *s, chunk_writer *w, const char *text)
+static void speak_text(ls_speech_service *s, chunk_writer *w, const char *text, const ls_tts_voice *voice)
 {
     ls_error err;
     GCancellable *cancel = g_cancellable_new();
@@ -117,7 +117,7 @@ static void speak_text(ls_speech_service *s, chunk_writer *w, const char *text)
     if (!ls_speech_queue_current(w->q, w->generation))   /* interrupted before wake() could see it */
         g_cancellable_cancel(cancel);
     s->engine->cancel = cancel;
-    if (s->engine->synthesize(s->engine, text, on_samples, w, &err) < 0)
+    if (s->engine->synthesize(s->engine, text, voice, on_samples, w, &err) < 0)
         fprintf(stderr, "lipstream: speech: %s\n", err.msg);
     s->engine->cancel = NULL;
     set_busy(s, w, NULL);
@@ -139,7 +139,7 @@ static void speak_item(ls_speech_service *s, ls_speech_queue *q, ls_speech_item 
                                        item->n - i < COPY_BLOCK ? item->n - i : COPY_BLOCK) < 0)
                 return;
     } else {
-        speak_text(s, &w, item->text);
+        speak_text(s, &w, item->text, item->voice);
     }
     ls_speech_queue_end(q, w.generation);
 }

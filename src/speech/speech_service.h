@@ -5,8 +5,9 @@
  * in turn (round robin, one chunk each), synthesises text chunks with the
  * engine, resamples the audio to 16 kHz as it comes and writes it into the
  * queue, so the first frames play while the rest of the chunk is still being
- * made; uploaded audio items are copied through. A session with more than
- * a few seconds of audio waiting is skipped until it has played some. An
+ * made (with the chunk's voice override, if any); uploaded audio items are
+ * copied through. A session with more than a few seconds of audio waiting
+ * is skipped until it has played some. An
  * interrupt makes the queue's generation stale and cancels the synthesis in
  * flight for that queue (tts_engine.h: a network engine drops its request at
  * once; espeak-ng stops at its next callback). A failed synthesis is logged

@@ -8,7 +8,11 @@
  * again at the next chunk if it failed. Each chunk is then one POST
  * <server>/tts_stream with that object plus "text", "language" (`lang`,
  * "zh-cn" unless given, as LiveTalking), "stream_chunk_size": "20" and
- * "add_wav_header": true; the answer is a streamed WAV at 24 kHz.
+ * "add_wav_header": true; the answer is a streamed WAV at 24 kHz. A voice
+ * override (tts_voice.h) with a reference (a local WAV, read when the
+ * request came) is cloned the same way at its first chunk; the speaker of
+ * the last override's reference is kept, so repeating it does not clone
+ * again. The override's words are not used (XTTS takes none).
  */
 #ifndef LS_SPEECH_XTTS_TTS_H
 #define LS_SPEECH_XTTS_TTS_H

@@ -2,10 +2,17 @@
 """A local test server speaking the speech services' HTTP protocols, for the speech tests.
 
 It is not a speech engine: every request gets the same 0.6 s of a 300 Hz tone,
-sample i = round(8000 * sin(2 pi 300 i / rate)), encoded as that protocol's
+sample i = round(A * sin(2 pi 300 i / rate)), encoded as that protocol's
 server would send it, written in 1001-byte pieces (sample frames cut across
 reads) 10 ms apart. Each protocol's request fields are checked first; a
 request that lacks one, or has a wrong value, gets HTTP 400 naming it.
+
+The voice-cloning protocols know two voices (VOICES): "default" and "other".
+A reference names one: a WAV file by its first sample (1 or 3), a path on the
+server, or a voice id; its words must be that voice's. The tone's amplitude A
+is the voice's (8000 or 4000), so a client hears which reference was used.
+Each request's (protocol field, voice) is appended to RECEIVED, which
+GET /received answers as a JSON list of pairs.
 
 Paths are /<scenario>/<protocol path>:
   v1/audio/speech      OpenAI: JSON {model, input, voice, response_format: pcm};
@@ -13,23 +20,24 @@ Paths are /<scenario>/<protocol path>:
                        whose data size is the streaming placeholder 0xFFFFFFFF
                        with a LIST chunk before the format (wav)
   tts                  GPT-SoVITS api_v2: JSON {text, text_lang: en,
-                       ref_audio_path: /voices/ref.wav, prompt_text: reference
+                       ref_audio_path: the voice's path, prompt_text: its
                        words, prompt_lang: en, media_type: ogg,
                        streaming_mode: true}; three Ogg Vorbis files at 32 kHz
                        back to back (0.2 s each), as the server streams them
   inference_zero_shot  CosyVoice: multipart form tts_text, prompt_text
-                       (reference words), prompt_wav (a WAV file); raw PCM at 22050 Hz
-  v1/tts               Fish Speech: JSON {text, references: [{audio: a WAV
-                       file in base64, text: reference words}] or
-                       reference_id: voice-1, format: wav, streaming: true};
+                       (the voice's words), prompt_wav (its WAV file); raw PCM at 22050 Hz
+  v1/tts               Fish Speech: JSON {text, references: [{audio: the
+                       voice's WAV file in base64, text: its words}] or
+                       reference_id: its id, format: wav, streaming: true};
                        a WAV stream at 44.1 kHz whose data size is 0 (streaming)
-  clone_speaker        XTTS: multipart form wav_file (a WAV file); JSON
-                       {gpt_cond_latent, speaker_embedding}
+  clone_speaker        XTTS: multipart form wav_file (a voice's WAV file); JSON
+                       {gpt_cond_latent, speaker_embedding} (naming the voice)
   tts_stream           XTTS: JSON {those two as cloned, text, language: en,
                        stream_chunk_size: "20", add_wav_header: true}; a WAV
                        stream at 24 kHz (data size 0)
 Scenarios: as above; error (HTTP 503 "busy"); slow (the first piece, then
-one piece every 2 s: for cancelling). Prints its port on the first line of
+one piece every 2 s: for cancelling); once (clone_speaker refuses, HTTP 409,
+to clone a voice it cloned before in this scenario: the client must keep it). Prints its port on the first line of
 stdout, then serves until killed.
 """
 import base64
@@ -49,13 +57,20 @@ import gi
 gi.require_version("Gst", "1.0")
 from gi.repository import Gst  # noqa: E402
 
-REFERENCE_WORDS = "reference words"
+VOICES = {
+    "default": {"words": "reference words", "path": "/voices/ref.wav", "id": "voice-1", "first_sample": 1,
+                "amplitude": 8000},
+    "other": {"words": "other words", "path": "/voices/other.wav", "id": "voice-2", "first_sample": 3,
+              "amplitude": 4000},
+}
 LATENT = [[0.25, -0.5], [1.0, 0.125]]
-EMBEDDING = [0.5, 0.75, -1.0]
+EMBEDDING = [0.5, 0.75, -1.0]   # + [the voice's first sample]
+RECEIVED = []                   # (protocol path, voice name) of each request
+CLONED = set()                  # (scenario, voice name) cloned by clone_speaker
 
 
-def tone(rate, seconds=0.6):
-    return [round(8000 * math.sin(2 * math.pi * 300 * i / rate)) for i in range(int(seconds * rate))]
+def tone(rate, seconds=0.6, amplitude=8000):
+    return [round(amplitude * math.sin(2 * math.pi * 300 * i / rate)) for i in range(int(seconds * rate))]
 
 
 def pcm(samples, channels=1):
@@ -91,12 +106,38 @@ def is_wav(data):
 
 
 class BadRequest(Exception):
-    pass
+    status = 400
+
+
+class Conflict(BadRequest):
+    status = 409
 
 
 def require(cond, what):
     if not cond:
         raise BadRequest(what)
+
+
+def voice_where(key, value, what):
+    """The name of the voice whose `key` is `value`; BadRequest naming `what` if none."""
+    name = next((name for name, v in VOICES.items() if v[key] == value), None)
+    require(name, f"{what}: no such voice ({value!r:.60})")
+    RECEIVED.append((what, name))
+    return name
+
+
+def wav_voice(data, what):
+    """The voice a reference WAV file is: its first sample names it."""
+    require(is_wav(data), f"{what}: not a WAV file")
+    at = 12
+    while at + 8 <= len(data) and data[at:at + 4] != b"data":
+        at += 8 + struct.unpack("<I", data[at + 4:at + 8])[0]
+    require(at + 10 <= len(data), f"{what}: WAV without samples")
+    return voice_where("first_sample", struct.unpack("<h", data[at + 8:at + 10])[0], what)
+
+
+def voice_tone(name, rate):
+    return tone(rate, amplitude=VOICES[name]["amplitude"])
 
 
 def form_fields(headers, body):
@@ -108,57 +149,67 @@ def form_fields(headers, body):
             for part in msg.iter_parts()}
 
 
-def openai(headers, body):
+def openai(scenario, headers, body):
     req = json.loads(body)
     require(req.get("input") and req.get("response_format") == "pcm" and req.get("model") and req.get("voice"),
             "openai fields")
     return None
 
 
-def gpt_sovits(headers, body):
+def gpt_sovits(scenario, headers, body):
     req = json.loads(body)
-    for key, want in (("text_lang", "en"), ("ref_audio_path", "/voices/ref.wav"), ("prompt_text", REFERENCE_WORDS),
-                      ("prompt_lang", "en"), ("media_type", "ogg"), ("streaming_mode", True)):
+    for key, want in (("text_lang", "en"), ("prompt_lang", "en"), ("media_type", "ogg"), ("streaming_mode", True)):
         require(req.get(key) == want, f"field {key}: {req.get(key)!r}")
     require(req.get("text"), "field text")
-    samples = tone(32000)
+    voice = voice_where("path", req.get("ref_audio_path"), "tts ref_audio_path")
+    require(req.get("prompt_text") == VOICES[voice]["words"], f"field prompt_text: {req.get('prompt_text')!r}")
+    samples = voice_tone(voice, 32000)
     third = len(samples) // 3
     return "audio/ogg", b"".join(ogg_vorbis(samples[i:i + third], 32000) for i in range(0, len(samples), third))
 
 
-def cosyvoice(headers, body):
+def cosyvoice(scenario, headers, body):
     form = form_fields(headers, body)
     require(form.get("tts_text"), "field tts_text")
-    require(form.get("prompt_text") == REFERENCE_WORDS.encode(), "field prompt_text")
-    require(is_wav(form.get("prompt_wav", b"")), "field prompt_wav: not a WAV file")
-    return "application/octet-stream", pcm(tone(22050))
+    voice = wav_voice(form.get("prompt_wav", b""), "inference_zero_shot prompt_wav")
+    require(form.get("prompt_text") == VOICES[voice]["words"].encode(), "field prompt_text")
+    return "application/octet-stream", pcm(voice_tone(voice, 22050))
 
 
-def fish_speech(headers, body):
+def fish_speech(scenario, headers, body):
     req = json.loads(body)
     require(req.get("text"), "field text")
     require(req.get("format") == "wav" and req.get("streaming") is True, "format wav, streaming")
     refs = req.get("references")
     if refs is not None:
-        require(len(refs) == 1 and is_wav(base64.b64decode(refs[0]["audio"])), "references: audio not a WAV file")
-        require(refs[0]["text"] == REFERENCE_WORDS, "references: text")
+        require(len(refs) == 1, "references: one expected")
+        voice = wav_voice(base64.b64decode(refs[0]["audio"]), "v1/tts references")
+        require(refs[0]["text"] == VOICES[voice]["words"], "references: text")
     else:
-        require(req.get("reference_id") == "voice-1", "field reference_id")
-    return "audio/wav", wav_header(44100, 1, 0) + pcm(tone(44100))
+        voice = voice_where("id", req.get("reference_id"), "v1/tts reference_id")
+    return "audio/wav", wav_header(44100, 1, 0) + pcm(voice_tone(voice, 44100))
 
 
-def clone_speaker(headers, body):
+def clone_speaker(scenario, headers, body):
     form = form_fields(headers, body)
-    require(is_wav(form.get("wav_file", b"")), "field wav_file: not a WAV file")
-    return "application/json", json.dumps({"gpt_cond_latent": LATENT, "speaker_embedding": EMBEDDING}).encode()
+    voice = wav_voice(form.get("wav_file", b""), "clone_speaker wav_file")
+    if scenario == "once":
+        if (scenario, voice) in CLONED:
+            raise Conflict(f"voice {voice} cloned twice")
+        CLONED.add((scenario, voice))
+    embedding = EMBEDDING + [VOICES[voice]["first_sample"]]
+    return "application/json", json.dumps({"gpt_cond_latent": LATENT, "speaker_embedding": embedding}).encode()
 
 
-def tts_stream(headers, body):
+def tts_stream(scenario, headers, body):
     req = json.loads(body)
-    require(req.get("gpt_cond_latent") == LATENT and req.get("speaker_embedding") == EMBEDDING, "speaker")
+    require(req.get("gpt_cond_latent") == LATENT, "speaker: gpt_cond_latent")
+    embedding = req.get("speaker_embedding") or []
+    require(embedding[:-1] == EMBEDDING, "speaker: speaker_embedding")
+    voice = voice_where("first_sample", embedding[-1], "tts_stream speaker_embedding")
     require(req.get("text") and req.get("language") == "en", "fields text, language")
     require(req.get("stream_chunk_size") == "20" and req.get("add_wav_header") is True, "stream fields")
-    return "audio/wav", wav_header(24000, 1, 0) + pcm(tone(24000))
+    return "audio/wav", wav_header(24000, 1, 0) + pcm(voice_tone(voice, 24000))
 
 
 PROTOCOLS = {"v1/audio/speech": openai, "tts": gpt_sovits, "inference_zero_shot": cosyvoice, "v1/tts": fish_speech,
@@ -177,6 +228,11 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def do_GET(self):
+        if self.path != "/received":
+            return self.answer(404, "text/plain", b"no such path")
+        self.answer(200, "application/json", json.dumps(RECEIVED).encode())
+
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         scenario, _, path = self.path.strip("/").partition("/")
@@ -184,9 +240,9 @@ class Handler(BaseHTTPRequestHandler):
         if not handler:
             return self.answer(404, "text/plain", b"no such path")
         try:
-            answer = handler(self.headers, body)
-        except (BadRequest, ValueError, KeyError, TypeError) as e:
-            return self.answer(400, "text/plain", f"bad request: {e}".encode())
+            answer = handler(scenario, self.headers, body)
+        except (BadRequest, ValueError, KeyError, TypeError, IndexError, struct.error) as e:
+            return self.answer(getattr(e, "status", 400), "text/plain", f"bad request: {e}".encode())
         if scenario == "error":
             return self.answer(503, "text/plain", b"busy")
         if answer is None:   # OpenAI: the scenario picks the container
