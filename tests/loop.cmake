@@ -87,3 +87,29 @@ add_test(NAME loop_serve_lipsync
                  --speak "Hello, I am lipstream, lip-syncing with small random models.")
 set_tests_properties(loop_serve_lipsync PROPERTIES FIXTURES_REQUIRED "loop_ref;loop_avatar" LABELS loop
                      SKIP_RETURN_CODE 77 TIMEOUT 300 RESOURCE_LOCK live_media)
+
+# Measuring the live loop (small models, lag policy "wait"): /metrics scraped while a session speaks
+# (e2e/metrics_test.py); the server's frames for an uploaded utterance equal `lipstream render`'s
+# (e2e/live_offline_test.py, the server records them with the offer's "frame_log"); latency by
+# stage and the A/V offset at the client (e2e/latency_test.py); per-session action clips in /offer
+# (e2e/custom_config_test.py, without models).
+set(LS_LOOP_SERVE ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/serve.py --lipstream $<TARGET_FILE:lipstream>
+    --avatar-dir ${LS_LOOP_WORK})
+set(LS_LOOP_SERVE_MUSETALK
+    "--server-args=--avatar_id avatar --model musetalk --weights_dir ${LS_LOOP_REF}/models --batch_size 4 --lag_policy wait")
+add_test(NAME loop_metrics
+         COMMAND ${LS_LOOP_SERVE} ${LS_LOOP_SERVE_MUSETALK}
+                 -- ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/metrics_test.py {url})
+add_test(NAME loop_live_offline
+         COMMAND ${LS_LOOP_SERVE} ${LS_LOOP_SERVE_MUSETALK}
+                 -- ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/live_offline_test.py {url} $<TARGET_FILE:lipstream>
+                    ${LS_LOOP_WORK}/avatar ${LS_LOOP_REF}/models ${LS_LOOP_WORK}/live_offline)
+add_test(NAME loop_latency
+         COMMAND ${LS_LOOP_SERVE} ${LS_LOOP_SERVE_MUSETALK}
+                 -- ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/latency_test.py {url})
+add_test(NAME loop_custom_config
+         COMMAND ${LS_LOOP_SERVE} "--server-args=--avatar_id avatar --model none"
+                 -- ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/custom_config_test.py {url} ${LS_LOOP_REF}/clips.json)
+set_tests_properties(loop_metrics loop_live_offline loop_latency loop_custom_config PROPERTIES
+                     FIXTURES_REQUIRED "loop_ref;loop_avatar" LABELS loop SKIP_RETURN_CODE 77 TIMEOUT 300
+                     RESOURCE_LOCK live_media ENVIRONMENT "${LS_LOOP_GST_ENV}")

@@ -11,6 +11,8 @@
  * The file has ceil(samples / 640) frames at 25 fps, the audio zero-padded
  * to match. --text speaks through espeak-ng (speech/espeak_tts.h) first.
  * With --model none nothing is inferred: idle frames (and action clips).
+ * --frame_log FILE writes a record of each frame (live/frame_log.h), one
+ * JSON object a line, to compare with the frames a live session recorded.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #include "avatar/progress.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "live/frame_log.h"
 #include "live/lipsync.h"
 #include "live/live_models.h"
 #include "media/mp4_writer.h"
@@ -34,7 +37,7 @@
 
 typedef struct render_options {
     const char *avatar, *audio, *text, *tts, *voice, *out, *weights_dir, *version_name, *model;
-    const char *customvideo_config, *window_name;
+    const char *customvideo_config, *window_name, *frame_log;
     int batch_size, threads, transition_ms;
     ls_musetalk_version version;   /* parsed from version_name */
     ls_stream_window window;       /* parsed from window_name */
@@ -151,6 +154,8 @@ static int silent(const int16_t *x, int n)
 typedef struct render_run {
     ls_lipsync *engine;
     ls_mp4_writer *mp4;
+    FILE *frame_log;   /* --frame_log, or NULL */
+    const char *frame_log_path;
     ls_progress progress;
     int64_t total, written;
 } render_run;
@@ -161,6 +166,14 @@ static int write_frame(render_run *r, const ls_lipsync_frame *f, ls_error *err)
         return 0;
     if (ls_mp4_writer_write(r->mp4, f->image, f->audio, err) != 0)
         return -1;
+    if (r->frame_log) {
+        ls_frame_record record;
+        char json[LS_FRAME_RECORD_JSON_MAX];
+        ls_frame_record_of(f, &record);
+        ls_frame_record_json(&record, json);
+        if (fprintf(r->frame_log, "%s\n", json) < 0)
+            return ls_error_set(err, "%s: cannot write", r->frame_log_path);
+    }
     r->written++;
     ls_progress_step(&r->progress);
     return 0;
@@ -233,6 +246,11 @@ static int run(const render_options *o, ls_error *err)
     if (ls_lipsync_new(&cf, &r.engine, err) != 0 ||
         ls_mp4_writer_open(o->out, avatar->width, avatar->height, &r.mp4, err) != 0)
         goto done;
+    r.frame_log_path = o->frame_log;
+    if (o->frame_log && !(r.frame_log = fopen(o->frame_log, "w"))) {
+        ls_error_set(err, "%s: cannot create", o->frame_log);
+        goto done;
+    }
     double loaded = now_s();
     ls_progress_start(&r.progress, "render", (int)r.total);
     rc = render_frames(&r, &sp, err);
@@ -248,8 +266,19 @@ static int run(const render_options *o, ls_error *err)
                 "(%.2f frames/s; loading %.1f s)\n", o->out, (long long)r.written,
                 r.written / (double)LS_STREAM_FPS, (long long)st.lipsynced, took,
                 took > 0 ? r.written / took : 0.0, loaded - start);
+        if (models.worker) {
+            ls_infer_stats ws;
+            ls_infer_worker_stats(models.worker, &ws);
+            fprintf(stderr, "render: %lld render calls, %lld of them holding frames of several batches\n",
+                    (long long)ws.batches, (long long)ws.multi_job);
+        }
     }
+    if (r.frame_log && fclose(r.frame_log) != 0 && rc == 0)
+        rc = ls_error_set(err, "%s: cannot write", o->frame_log);
+    r.frame_log = NULL;
 done:
+    if (r.frame_log)
+        fclose(r.frame_log);
     ls_mp4_writer_close(r.mp4, NULL);
     ls_lipsync_free(r.engine);
     ls_live_models_free(&models);
@@ -279,6 +308,8 @@ int ls_cmd_render(int argc, char **argv)
         { "transition_ms", LS_ARG_INT, &o.transition_ms, "speaking <-> idle cross-fade (default 0)" },
         { "whisper_window", LS_ARG_STRING, &o.window_name,
           "full (default, as upstream) | short (encoder on the context window only)" },
+        { "frame_log", LS_ARG_STRING, &o.frame_log,
+          "also write each frame's record (hashes of picture and audio) to this file" },
     };
     int nspec = (int)(sizeof spec / sizeof spec[0]);
     if (ls_args_wants_help(argc, argv)) {

@@ -13,8 +13,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "live/rate_meter.h"
 #include "nn/nn.h"
 
 typedef struct batch_slot {
@@ -42,6 +42,7 @@ struct ls_infer_worker {
     int clients;
     int stop;
     ls_infer_stats stats;
+    ls_rate_meter rendered, busy;   /* frames and busy seconds, by the end of each call */
 };
 
 struct ls_infer_client {
@@ -51,13 +52,6 @@ struct ls_infer_client {
     void (*notify)(void *user);
     void *user;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* --- the queue (lock held) ------------------------------------------------ */
 
@@ -110,6 +104,36 @@ static int gather_batch(ls_infer_worker *w)
 
 /* --- the thread ----------------------------------------------------------- */
 
+/* The statistics of a render call of `count` frames (lock held). */
+static void count_batch(ls_infer_worker *w, int count, double start, double end)
+{
+    ls_infer_stats *st = &w->stats;
+    int jobs = 0, clients = 0;
+    for (int k = 0; k < count; k++) {
+        int job_seen = 0, client_seen = 0;
+        for (int j = 0; j < k; j++) {
+            job_seen |= w->slots[j].job == w->slots[k].job;
+            client_seen |= w->slots[j].job->priv.client == w->slots[k].job->priv.client;
+        }
+        jobs += !job_seen;
+        clients += !client_seen;
+    }
+    st->busy_s += end - start;
+    st->frames += count;
+    st->batches++;
+    st->merged += clients > 1;
+    st->multi_job += jobs > 1;
+    if (count > st->largest_batch)
+        st->largest_batch = count;
+    if (st->nrecent == LS_INFER_RECENT)
+        memmove(st->recent, st->recent + 1, (LS_INFER_RECENT - 1) * sizeof *st->recent);
+    else
+        st->nrecent++;
+    st->recent[st->nrecent - 1] = (ls_infer_batch){ start, end, count, jobs, clients };
+    ls_rate_meter_add(&w->rendered, end, count);
+    ls_rate_meter_add(&w->busy, end, end - start);
+}
+
 static void render(ls_infer_worker *w, int count)
 {
     for (int k = 0; k < count; k++) {
@@ -144,15 +168,11 @@ static void *worker_main(void *arg)
         int count = gather_batch(w);
         if (count > 0) {
             pthread_mutex_unlock(&w->lock);
-            double start = now_s();
+            double start = ls_monotonic_s();
             render(w, count);
-            double busy = now_s() - start;
+            double end = ls_monotonic_s();
             pthread_mutex_lock(&w->lock);
-            w->stats.busy_s += busy;
-            w->stats.frames += count;
-            w->stats.batches++;
-            if (count > w->stats.largest_batch)
-                w->stats.largest_batch = count;
+            count_batch(w, count, start, end);
             for (int k = 0; k < count; k++) {
                 ls_infer_job *job = w->slots[k].job;
                 job->inferred++;
@@ -205,6 +225,8 @@ int ls_infer_worker_new(const ls_musetalk *m, const ls_infer_config *config,
         free(w);
         return ls_error_set(err, "inference worker: out of memory");
     }
+    ls_rate_meter_init(&w->rendered, ls_monotonic_s());
+    ls_rate_meter_init(&w->busy, ls_monotonic_s());
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->work, NULL);
     pthread_cond_init(&w->progress, NULL);
@@ -253,8 +275,12 @@ void ls_infer_face_shape(const ls_infer_worker *w, int *height, int *width)
 
 void ls_infer_worker_stats(ls_infer_worker *w, ls_infer_stats *out)
 {
+    double now = ls_monotonic_s();
     pthread_mutex_lock(&w->lock);
     *out = w->stats;
+    out->clients = w->clients;
+    out->recent_fps = ls_rate_meter_rate(&w->rendered, now, LS_INFER_RATE_WINDOW_S);
+    out->busy_fraction = ls_rate_meter_rate(&w->busy, now, LS_INFER_RATE_WINDOW_S);
     out->queued_jobs = out->queued_frames = 0;
     for (const ls_infer_job *j = w->head; j; j = j->priv.queue_next) {
         out->queued_jobs++;
@@ -340,6 +366,7 @@ int ls_infer_submit(ls_infer_client *c, ls_infer_job *job, int wait)
         w->head = job;
     w->tail = job;
     c->in_flight++;
+    w->stats.jobs++;
     pthread_cond_signal(&w->work);
     pthread_mutex_unlock(&w->lock);
     return 0;

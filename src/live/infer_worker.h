@@ -57,14 +57,32 @@ typedef struct ls_infer_job {
     } priv;
 } ls_infer_job;
 
+#define LS_INFER_RATE_WINDOW_S 2.0   /* recent_fps and busy_fraction are over this window */
+#define LS_INFER_RECENT 16            /* render calls kept in ls_infer_stats.recent */
+
+/* One render call: when (CLOCK_MONOTONIC seconds), how many frames, from
+ * how many jobs and clients. */
+typedef struct ls_infer_batch {
+    double start_s, end_s;
+    int frames, jobs, clients;
+} ls_infer_batch;
+
 typedef struct ls_infer_stats {
     int64_t frames;           /* frames rendered */
     int64_t skipped;          /* NULL-latent frames passed over */
     int64_t batches;          /* render calls */
+    int64_t merged;           /* render calls holding frames of several clients */
+    int64_t multi_job;        /* render calls holding frames of several jobs (any clients) */
+    int64_t jobs;             /* jobs submitted */
     int largest_batch;
     double busy_s;            /* seconds spent rendering */
     double fps;               /* frames / busy_s: the inference throughput */
+    double recent_fps;        /* frames rendered per second over the window */
+    double busy_fraction;     /* of the window spent rendering */
     int queued_jobs, queued_frames;   /* waiting now (frames still to render) */
+    int clients;
+    ls_infer_batch recent[LS_INFER_RECENT];   /* the latest render calls, oldest first */
+    int nrecent;
 } ls_infer_stats;
 
 /* Starts the worker thread; checks that the config fits the model. */

@@ -3,6 +3,7 @@
  */
 #include "server/routes.h"
 
+#include "server/metrics.h"
 #include "server/request.h"
 #include "server/sse.h"
 
@@ -18,6 +19,7 @@ static const ls_route routes[] = {
     { "/sse", "GET", ls_sse_route, 0 },
     { "/api/admin/sessions", "GET", ls_route_admin_sessions, 0 },
     { "/api/admin/config", "GET", ls_route_admin_config, 0 },
+    { "/metrics", "GET", ls_route_metrics, 0 },
 };
 
 const ls_route *ls_routes(int *n)

@@ -3,10 +3,16 @@
  *
  * Body: {"sdp": "...", "type": "offer"} and optionally "avatar" (an avatar
  * id), "refaudio"/"reftext" (a voice for voice-cloning TTS engines; espeak
- * has none, so they are accepted and unused) and "custom_config" (action
- * clips: not available yet). Checks run cheapest first: JSON, fields, SDP
- * codecs, the transport (push transports have no browser sessions), the
- * session limit, the avatar. The request then waits (paused)
+ * has none, so they are accepted and unused), "custom_config" (a JSON
+ * string: the session's action clips, the format of --customvideo_config,
+ * live/action_clips.h; they replace the server's clips for this session; an
+ * empty string or list keeps the server's) and, lipstream's own,
+ * "frame_log" (0 .. LS_FRAME_LOG_MAX: record that many of the newest
+ * frames, served by /api/admin/sessions?frames=ID, for comparing runs).
+ * Checks run cheapest first: JSON, fields, SDP codecs, the transport (push
+ * transports have no browser sessions), the session limit, the avatar, the
+ * action clips (their frames and audio are loaded now, so that a bad
+ * configuration is a 400 and no session). The request then waits (paused)
  * until the session's answer is ready: {"sdp", "type": "answer",
  * "sessionid"} (sessions.c).
  */
@@ -18,15 +24,22 @@
 #include "server/json_out.h"
 #include "server/request.h"
 
+#define LS_FRAME_LOG_MAX 15000   /* 10 minutes of frames */
+
+typedef struct offer_fields {
+    const char *sdp, *avatar_id, *custom_config;
+    int64_t frame_log;
+} offer_fields;
+
 /* The offer's fields; 400 answered on failure. */
-static int read_offer(SoupServerMessage *msg, const ls_json *body, const char **sdp, const char **avatar_id,
-                      ls_offer_media *media)
+static int read_offer(SoupServerMessage *msg, const ls_json *body, offer_fields *f, ls_offer_media *media)
 {
     ls_error err;
-    const char *type = NULL, *custom = NULL;
-    if (ls_request_string(body, "sdp", 1, sdp, &err) < 0 || ls_request_string(body, "type", 0, &type, &err) < 0 ||
-        ls_request_string(body, "avatar", 0, avatar_id, &err) < 0 ||
-        ls_request_string(body, "custom_config", 0, &custom, &err) < 0) {
+    const char *type = NULL;
+    if (ls_request_string(body, "sdp", 1, &f->sdp, &err) < 0 || ls_request_string(body, "type", 0, &type, &err) < 0 ||
+        ls_request_string(body, "avatar", 0, &f->avatar_id, &err) < 0 ||
+        ls_request_string(body, "custom_config", 0, &f->custom_config, &err) < 0 ||
+        ls_request_int(body, "frame_log", 0, &f->frame_log, &err) < 0) {
         ls_http_fail(msg, SOUP_STATUS_BAD_REQUEST, "%s", err.msg);
         return -1;
     }
@@ -34,13 +47,33 @@ static int read_offer(SoupServerMessage *msg, const ls_json *body, const char **
         ls_http_fail(msg, SOUP_STATUS_BAD_REQUEST, "field 'type' must be \"offer\" (lipstream answers offers)");
         return -1;
     }
-    if (custom && custom[0] && strcmp(custom, "[]") != 0) {
-        ls_http_fail(msg, SOUP_STATUS_NOT_IMPLEMENTED, "custom_config: action clips are not available yet");
+    if (f->frame_log < 0 || f->frame_log > LS_FRAME_LOG_MAX) {
+        ls_http_fail(msg, SOUP_STATUS_BAD_REQUEST, "field 'frame_log' must be 0 .. %d frames", LS_FRAME_LOG_MAX);
         return -1;
     }
-    if (ls_sdp_offer_read(*sdp, strlen(*sdp), media, &err) < 0) {
+    if (ls_sdp_offer_read(f->sdp, strlen(f->sdp), media, &err) < 0) {
         ls_http_fail(msg, SOUP_STATUS_BAD_REQUEST, "%s", err.msg);
         return -1;
+    }
+    return 0;
+}
+
+/* The session's own action clips (NULL when it has none: the server's
+ * apply); 400 answered on failure. */
+static int read_clips(SoupServerMessage *msg, const char *custom_config, const ls_avatar *avatar,
+                      ls_action_clips **out)
+{
+    *out = NULL;
+    if (!custom_config || !custom_config[0])
+        return 0;
+    ls_error err;
+    if (ls_action_clips_parse(custom_config, "custom_config", avatar->width, avatar->height, out, &err) < 0) {
+        ls_http_fail(msg, SOUP_STATUS_BAD_REQUEST, "%s", err.msg);
+        return -1;
+    }
+    if ((*out)->n == 0) {
+        ls_action_clips_free(*out);
+        *out = NULL;
     }
     return 0;
 }
@@ -51,13 +84,13 @@ void ls_route_offer(ls_server *srv, SoupServerMessage *msg, const char *path, GH
     const char *data = ls_http_body(msg, &len);
     ls_json *body = NULL;
     ls_error err;
-    const char *sdp, *avatar_id = NULL;
-    ls_offer_media media;
+    offer_fields f = { 0 };
+    ls_session_setup setup = { 0 };
     if (ls_request_parse(data, len, &body, &err) < 0) {
         ls_http_fail(msg, SOUP_STATUS_BAD_REQUEST, "%s", err.msg);
         return;
     }
-    if (read_offer(msg, body, &sdp, &avatar_id, &media) < 0)
+    if (read_offer(msg, body, &f, &setup.media) < 0)
         goto done;
     if (strcmp(srv->opts->transport, "webrtc") != 0) {
         ls_http_fail(msg, SOUP_STATUS_CONFLICT, "this server pushes its sessions (--transport %s), made at "
@@ -71,15 +104,20 @@ void ls_route_offer(ls_server *srv, SoupServerMessage *msg, const char *path, GH
         ls_http_fail(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "Maximum session limit reached (%d/%d)", n, max);
         goto done;
     }
-    ls_avatar *avatar;
     unsigned status;
-    if (ls_server_avatar_acquire(srv->opts, avatar_id, &avatar, &status, &err) < 0) {
+    if (ls_server_avatar_acquire(srv->opts, f.avatar_id, &setup.avatar, &status, &err) < 0) {
         ls_http_fail(msg, status, "%s", err.msg);
         goto done;
     }
+    if (read_clips(msg, f.custom_config, setup.avatar, &setup.clips) < 0) {
+        ls_avatar_release(setup.avatar);
+        goto done;
+    }
+    setup.frame_log = (int)f.frame_log;
     ls_session *s;
-    if (ls_session_open(srv, sdp, &media, avatar, msg, &s, &err) < 0) {
-        ls_avatar_release(avatar);
+    if (ls_session_open(srv, f.sdp, &setup, msg, &s, &err) < 0) {
+        ls_action_clips_free(setup.clips);
+        ls_avatar_release(setup.avatar);
         ls_http_fail(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "%s", err.msg);
         goto done;
     }

@@ -31,6 +31,9 @@ typedef struct ls_server {
     ls_tts_engine *tts;
     ls_speech_service *speech;
     char *web_dir;
+    struct {                         /* what the sessions already closed pushed (server/metrics.h) */
+        int64_t frames, lipsynced, skipped;
+    } closed;
 } ls_server;
 
 /* Serves until a signal; 0, or -1 when it could not start. */

@@ -19,6 +19,7 @@
 #include "server/http.h"
 #include "server/avatars.h"
 #include "server/json_out.h"
+#include "server/metrics.h"
 #include "server/session_outputs.h"
 #include "server/session_speech.h"
 #include "server/sse.h"
@@ -166,20 +167,18 @@ static int start_speech(ls_session *s, ls_error *err)
     return 0;
 }
 
-/* The producer on the session's clock, pushing to `sink`; with --record the
- * recording starts too (a recording that cannot start is reported, and the
- * session goes on without it). */
 /* The session's lip-sync engine: MuseTalk on the shared worker, or (--model
- * none) the idle avatar. The producer keeps it fed a batch and the right
- * context ahead of the frame due, plus one batch in inference. */
+ * none) the idle avatar; its action clips are its offer's custom_config, or
+ * the server's --customvideo_config. */
 static int start_engine(ls_session *s, ls_error *err)
 {
     const ls_server *srv = s->srv;
     const ls_live_models *m = &srv->models;
     if (m->musetalk && ls_live_models_prepare_avatar(m, s->avatar, err) < 0)
         return -1;
-    /* the action clips are made for the default avatar's frame size */
-    const ls_action_clips *clips = srv->clips && s->avatar->width == srv->avatar->width &&
+    /* the server's action clips are made for the default avatar's frame size */
+    const ls_action_clips *clips = s->clips ? s->clips
+                                   : srv->clips && s->avatar->width == srv->avatar->width &&
                                            s->avatar->height == srv->avatar->height
                                        ? srv->clips
                                        : NULL;
@@ -191,7 +190,11 @@ static int start_engine(ls_session *s, ls_error *err)
     return ls_lipsync_new(&cf, &s->engine, err);
 }
 
-static int start_producer(ls_session *s, ls_media_sink *sink, ls_error *err)
+/* The producer on the session's clock, pushing to `sink`, keeping the engine
+ * fed a batch and the right context ahead of the frame due; with --record
+ * the recording starts too (a recording that cannot start is reported, and
+ * the session goes on without it). */
+static int start_producer(ls_session *s, ls_media_sink *sink, int frame_log, ls_error *err)
 {
     if (start_engine(s, err) < 0)
         return -1;
@@ -202,6 +205,8 @@ static int start_producer(ls_session *s, ls_media_sink *sink, ls_error *err)
     cfg.engine = s->engine;
     /* right context: 10 audio frames = 5 video frames */
     cfg.lookahead = s->srv->models.musetalk ? 2 * s->srv->opts->batch_size + 5 : 1;
+    cfg.batch_size = s->srv->models.musetalk ? s->srv->opts->batch_size : 0;
+    cfg.frame_log = frame_log;
     cfg.sinks[0] = sink;
     cfg.nsinks = 1;
     if (ls_producer_start(&cfg, &s->producer, err) < 0)
@@ -212,10 +217,13 @@ static int start_producer(ls_session *s, ls_media_sink *sink, ls_error *err)
     return 0;
 }
 
-int ls_session_open(ls_server *srv, const char *offer_sdp, const ls_offer_media *media, ls_avatar *avatar,
-                    SoupServerMessage *msg, ls_session **out, ls_error *err)
+int ls_session_open(ls_server *srv, const char *offer_sdp, const ls_session_setup *setup, SoupServerMessage *msg,
+                    ls_session **out, ls_error *err)
 {
+    const ls_offer_media *media = &setup->media;
+    ls_avatar *avatar = setup->avatar;
     ls_session *s = session_alloc(srv, avatar);
+    s->clips = setup->clips;
     s->media = *media;
     if (ls_session_new_id(s->id, err) < 0 || start_speech(s, err) < 0)
         goto fail;
@@ -224,7 +232,7 @@ int ls_session_open(ls_server *srv, const char *offer_sdp, const ls_offer_media 
     if (ls_webrtc_peer_new(offer_sdp, media, &cfg, &cb, &s->peer, err) < 0)
         goto fail;
     s->clock = ls_webrtc_peer_clock(s->peer, &s->base_time);
-    if (start_producer(s, ls_webrtc_peer_sink(s->peer), err) < 0)
+    if (start_producer(s, ls_webrtc_peer_sink(s->peer), setup->frame_log, err) < 0)
         goto fail;
 
     s->offer_msg = g_object_ref(msg);
@@ -236,7 +244,8 @@ int ls_session_open(ls_server *srv, const char *offer_sdp, const ls_offer_media 
     *out = s;
     return 0;
 fail:
-    s->avatar = NULL;   /* the caller still owns it on failure */
+    s->avatar = NULL;   /* the caller still owns them on failure */
+    s->clips = NULL;
     ls_session_close(s, NULL);
     return -1;
 }
@@ -252,7 +261,7 @@ int ls_session_open_push(ls_server *srv, int index, ls_session **out, ls_error *
     s->clock = gst_system_clock_obtain();
     s->base_time = gst_clock_get_time(s->clock);
     if (start_speech(s, err) < 0 || ls_session_push_start(s, index, err) < 0 ||
-        start_producer(s, ls_output_sink(s->push), err) < 0) {
+        start_producer(s, ls_output_sink(s->push), 0, err) < 0) {
         ls_session_close(s, NULL);
         return -1;
     }
@@ -273,8 +282,11 @@ void ls_session_close(ls_session *s, const char *why)
     }
     answer_offer(s, SOUP_STATUS_INTERNAL_SERVER_ERROR, ls_json_result(-1, why ? why : "session closed"));
     ls_session_chat_free(s->chat);
+    if (s->producer)
+        ls_metrics_session_closed(srv, s->producer);
     ls_producer_stop(s->producer);
     ls_lipsync_free(s->engine);
+    ls_action_clips_free(s->clips);
     ls_session_outputs_close(s);
     if (s->clock)
         gst_object_unref(s->clock);

@@ -36,6 +36,7 @@ typedef struct ls_session {
     char id[LS_SESSION_ID_LEN + 1];
     ls_server *srv;
     ls_avatar *avatar;
+    ls_action_clips *clips;          /* its offer's custom_config, or NULL: the server's clips */
     ls_offer_media media;
     ls_speech_queue *speech;
     ls_session_chat *chat;           /* its conversation with the LLM (/human type "chat") */
@@ -56,10 +57,19 @@ typedef struct ls_session {
 /* 128 random bits as 32 hex digits; -1 when getrandom fails. */
 int ls_session_new_id(char out[LS_SESSION_ID_LEN + 1], ls_error *err);
 
+/* What an offer asks for besides its SDP. */
+typedef struct ls_session_setup {
+    ls_offer_media media;
+    ls_avatar *avatar;               /* the session takes it over when opened */
+    ls_action_clips *clips;          /* custom_config (may be NULL); taken over when opened */
+    int frame_log;                   /* frames to record for /api/admin/sessions?frames=ID, 0: none */
+} ls_session_setup;
+
 /* Opens a session answering `offer_sdp`; `msg` (paused by the caller) is
- * answered when the answer is ready: the session takes it over. */
-int ls_session_open(ls_server *srv, const char *offer_sdp, const ls_offer_media *media, ls_avatar *avatar,
-                    SoupServerMessage *msg, ls_session **out, ls_error *err);
+ * answered when the answer is ready: the session takes it over. On failure
+ * the caller keeps the setup's avatar and clips. */
+int ls_session_open(ls_server *srv, const char *offer_sdp, const ls_session_setup *setup, SoupServerMessage *msg,
+                    ls_session **out, ls_error *err);
 
 /* Opens push session `index` (id "index", the system clock) with the
  * server's avatar, streaming to the transport's output. */

@@ -9,6 +9,13 @@ rises (reporting how long after the POST the first loud audio arrived) and
 that /is_speaking turns true then false. Prints one JSON line of
 measurements and exits non-zero when a check fails.
 
+The other end-to-end scripts import it: connect() opens a session and
+returns a Receiver, which can also keep the pictures (a region of each) and
+the audio samples with their RTP times (pts). Every RTP packet's arrival is
+noted too; stream_clock() relates each stream's RTP time to this process's
+clock over a stretch where the server sends on time, so that a video frame
+and an audio sample can be placed on one time line.
+
 usage: aiortc_client.py URL [--seconds S] [--speak TEXT] [--min-fps F] [--avatar ID] [--min-lipsynced N]
 """
 import argparse
@@ -22,6 +29,53 @@ import urllib.request
 import numpy
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+
+CLOCK_RATES = {"audio": 48000, "video": 90000}
+PACKETS = {"audio": [], "video": []}   # kind -> [(arrival (monotonic), RTP timestamp)] of every RTP packet
+RECEIVERS = {}                         # kind -> its RTCRtpReceiver
+
+
+def _record_packets():
+    """Wraps aiortc's RTP handling to note when each packet arrived (before
+    any jitter buffer or decoder)."""
+    original = RTCRtpReceiver._handle_rtp_packet
+
+    async def handle(self, packet, arrival_time_ms):
+        kind = self._RTCRtpReceiver__kind
+        RECEIVERS[kind] = self
+        PACKETS[kind].append((time.monotonic(), packet.timestamp))
+        await original(self, packet, arrival_time_ms)
+
+    RTCRtpReceiver._handle_rtp_packet = handle
+
+
+_record_packets()
+
+
+def _since_origin(kind, rtp):
+    """An RTP timestamp as aiortc's frame pts (counted from the stream's first frame)."""
+    origin = RECEIVERS[kind]._RTCRtpReceiver__timestamp_mapper._origin
+    return (rtp - origin) % (1 << 32)
+
+
+def packet_arrival(kind, pts):
+    """When the first packet of the frame with this pts arrived, or None."""
+    return next((t for t, ts in PACKETS[kind] if _since_origin(kind, ts) == pts), None)
+
+
+def stream_clock(kind, t0, t1):
+    """Arrival time minus media time over the packets that arrived between t0
+    and t1 (monotonic): (median, spread from the 10th to the 90th
+    percentile), or None. With the stream going out on time (a small
+    spread), the median turns a frame's pts into the time it was due, on
+    this process's clock."""
+    rate = CLOCK_RATES[kind]
+    lags = [t - _since_origin(kind, ts) / rate for t, ts in PACKETS[kind] if t0 <= t < t1]
+    if not lags:
+        return None
+    p10, p50, p90 = numpy.percentile(lags, [10, 50, 90])
+    return float(p50), float(p90 - p10)
 
 
 def post(url, body):
@@ -34,14 +88,44 @@ def post(url, body):
         return dict(json.loads(e.read()), http_status=e.code)
 
 
-class Counter:
-    def __init__(self):
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def post_wav(url, sid, wav_bytes, name="speech.wav"):
+    """POST /humanaudio as a multipart form."""
+    boundary = "lipstreamboundary7"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"sessionid\"\r\n\r\n{sid}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+            f"Content-Type: audio/wav\r\n\r\n").encode() + wav_bytes + f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(url + "/humanaudio", data=body, method="POST",
+                                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return dict(json.loads(e.read()), http_status=e.code)
+
+
+class Receiver:
+    """Counts (and optionally keeps) what the tracks deliver.
+
+    keep_region: (x1, y1, x2, y2) of each video frame to keep as BGR, with
+    its arrival time and pts; keep_audio: keep the mono samples of each
+    audio frame with its arrival time and pts."""
+
+    def __init__(self, keep_region=None, keep_audio=False):
         self.video_frames = 0
         self.first_video = None
         self.last_video = None
         self.width = 0
         self.audio_samples = 0
         self.audio_energy = []  # (time, rms) per received audio frame
+        self.keep_region = keep_region
+        self.keep_audio = keep_audio
+        self.pictures = []      # (arrival, pts, region BGR uint8)
+        self.sounds = []        # (arrival, pts, mono int16 samples at 48 kHz)
 
     async def video(self, track):
         try:
@@ -53,6 +137,9 @@ class Counter:
                 self.last_video = now
                 self.video_frames += 1
                 self.width = frame.width
+                if self.keep_region:
+                    x1, y1, x2, y2 = self.keep_region
+                    self.pictures.append((now, frame.pts, frame.to_ndarray(format="bgr24")[y1:y2, x1:x2].copy()))
         except MediaStreamError:
             pass
 
@@ -60,9 +147,12 @@ class Counter:
         try:
             while True:
                 frame = await track.recv()
-                pcm = frame.to_ndarray().astype(numpy.float64)
+                now = time.monotonic()
+                pcm = frame.to_ndarray()
                 self.audio_samples += frame.samples
-                self.audio_energy.append((time.monotonic(), float(numpy.sqrt(numpy.mean(pcm ** 2)))))
+                self.audio_energy.append((now, float(numpy.sqrt(numpy.mean(pcm.astype(numpy.float64) ** 2)))))
+                if self.keep_audio:   # packed stereo s16: take the left channel
+                    self.sounds.append((now, frame.pts, pcm.reshape(-1)[::len(frame.layout.channels)].copy()))
         except MediaStreamError:
             pass
 
@@ -76,28 +166,66 @@ class Counter:
         return max(values) if values else 0.0
 
 
-async def run(args):
+class Session:
+    def __init__(self, pc, receiver, sid, tasks, answer):
+        self.pc, self.receiver, self.sid, self.tasks, self.answer = pc, receiver, sid, tasks, answer
+
+    async def close(self):
+        await self.pc.close()
+        for t in self.tasks:
+            t.cancel()
+
+
+async def connect(url, offer_fields=None, receiver=None):
+    """Opens a session; returns a Session, or one with sid None and the error answer."""
     pc = RTCPeerConnection()
-    counter = Counter()
+    receiver = receiver or Receiver()
     tasks = []
 
     @pc.on("track")
     def on_track(track):
-        tasks.append(asyncio.ensure_future(counter.video(track) if track.kind == "video" else counter.audio(track)))
+        tasks.append(asyncio.ensure_future(receiver.video(track) if track.kind == "video" else receiver.audio(track)))
 
     pc.addTransceiver("video", direction="recvonly")
     pc.addTransceiver("audio", direction="recvonly")
     await pc.setLocalDescription(await pc.createOffer())
-    body = {"sdp": pc.localDescription.sdp, "type": "offer"}
-    if args.avatar:
-        body["avatar"] = args.avatar
-    answer = await asyncio.get_running_loop().run_in_executor(None, post, args.url + "/offer", body)
+    body = dict({"sdp": pc.localDescription.sdp, "type": "offer"}, **(offer_fields or {}))
+    answer = await asyncio.get_running_loop().run_in_executor(None, post, url + "/offer", body)
     if "sdp" not in answer:
-        print(json.dumps({"error": answer}))
         await pc.close()
-        return 1
-    sid = answer["sessionid"]
+        return Session(None, receiver, None, tasks, answer)
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+    return Session(pc, receiver, answer["sessionid"], tasks, answer)
+
+
+async def wait_speech_done(url, sid, timeout):
+    """Polls /is_speaking until it turned true then false; (seen, ended)."""
+    loop = asyncio.get_running_loop()
+    seen = ended = False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s = await loop.run_in_executor(None, post, url + "/is_speaking", {"sessionid": sid})
+        if s.get("data"):
+            seen = True
+        elif seen:
+            ended = True
+            break
+        await asyncio.sleep(0.1)
+    return seen, ended
+
+
+def admin_session(url, sid):
+    data = get_json(url + "/api/admin/sessions")
+    return next((s for s in data["data"] if s["sessionid"] == sid), {}), data
+
+
+async def run(args):
+    offer = {"avatar": args.avatar} if args.avatar else {}
+    session = await connect(args.url, offer)
+    if not session.sid:
+        print(json.dumps({"error": session.answer}))
+        return 1
+    sid, counter = session.sid, session.receiver
 
     result = {"sessionid": sid}
     ok = True
@@ -120,17 +248,7 @@ async def run(args):
         t_speak = time.monotonic()
         reply = await loop.run_in_executor(None, post, args.url + "/human",
                                            {"sessionid": sid, "text": args.speak, "type": "echo"})
-        speaking_seen = False
-        silent_again = False
-        deadline = t_speak + args.speak_timeout
-        while time.monotonic() < deadline:
-            s = await loop.run_in_executor(None, post, args.url + "/is_speaking", {"sessionid": sid})
-            if s.get("data"):
-                speaking_seen = True
-            elif speaking_seen:
-                silent_again = True
-                break
-            await asyncio.sleep(0.1)
+        speaking_seen, silent_again = await wait_speech_done(args.url, sid, args.speak_timeout)
         await asyncio.sleep(0.5)
         loud = counter.rms_between(t_speak, time.monotonic())
         first_loud = next((t for t, e in counter.audio_energy if t >= t_speak and e > max(10 * quiet, 300)), None)
@@ -154,17 +272,13 @@ async def run(args):
             result["fail"] = "action clip not played as asked"
 
     if args.min_lipsynced:
-        with urllib.request.urlopen(args.url + "/api/admin/sessions", timeout=5) as r:
-            sessions = json.load(r)["data"]
-        mine = next((s for s in sessions if s["sessionid"] == sid), {})
+        mine, _ = admin_session(args.url, sid)
         result["lipsynced"] = mine.get("lipsynced")
         if (mine.get("lipsynced") or 0) < args.min_lipsynced:
             ok = False
             result["fail"] = "fewer than %d lip-synced frames" % args.min_lipsynced
 
-    await pc.close()
-    for t in tasks:
-        t.cancel()
+    await session.close()
     result["ok"] = ok
     print(json.dumps(result))
     return 0 if ok else 1

@@ -87,8 +87,7 @@ async def wait_for(predicate, timeout):
 
 
 async def run_client(url, llm_url):
-    from aiortc import RTCPeerConnection, RTCSessionDescription
-    from aiortc_client import Counter, post
+    from aiortc_client import connect, post
     from bad_input_test import EventReader
 
     loop = asyncio.get_running_loop()
@@ -100,17 +99,10 @@ async def run_client(url, llm_url):
         if not ok:
             failures.append(what)
 
-    pc = RTCPeerConnection()
-    counter = Counter()
-    tasks = []
-    pc.on("track", lambda track: tasks.append(asyncio.ensure_future(
-        counter.video(track) if track.kind == "video" else counter.audio(track))))
-    pc.addTransceiver("video", direction="recvonly")
-    pc.addTransceiver("audio", direction="recvonly")
-    await pc.setLocalDescription(await pc.createOffer())
-    answer = await call(post, url + "/offer", {"sdp": pc.localDescription.sdp, "type": "offer"})
-    sid = answer["sessionid"]
-    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+    session = await connect(url)
+    if not session.sid:
+        raise SystemExit(f"FAIL offer: {session.answer}")
+    counter, sid = session.receiver, session.sid
     events = EventReader(url, sid)
     events.start()
     await asyncio.sleep(3)
@@ -170,9 +162,7 @@ async def run_client(url, llm_url):
     spoke = await wait_for(lambda: "Still here." in ends()[n:], 20)
     check(r.get("code") == 0 and spoke, "the server keeps serving")
 
-    await pc.close()
-    for t in tasks:
-        t.cancel()
+    await session.close()
     if failures:
         print("FAIL: " + ", ".join(failures))
         return 1
