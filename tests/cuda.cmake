@@ -39,3 +39,9 @@ add_test(NAME device_cli_cpu
 '$<TARGET_FILE:npy_close>' '${CMAKE_CURRENT_BINARY_DIR}/device_cpu.npy' \
 '${CMAKE_CURRENT_BINARY_DIR}/musetalk_small/vae_decoded.npy' 0 2e-5")
 set_tests_properties(device_cli_cpu PROPERTIES FIXTURES_REQUIRED musetalk_small)
+add_test(NAME device_render_missing_gpu
+         COMMAND lipstream render --avatar ${CMAKE_CURRENT_BINARY_DIR}/no_avatar --audio none.wav
+                 --out ${CMAKE_CURRENT_BINARY_DIR}/device_render.mp4 --device cuda:99)
+set_tests_properties(device_render_missing_gpu PROPERTIES
+                     ENVIRONMENT "ASAN_OPTIONS=protect_shadow_gap=0"
+                     PASS_REGULAR_EXPRESSION "lipstream render: --device: cuda:99: ")

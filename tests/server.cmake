@@ -63,3 +63,7 @@ foreach(name sdp_offer http_request)
                    ${CMAKE_CURRENT_BINARY_DIR}/fuzz_corpus/${name} ${LS_FUZZ_SEEDS_${name}} 20)
   set_tests_properties(fuzz_${name} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 endforeach()
+
+# --transition_ms of serve is range-checked like render's.
+add_test(NAME serve_cli_transition COMMAND lipstream serve --transition_ms 5000)
+set_tests_properties(serve_cli_transition PROPERTIES PASS_REGULAR_EXPRESSION "--transition_ms: 5000 is out of range")

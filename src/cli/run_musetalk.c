@@ -28,7 +28,6 @@ static double seconds_now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-#define DEVICE_HELP "cpu, cuda or cuda:N (default: cuda when there is a GPU, else cpu)"
 
 /* A context on the device named by --device (NULL: auto). */
 static nn_ctx *device_context(const char *device, ls_error *err)
@@ -70,7 +69,7 @@ int ls_run_unet(int argc, char **argv)
         { "audio", LS_ARG_STRING, &audio_path, "audio (N, tokens, cross_dim) .npy, used as given" },
         { "out", LS_ARG_STRING, &out_path, "output (N, out_channels, h, w) .npy" },
         { "threads", LS_ARG_INT, &threads, "CPU threads (default: all cores)" },
-        { "device", LS_ARG_STRING, &device, DEVICE_HELP },
+        { "device", LS_ARG_STRING, &device, NN_DEVICE_HELP },
     };
     int nspec = (int)(sizeof spec / sizeof spec[0]);
     if (ls_args_wants_help(argc, argv)) {
@@ -155,7 +154,7 @@ static int run_vae(int argc, char **argv, int encode)
         { "out", LS_ARG_STRING, &out_path,
           encode ? "posterior means (N, 4, H/8, W/8) .npy" : "images (N, 3, 8h, 8w) .npy" },
         { "threads", LS_ARG_INT, &threads, "CPU threads (default: all cores)" },
-        { "device", LS_ARG_STRING, &device, DEVICE_HELP },
+        { "device", LS_ARG_STRING, &device, NN_DEVICE_HELP },
     };
     int nspec = (int)(sizeof spec / sizeof spec[0]);
     if (ls_args_wants_help(argc, argv)) {

@@ -15,6 +15,9 @@
 #include "nn/backend.h"
 #include "util/error.h"
 
+/* What --device takes, for option help texts. */
+#define NN_DEVICE_HELP "cpu, cuda or cuda:N (default: cuda when there is a GPU, else cpu)"
+
 typedef enum nn_device_kind {
     NN_DEVICE_AUTO = 0,
     NN_DEVICE_CPU,

@@ -34,7 +34,8 @@ static int option_table(ls_server_options *o, ls_arg *spec)
         { "model", LS_ARG_STRING, &o->model, "musetalk (lip sync, weights from --weights_dir) or none (idle avatar)" },
         { "weights_dir", LS_ARG_STRING, &o->weights_dir, "model weights in LiveTalking's layout (models)" },
         { "batch_size", LS_ARG_INT, &o->batch_size, "frames per inference batch (16)" },
-        { "device", LS_ARG_STRING, &o->device, "cpu, cuda or cuda:N (auto: cuda when there is a GPU)" },
+        { "device", LS_ARG_STRING, &o->device, NN_DEVICE_HELP },
+        { "transition_ms", LS_ARG_INT, &o->transition_ms, "speaking <-> idle cross-fade in ms (0: none)" },
         { "lag_policy", LS_ARG_STRING, &o->lag_policy,
           "when inference is slower than real time: wait (audio waits for its video) or skip (idle frames)" },
         { "fps", LS_ARG_INT, &o->fps, "audio frames per second, 50 (20 ms); video is 25 fps" },
@@ -250,6 +251,8 @@ static int check(ls_server_options *o, ls_error *err)
         return ls_error_set(err, "--model %s: not supported (lipstream runs MuseTalk)", o->model);
     if (strcmp(o->model, "none") != 0 && strcmp(o->model, "musetalk") != 0)
         return ls_error_set(err, "--model: unknown model '%s' (none, musetalk)", o->model);
+    if (o->transition_ms < 0 || o->transition_ms > 2000)
+        return ls_error_set(err, "--transition_ms: %d is out of range (0..2000)", o->transition_ms);
     if (strcmp(o->lag_policy, "wait") != 0 && strcmp(o->lag_policy, "skip") != 0)
         return ls_error_set(err, "--lag_policy: '%s' (wait or skip)", o->lag_policy);
     if (o->batch_size < 1 || o->batch_size > 256)

@@ -32,6 +32,7 @@ typedef struct ls_server_options {
     int batch_size;                  /* frames per inference batch (the real-time loop) */
     const char *device;              /* "auto", "cpu", "cuda" or "cuda:N" (nn/device.h) */
     const char *lag_policy;          /* "wait" or "skip" (live/lipsync.h) */
+    int transition_ms;               /* speaking <-> idle cross-fade, 0: none */
     int fps;                         /* audio frames per second: 50 (20 ms), as LiveTalking */
     const char *tts;                 /* "espeak", "openai" or a voice-cloning server (speech/http_tts.h) */
     const char *tts_voice;           /* espeak-ng voice, NULL: by script; openai: its voice, NULL: alloy */
