@@ -418,4 +418,5 @@ void ls_lipsync_stats_get(const ls_lipsync *s, ls_lipsync_stats *out)
 {
     *out = s->stats;
     out->pending = s->count;
+    out->in_flight = s->client ? ls_infer_in_flight(s->client) : 0;
 }

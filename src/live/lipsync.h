@@ -80,6 +80,7 @@ typedef struct ls_lipsync_stats {
     int64_t lipsynced;    /* of those, with a generated face */
     int64_t skipped;      /* speaking frames shown without lip sync (LS_LAG_SKIP) */
     int pending;          /* video frames pushed and not yet popped */
+    int in_flight;        /* batches at the inference worker */
 } ls_lipsync_stats;
 
 typedef struct ls_lipsync ls_lipsync;

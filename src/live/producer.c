@@ -50,7 +50,7 @@ struct ls_producer {
     struct {   /* under stats_lock */
         ls_rate_meter output, lipsync;
         double lag_s;
-        int engine_frames;
+        int engine_frames, engine_batches;
         ls_utterance_times utterance;
         ls_frame_log log;
     } stats;
@@ -152,6 +152,7 @@ static void account_frame(ls_producer *p, const ls_lipsync_frame *f, int64_t n, 
         ls_rate_meter_add(&p->stats.lipsync, pushed, 1);
     p->stats.lag_s = lag > 0 ? lag : 0;
     p->stats.engine_frames = st.pending;
+    p->stats.engine_batches = st.in_flight;
     ls_utterance_times *u = &p->stats.utterance;
     ls_frame_times t = { f->n, f->lipsynced, due, pop_begin, pop_end, pushed };
     if (u->count > 0 && f->n == u->first_audio_frame / 2)
@@ -372,6 +373,8 @@ void ls_producer_stats_get(ls_producer *p, ls_producer_stats *out)
     out->lipsync_fps = ls_rate_meter_rate(&p->stats.lipsync, now, LS_PRODUCER_RATE_WINDOW_S);
     out->lag_s = p->stats.lag_s;
     out->engine_frames = p->stats.engine_frames;
+    out->engine_batches = p->stats.engine_batches;
+    out->speech_queue_ms = ls_speech_queue_buffered_ms(p->cfg.speech);
     out->utterance = p->stats.utterance;
     pthread_mutex_unlock(&p->stats_lock);
 }

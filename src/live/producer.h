@@ -92,6 +92,8 @@ typedef struct ls_producer_stats {
     double output_fps, lipsync_fps;       /* frames pushed, and lip-synced, per second lately */
     double lag_s;
     int engine_frames;                    /* video frames inside the engine, not yet shown */
+    int engine_batches;                   /* of its batches, those at the inference worker */
+    int speech_queue_ms;                  /* speech audio waiting in the session's queue */
     ls_utterance_times utterance;         /* the last one */
 } ls_producer_stats;
 

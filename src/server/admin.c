@@ -11,7 +11,8 @@
  * a generated face), "output_fps" and "infer_fps" (frames pushed, and
  * lip-synced frames pushed, per second over the last 2 s), "lag_ms"
  * (live/producer.h), "engine_frames" (video frames inside the lip-sync
- * engine), "last_utterance" (null, or the stages of the last utterance:
+ * engine), "engine_batches" (its batches at the worker), "speech_queue_ms"
+ * (speech audio waiting in the session's queue), "last_utterance" (null, or the stages of the last utterance:
  * CLOCK_MONOTONIC seconds, see ls_utterance_times), "age_s"}, ...],
  * "workers": [{"frames", "batches", "merged_batches" (holding frames of
  * several sessions), "multi_job_batches" (of several batches of any
@@ -84,9 +85,10 @@ static void append_session(GString *out, ls_session *s)
     ls_producer_stats st;
     ls_producer_stats_get(s->producer, &st);
     g_string_append_printf(out, ", \"frames\": %lld, \"skipped\": %lld, \"lipsynced\": %lld, \"output_fps\": %.2f, "
-                           "\"infer_fps\": %.2f, \"lag_ms\": %.1f, \"engine_frames\": %d, \"last_utterance\": ",
+                           "\"infer_fps\": %.2f, \"lag_ms\": %.1f, \"engine_frames\": %d, \"engine_batches\": %d, "
+                           "\"speech_queue_ms\": %d, \"last_utterance\": ",
                            (long long)st.frames, (long long)st.skipped, (long long)st.lipsynced, st.output_fps,
-                           st.lipsync_fps, st.lag_s * 1000, st.engine_frames);
+                           st.lipsync_fps, st.lag_s * 1000, st.engine_frames, st.engine_batches, st.speech_queue_ms);
     append_utterance(out, &st.utterance);
     g_string_append_printf(out, ", \"age_s\": %.1f}", (g_get_real_time() - s->created_us) / 1e6);
 }

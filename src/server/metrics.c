@@ -79,6 +79,8 @@ static double output_fps(const ls_producer_stats *st) { return st->output_fps; }
 static double lipsync_fps(const ls_producer_stats *st) { return st->lipsync_fps; }
 static double lag_s(const ls_producer_stats *st) { return st->lag_s; }
 static double engine_frames(const ls_producer_stats *st) { return st->engine_frames; }
+static double engine_batches(const ls_producer_stats *st) { return st->engine_batches; }
+static double speech_queue_s(const ls_producer_stats *st) { return st->speech_queue_ms / 1000.0; }
 
 static void session_family(GString *out, GArray *rows, const char *name, const char *help, session_figure f)
 {
@@ -105,6 +107,10 @@ static void write_sessions(ls_server *srv, GString *out)
                    "How much later the last frame went out than it would have without stalls.", lag_s);
     session_family(out, rows, "lipstream_session_engine_frames",
                    "Video frames inside the session's lip-sync engine, not yet shown.", engine_frames);
+    session_family(out, rows, "lipstream_session_engine_batches",
+                   "Batches of the session's lip-sync engine at the inference worker.", engine_batches);
+    session_family(out, rows, "lipstream_session_speech_queue_seconds",
+                   "Speech audio waiting in the session's queue.", speech_queue_s);
 
     family(out, "lipstream_session_frames_total", "counter",
            "Frames of the session: pushed with a generated face (lipsynced), pushed without (idle), "

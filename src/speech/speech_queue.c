@@ -252,10 +252,23 @@ int ls_speech_queue_add_audio(ls_speech_queue *q, const int16_t *samples, size_t
     return add_item(q, node, err);
 }
 
+static int64_t buffered_ms_locked(const ls_speech_queue *q)
+{
+    return (int64_t)(q->count + q->has_held) * 1000 * LS_SPEECH_FRAME / LS_SPEECH_RATE;
+}
+
+int ls_speech_queue_buffered_ms(ls_speech_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    int64_t ms = buffered_ms_locked(q);
+    pthread_mutex_unlock(&q->lock);
+    return (int)ms;
+}
+
 int ls_speech_queue_take(ls_speech_queue *q, int max_buffered_ms, ls_speech_item *item)
 {
     pthread_mutex_lock(&q->lock);
-    int64_t buffered_ms = (int64_t)(q->count + q->has_held) * 1000 * LS_SPEECH_FRAME / LS_SPEECH_RATE;
+    int64_t buffered_ms = buffered_ms_locked(q);
     item_node *node = q->items;
     if (!node || buffered_ms > max_buffered_ms) {
         pthread_mutex_unlock(&q->lock);

@@ -106,6 +106,9 @@ void ls_speech_queue_sent(ls_speech_queue *q, ls_speech_marks *marks);
 /* Clears all speech now (see above). */
 void ls_speech_queue_interrupt(ls_speech_queue *q);
 
+/* Audio waiting to be popped, in ms. */
+int ls_speech_queue_buffered_ms(ls_speech_queue *q);
+
 /* 1 between a chunk's start and its end. */
 int ls_speech_queue_speaking(ls_speech_queue *q);
 

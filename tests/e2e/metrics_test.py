@@ -14,7 +14,7 @@ escaped label values, every value a number, counters named *_total). And:
    lipstream_frames_total keeps the closed session's frames) and they grow:
    lip-synced and idle frames, the worker's frames, batches, busy seconds;
  - /api/admin/sessions carries the same figures (output_fps, infer_fps,
-   lag_ms, engine_frames, last_utterance, workers).
+   lag_ms, engine_frames, engine_batches, speech_queue_ms, last_utterance, workers).
 
 usage: metrics_test.py URL
 """
@@ -33,7 +33,8 @@ NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*$")
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\\\|\\"|\\n)*)"')
 TYPES = {"counter", "gauge", "histogram", "summary", "untyped"}
 SESSION_FAMILIES = ["lipstream_session_output_fps", "lipstream_session_lipsync_fps", "lipstream_session_lag_seconds",
-                    "lipstream_session_engine_frames", "lipstream_session_frames_total"]
+                    "lipstream_session_engine_frames", "lipstream_session_engine_batches",
+                    "lipstream_session_speech_queue_seconds", "lipstream_session_frames_total"]
 
 
 def fail(why):
@@ -191,7 +192,8 @@ async def main():
         fail(f"counters did not grow: {grew}")
     if not fps or fps <= 0:
         fail("no output frame rate while the session was open")
-    for field in ("output_fps", "infer_fps", "lag_ms", "engine_frames", "last_utterance"):
+    for field in ("output_fps", "infer_fps", "lag_ms", "engine_frames", "engine_batches", "speech_queue_ms",
+                  "last_utterance"):
         if field not in mine:
             fail(f"/api/admin/sessions has no {field}")
     if not admin.get("workers") or admin["workers"][0]["batches"] <= 0 or mine["last_utterance"] is None:
