@@ -67,3 +67,8 @@ endforeach()
 # --transition_ms of serve is range-checked like render's.
 add_test(NAME serve_cli_transition COMMAND lipstream serve --transition_ms 5000)
 set_tests_properties(serve_cli_transition PROPERTIES PASS_REGULAR_EXPRESSION "--transition_ms: 5000 is out of range")
+
+# Speech events against the audio an aiortc client receives (tests/e2e/events_test.py).
+add_test(NAME server_events COMMAND ${LS_SERVE} -- ${LS_PYTHON} ${LS_E2E}/events_test.py {url})
+set_tests_properties(server_events PROPERTIES FIXTURES_REQUIRED server_avatar SKIP_RETURN_CODE 77 TIMEOUT 180
+                     RESOURCE_LOCK live_media)
