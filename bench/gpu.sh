@@ -15,9 +15,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 reps=${1:-10}
 batches=${2:-1,4,16,32}
-build=${LS_BUILD:-$root/build/gpu}
 python=${LS_PYTHON:-/usr/bin/python3}
-bench="$build/bench/gpu_musetalk"
+. "$root/bench/common.sh"
 
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader >&2 ||
   echo "nvidia-smi not found" >&2
@@ -25,20 +24,11 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,m
   echo "torch at $python has no usable CUDA device: nothing to compare with" >&2
   exit 1
 }
-if [ -z "${LS_BUILD:-}" ]; then
-  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DLS_CUDA=ON >/dev/null
-  cmake --build "$build" -j"$(nproc)" --target gpu_musetalk >/dev/null
-fi
+bench_build "$root/build/gpu" gpu_musetalk -DLS_CUDA=ON
+bench="$build/bench/gpu_musetalk"
 [ -x "$bench" ] || { echo "no $bench: build a Release tree with -DLS_CUDA=ON first" >&2; exit 1; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/lipstream-gpu-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-weights=${LS_BENCH_WEIGHTS:-$work}
-mkdir -p "$weights"
-if [ ! -f "$weights/sd-vae/diffusion_pytorch_model.bin" ]; then
-  echo "writing random weights at the published sizes..." >&2
-  "$python" "$root/bench/musetalk_ref.py" weights "$weights"
-fi
+bench_scratch gpu-bench
+bench_weights
 
 echo "PyTorch fp16..." >&2
 "$python" "$root/bench/gpu_ref.py" time "$weights" "$reps" "$batches" | tee "$work/torch.txt" >&2

@@ -12,24 +12,13 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 threads=${1:-2}
 reps=${2:-3}
-build=${LS_BUILD:-$root/build/release}
 python=${LS_PYTHON:-/usr/bin/python3}
+. "$root/bench/common.sh"
+bench_build "$root/build/release" bench_musetalk
 bench="$build/bench/bench_musetalk"
-if [ -z "${LS_BUILD:-}" ]; then
-  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$build" -j2 --target bench_musetalk >/dev/null
-fi
 [ -x "$bench" ] || { echo "no $bench: build a Release tree first" >&2; exit 1; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/lipstream-musetalk-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-weights=${LS_BENCH_WEIGHTS:-$work}
-mkdir -p "$weights"
-
-if [ ! -f "$weights/sd-vae/diffusion_pytorch_model.bin" ]; then
-  echo "writing random weights at the published sizes..." >&2
-  "$python" "$root/bench/musetalk_ref.py" weights "$weights"
-fi
+bench_scratch musetalk-bench
+bench_weights
 echo "PyTorch ($threads threads)..." >&2
 "$python" "$root/bench/musetalk_ref.py" time "$weights" "$threads" "$reps" | tee "$work/torch.txt" >&2
 echo "lipstream ($threads threads)..." >&2

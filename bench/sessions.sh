@@ -10,17 +10,12 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-4}
 batch=${2:-4}
-build=${LS_BUILD:-$root/build/release}
 python=${LS_PYTHON:-/usr/bin/python3}
-if [ -z "${LS_BUILD:-}" ]; then
-  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$build" -j2 --target lipstream >/dev/null
-fi
+. "$root/bench/common.sh"
+bench_build "$root/build/release" lipstream
 lipstream="$build/lipstream"
 [ -x "$lipstream" ] || { echo "no $lipstream: build a Release tree first" >&2; exit 1; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/lipstream-sessions-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+bench_scratch sessions-bench
 echo "making the small models and the avatar..." >&2
 "$python" "$root/tests/ref/loop_ref.py" "$work/ref" >/dev/null
 "$lipstream" avatar create --input "$work/ref/avatar_frames" --out "$work/avatars/bench" --bbox 64,40,128,120 \
