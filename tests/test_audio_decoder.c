@@ -22,6 +22,7 @@
 #include <gst/gst.h>
 
 #include "check.h"
+#include "gst_run.h"
 #include "media/audio_decoder.h"
 
 #define TONE_HZ 440.0
@@ -53,19 +54,8 @@ static char *encode(const char *dir, const char *desc, gsize *size)
     char *path = g_build_filename(dir, "encoded", NULL), *line = g_strdup_printf(desc, path), *bytes = NULL;
     GError *gerr = NULL;
     GstElement *p = gst_parse_launch(line, &gerr);
-    if (p) {
-        gst_element_set_state(p, GST_STATE_PLAYING);
-        GstBus *bus = gst_element_get_bus(p);
-        GstMessage *m = gst_bus_timed_pop_filtered(bus, 20 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-        int ok = m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS;
-        if (m)
-            gst_message_unref(m);
-        gst_object_unref(bus);
-        gst_element_set_state(p, GST_STATE_NULL);
-        gst_object_unref(p);
-        if (ok)
-            g_file_get_contents(path, &bytes, size, NULL);
-    }
+    if (p && gst_run_to_end(p, 20) == 0)
+        g_file_get_contents(path, &bytes, size, NULL);
     CHECK(bytes, "encoding '%s': %s", line, gerr ? gerr->message : "failed");
     g_clear_error(&gerr);
     g_unlink(path);

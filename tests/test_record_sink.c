@@ -19,6 +19,7 @@
 #include <gst/gst.h>
 
 #include "check.h"
+#include "gst_run.h"
 #include "media/record_sink.h"
 
 #define W 64
@@ -171,16 +172,7 @@ static int decode(const char *path, decoded *d)
         return -1;
     attach_sink(p, "v", on_video, d);
     attach_sink(p, "a", on_audio, d);
-    gst_element_set_state(p, GST_STATE_PLAYING);
-    GstBus *bus = gst_element_get_bus(p);
-    GstMessage *m = gst_bus_timed_pop_filtered(bus, 20 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-    int ok = m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS;
-    if (m)
-        gst_message_unref(m);
-    gst_object_unref(bus);
-    gst_element_set_state(p, GST_STATE_NULL);
-    gst_object_unref(p);
-    return ok ? 0 : -1;
+    return gst_run_to_end(p, 20);
 }
 
 // --- the tests ------------------------------------------------------------------------
