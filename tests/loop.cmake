@@ -113,3 +113,9 @@ add_test(NAME loop_custom_config
 set_tests_properties(loop_metrics loop_live_offline loop_latency loop_custom_config PROPERTIES
                      FIXTURES_REQUIRED "loop_ref;loop_avatar" LABELS loop SKIP_RETURN_CODE 77 TIMEOUT 300
                      RESOURCE_LOCK live_media ENVIRONMENT "${LS_LOOP_GST_ENV}")
+
+# RTCP sender reports of audio and video agree while the loop runs late (e2e/rtcp_sync_test.py).
+add_test(NAME loop_rtcp_sync COMMAND ${LS_LOOP_SERVE} ${LS_LOOP_SERVE_MUSETALK} -- ${LS_PYTHON}
+         ${CMAKE_CURRENT_SOURCE_DIR}/e2e/rtcp_sync_test.py {url})
+set_tests_properties(loop_rtcp_sync PROPERTIES FIXTURES_REQUIRED "loop_ref;loop_avatar" LABELS loop
+                     SKIP_RETURN_CODE 77 TIMEOUT 300 RESOURCE_LOCK live_media)

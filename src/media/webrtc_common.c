@@ -36,6 +36,11 @@ void ls_webrtc_add_local_addresses(GstElement *webrtcbin)
     gst_object_unref(ice);
 }
 
+void ls_webrtc_sync_by_capture_time(GstElement *rtpbin)
+{
+    g_object_set(rtpbin, "rtcp-sync-send-time", FALSE, NULL);
+}
+
 int ls_webrtc_promise_failed(GstPromise *promise, char *why, size_t size)
 {
     if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED) {

@@ -8,6 +8,17 @@
  * interface discovery off, so every other IPv4 interface that is up is
  * added too.
  *
+ * RTCP sender reports: receivers (browsers) play audio and video in sync
+ * by them, each mapping its stream's RTP time to wall-clock time. rtpbin
+ * times them by when packets were sent by default; lipstream's buffers
+ * carry their capture time (frame n and its audio share one timestamp),
+ * and packets go out later than that, by varying amounts, whenever the
+ * lip-sync loop runs late. Measured with GStreamer 1.22 (an aiortc client
+ * noting every report, tests/e2e/rtcp_sync_test.py): in send-time mode a
+ * report's RTP time ran ahead of the packets being sent by the whole
+ * session's age (1 s after 1 s, 13 s after 13 s), placing audio and video
+ * seconds apart; timed by capture time they agree.
+ *
  * Promises: webrtcbin answers each negotiation step through a GstPromise,
  * replying with an "error" field when the step failed.
  */
@@ -19,6 +30,9 @@
 #include <gst/gst.h>
 
 void ls_webrtc_add_local_addresses(GstElement *webrtcbin);
+
+/* Times webrtcbin's RTCP sender reports by the buffers' capture time. */
+void ls_webrtc_sync_by_capture_time(GstElement *rtpbin);
 
 /* Waits for the promise; 1 with the reason in `why` when it was
  * interrupted or replied with an error, 0 when it succeeded. */

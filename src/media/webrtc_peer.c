@@ -404,6 +404,7 @@ static int build_pipeline(ls_webrtc_peer *p, const ls_offer_media *m, const ls_w
         return ls_error_set(err, "webrtc: webrtcbin has no rtpbin (GStreamer 1.22 expected)");
     g_signal_connect(rtpbin, "on-bye-ssrc", G_CALLBACK(on_bye), p);
     g_signal_connect(rtpbin, "on-ssrc-active", G_CALLBACK(on_rtcp_from_peer), p);
+    ls_webrtc_sync_by_capture_time(rtpbin);
     gst_object_unref(rtpbin);
 
     /* One clock, and a base time fixed now: running time 0 is this instant. */

@@ -440,6 +440,11 @@ static GstElement *build(ls_output *o, ls_error *err)
     gst_object_ref(a->webrtc);
     gst_bin_add(GST_BIN(pipeline), a->webrtc);
     g_object_set(a->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
+    GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(a->webrtc), "rtpbin");
+    if (rtpbin) {
+        ls_webrtc_sync_by_capture_time(rtpbin);
+        gst_object_unref(rtpbin);
+    }
     if (w->stun)
         g_object_set(a->webrtc, "stun-server", w->stun, NULL);
     ls_webrtc_add_local_addresses(a->webrtc);
