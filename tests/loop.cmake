@@ -108,7 +108,7 @@ add_test(NAME loop_latency
          COMMAND ${LS_LOOP_SERVE} ${LS_LOOP_SERVE_MUSETALK}
                  -- ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/latency_test.py {url})
 add_test(NAME loop_custom_config
-         COMMAND ${LS_LOOP_SERVE} "--server-args=--avatar_id avatar --model none"
+         COMMAND ${LS_LOOP_SERVE} "--server-args=--avatar_id avatar --model none --custom_config_dir ${LS_LOOP_REF}/clips"
                  -- ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/custom_config_test.py {url} ${LS_LOOP_REF}/clips.json)
 set_tests_properties(loop_metrics loop_live_offline loop_latency loop_custom_config PROPERTIES
                      FIXTURES_REQUIRED "loop_ref;loop_avatar" LABELS loop SKIP_RETURN_CODE 77 TIMEOUT 300

@@ -92,7 +92,7 @@ static ls_action_clips *load_good(void)
              "[{\"audiotype\": 1, \"imgpath\": \"%s\"},"
              " {\"audiotype\": 2, \"imgpath\": \"%s\", \"audiopath\": \"%s\"}]",
              idle_dir, wave_dir, wav_path);
-    CHECK(ls_action_clips_parse(json, "good", W, H, &clips, &err) == 0, "%s", err.msg);
+    CHECK(ls_action_clips_parse(json, "good", NULL, W, H, &clips, &err) == 0, "%s", err.msg);
     return clips;
 }
 
@@ -130,7 +130,7 @@ static void test_clips_load(void)
         ls_error err = { { 0 } };
         ls_action_clips *c = NULL;
         snprintf(json, sizeof json, "%s%s%s", bad[i].head, bad[i].path, bad[i].tail);
-        int rc = ls_action_clips_parse(json, "bad", W, H, &c, &err);
+        int rc = ls_action_clips_parse(json, "bad", NULL, W, H, &c, &err);
         CHECK(rc == -1 && !c && strstr(err.msg, bad[i].want), "case %zu: rc %d, message '%s'", i,
               rc, err.msg);
     }

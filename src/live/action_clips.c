@@ -11,6 +11,7 @@
 #include "audio/audio_load.h"
 #include "avatar/frame_dir.h"
 #include "image/image_io.h"
+#include "util/confine.h"
 #include "util/json.h"
 
 #define MAX_AUDIOTYPE 1000000
@@ -96,9 +97,23 @@ static int load_audio(const char *path, ls_action_clip *c, ls_error *err)
     return 0;
 }
 
+/* The path to open for `name`: itself when trusted, else its resolved
+ * path inside the allowed folder (free() it). */
+static char *clip_path(const ls_clip_paths *confined, const char *name, ls_confine_kind kind, const char *field,
+                       ls_error *err)
+{
+    if (!confined) {
+        char *copy = strdup(name);
+        if (!copy)
+            ls_error_set(err, "out of memory");
+        return copy;
+    }
+    return ls_confine(confined->dir, name, kind, field, confined->option, err);
+}
+
 /* One list item {audiotype, imgpath, audiopath}. */
-static int load_clip(const ls_json *item, const ls_action_clips *done, int width, int height,
-                     ls_action_clip *c, ls_error *err)
+static int load_clip(const ls_json *item, const ls_action_clips *done, const ls_clip_paths *confined, int width,
+                     int height, ls_action_clip *c, ls_error *err)
 {
     int64_t type;
     const char *imgpath, *audiopath = NULL;
@@ -119,12 +134,18 @@ static int load_clip(const ls_json *item, const ls_action_clips *done, int width
     if (type >= 2 && has_audio == 0)
         return ls_error_set(err, "audiotype %lld needs \"audiopath\"", (long long)type);
     c->audiotype = (int)type;
-    if (load_frames(imgpath, width, height, c, err) != 0)
-        return -1;
-    return type >= 2 ? load_audio(audiopath, c, err) : 0;
+    char *frames = clip_path(confined, imgpath, LS_CONFINE_DIR, "imgpath", err);
+    int rc = frames ? load_frames(frames, width, height, c, err) : -1;
+    free(frames);
+    if (rc != 0 || type < 2)
+        return rc;
+    char *audio = clip_path(confined, audiopath, LS_CONFINE_FILE, "audiopath", err);
+    rc = audio ? load_audio(audio, c, err) : -1;
+    free(audio);
+    return rc;
 }
 
-static int from_json(const ls_json *root, const char *what, int width, int height,
+static int from_json(const ls_json *root, const char *what, const ls_clip_paths *confined, int width, int height,
                      ls_action_clips **out, ls_error *err)
 {
     if (root->kind != LS_JSON_ARRAY)
@@ -135,7 +156,7 @@ static int from_json(const ls_json *root, const char *what, int width, int heigh
         return ls_error_set(err, "%s: out of memory", what);
     }
     for (size_t i = 0; i < root->u.arr.n; i++) {
-        if (load_clip(root->u.arr.items[i], clips, width, height, &clips->clips[i], err) != 0) {
+        if (load_clip(root->u.arr.items[i], clips, confined, width, height, &clips->clips[i], err) != 0) {
             clip_clear(&clips->clips[i]);
             ls_action_clips_free(clips);
             return ls_error_prefix(err, "%s: action clip %zu", what, i);
@@ -146,14 +167,14 @@ static int from_json(const ls_json *root, const char *what, int width, int heigh
     return 0;
 }
 
-int ls_action_clips_parse(const char *json, const char *what, int width, int height,
-                          ls_action_clips **out, ls_error *err)
+int ls_action_clips_parse(const char *json, const char *what, const ls_clip_paths *confined, int width,
+                          int height, ls_action_clips **out, ls_error *err)
 {
     *out = NULL;
     ls_json *root;
     if (ls_json_parse(json, strlen(json), &root, err) != 0)
         return ls_error_prefix(err, "%s", what);
-    int rc = from_json(root, what, width, height, out, err);
+    int rc = from_json(root, what, confined, width, height, out, err);
     ls_json_free(root);
     return rc;
 }
@@ -165,7 +186,7 @@ int ls_action_clips_load(const char *path, int width, int height, ls_action_clip
     ls_json *root;
     if (ls_json_read_file(path, &root, err) != 0)
         return -1;
-    int rc = from_json(root, path, width, height, out, err);
+    int rc = from_json(root, path, NULL, width, height, out, err);
     ls_json_free(root);
     return rc;
 }

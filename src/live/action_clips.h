@@ -11,8 +11,12 @@
  * The configuration (--customvideo_config file, or the custom_config string
  * of an offer) is a JSON list of {"audiotype": int, "imgpath": folder,
  * "audiopath": wav}; relative paths are taken from the working directory,
- * as upstream. Every frame is decoded at load and must have the avatar's
- * size, so nothing can fail while playing.
+ * as upstream. A configuration from a client (an offer's custom_config) is
+ * confined: its paths must lie inside the folder the server allows
+ * (--custom_config_dir; util/confine.h), relative ones taken inside it, so
+ * that a client cannot stream the server's other files to itself. Every
+ * frame is decoded at load and must have the avatar's size, so nothing can
+ * fail while playing.
  */
 #ifndef LS_LIVE_ACTION_CLIPS_H
 #define LS_LIVE_ACTION_CLIPS_H
@@ -38,9 +42,17 @@ typedef struct ls_action_clips {
     ls_action_clip *clips;
 } ls_action_clips;
 
-/* From JSON text (`what` names it in messages); frames must be width x height. */
-int ls_action_clips_parse(const char *json, const char *what, int width, int height,
-                          ls_action_clips **out, ls_error *err);
+/* Where a configuration's paths may lead: every imgpath and audiopath
+ * inside `dir` (a resolved folder; NULL: nowhere, so none are accepted). */
+typedef struct ls_clip_paths {
+    const char *dir;
+    const char *option;   /* the server option that sets it, for messages */
+} ls_clip_paths;
+
+/* From JSON text (`what` names it in messages); frames must be width x
+ * height; `confined` NULL trusts the paths (the server's own file). */
+int ls_action_clips_parse(const char *json, const char *what, const ls_clip_paths *confined, int width,
+                          int height, ls_action_clips **out, ls_error *err);
 /* From a JSON file. */
 int ls_action_clips_load(const char *path, int width, int height, ls_action_clips **out,
                          ls_error *err);

@@ -16,6 +16,7 @@
 #include "server/avatars.h"
 #include "server/json_out.h"
 #include "speech/llm_chat.h"
+#include "util/confine.h"
 #include "util/url.h"
 
 #define USAGE "lipstream serve [--config FILE.yaml] [options]"
@@ -62,6 +63,8 @@ static int option_table(ls_server_options *o, ls_arg *spec)
         { "vcam_device", LS_ARG_STRING, &o->vcam_device, "virtualcam: /dev/videoN (the first v4l2loopback one)" },
         { "vcam_audio", LS_ARG_STRING, &o->vcam_audio, "virtualcam: audio to auto, none or a GStreamer sink" },
         { "customvideo_config", LS_ARG_STRING, &o->customvideo_config, "action clips: JSON list of {audiotype, imgpath, audiopath}" },
+        { "custom_config_dir", LS_ARG_STRING, &o->custom_config_dir,
+          "folder holding the clips an offer's custom_config may name (none: offers cannot name files)" },
         { "llm_base_url", LS_ARG_STRING, &o->llm_base_url, "chat: OpenAI-compatible service .../v1 (DashScope)" },
         { "llm_model", LS_ARG_STRING, &o->llm_model, "chat: model name (" LS_LLM_DEFAULT_MODEL ")" },
         { "llm_api_key_env", LS_ARG_STRING, &o->llm_api_key_env,
@@ -221,20 +224,14 @@ static int check_speech(const ls_server_options *o, ls_error *err)
     return 0;
 }
 
-/* --tts_ref_dir: an existing folder, kept as its resolved path (what
- * per-request reference files are compared with). */
-static int check_ref_dir(ls_server_options *o, ls_error *err)
+/* A folder that confines client-named files (--tts_ref_dir,
+ * --custom_config_dir): an existing folder, kept as its resolved path. */
+static int check_folder(ls_server_options *o, const char *option, const char **value, ls_error *err)
 {
-    if (!o->tts_ref_dir || !o->tts_ref_dir[0]) {
-        o->tts_ref_dir = NULL;
-        return 0;
-    }
-    char *resolved = realpath(o->tts_ref_dir, NULL);
-    if (!resolved || !g_file_test(resolved, G_FILE_TEST_IS_DIR)) {
-        free(resolved);
-        return ls_error_set(err, "--tts_ref_dir: '%s' is not a folder", o->tts_ref_dir);
-    }
-    if (!(o->tts_ref_dir = ls_owned_strings_keep(&o->owned, resolved)))
+    char *resolved;
+    if (ls_confine_dir_option(option, value, &resolved, err) < 0)
+        return -1;
+    if (resolved && !ls_owned_strings_keep(&o->owned, resolved))
         return ls_error_set(err, "out of memory");
     return 0;
 }
@@ -262,7 +259,8 @@ static int check(ls_server_options *o, ls_error *err)
     if (o->fps != 50)
         return ls_error_set(err, "--fps: %d; it is the audio frame rate and must be 50 (20 ms frames), as "
                                  "in LiveTalking (video runs at 25 fps)", o->fps);
-    if (check_speech(o, err) < 0 || check_ref_dir(o, err) < 0)
+    if (check_speech(o, err) < 0 || check_folder(o, "tts_ref_dir", &o->tts_ref_dir, err) < 0 ||
+        check_folder(o, "custom_config_dir", &o->custom_config_dir, err) < 0)
         return -1;
     if (check_transport(o, err) < 0)
         return -1;

@@ -40,6 +40,7 @@ typedef struct ls_server_options {
     int tts_rate;                    /* cosyvoice: rate of its raw PCM, 0: the engine's default */
     const char *REF_FILE, *REF_TEXT, *TTS_SERVER;   /* for TTS engines that clone a voice */
     const char *tts_ref_dir;         /* the folder /human's local reference files must be in (resolved); NULL: none */
+    const char *custom_config_dir;   /* the folder an offer's custom_config may name files in (resolved); NULL: none */
     const char *transport;           /* "webrtc", "rtmp", "rtcpush" (WHIP) or "virtualcam" */
     const char *push_url;            /* rtmp: rtmp(s)://...; rtcpush: the WHIP endpoint http(s)://... */
     const char *push_token_env;      /* rtcpush: name of the environment variable holding the bearer token */

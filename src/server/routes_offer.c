@@ -60,14 +60,16 @@ static int read_offer(SoupServerMessage *msg, const ls_json *body, offer_fields 
 
 /* The session's own action clips (NULL when it has none: the server's
  * apply); 400 answered on failure. */
-static int read_clips(SoupServerMessage *msg, const char *custom_config, const ls_avatar *avatar,
-                      ls_action_clips **out)
+static int read_clips(SoupServerMessage *msg, const char *custom_config, const char *custom_config_dir,
+                      const ls_avatar *avatar, ls_action_clips **out)
 {
     *out = NULL;
     if (!custom_config || !custom_config[0])
         return 0;
     ls_error err;
-    if (ls_action_clips_parse(custom_config, "custom_config", avatar->width, avatar->height, out, &err) < 0) {
+    ls_clip_paths confined = { custom_config_dir, "--custom_config_dir" };
+    if (ls_action_clips_parse(custom_config, "custom_config", &confined, avatar->width, avatar->height, out,
+                              &err) < 0) {
         ls_http_fail(msg, SOUP_STATUS_BAD_REQUEST, "%s", err.msg);
         return -1;
     }
@@ -109,7 +111,7 @@ void ls_route_offer(ls_server *srv, SoupServerMessage *msg, const char *path, GH
         ls_http_fail(msg, status, "%s", err.msg);
         goto done;
     }
-    if (read_clips(msg, f.custom_config, setup.avatar, &setup.clips) < 0) {
+    if (read_clips(msg, f.custom_config, srv->opts->custom_config_dir, setup.avatar, &setup.clips) < 0) {
         ls_avatar_release(setup.avatar);
         goto done;
     }

@@ -2,66 +2,32 @@
  * tts_voice.c - voice overrides and the checks on their local files (see
  * tts_voice.h).
  *
- * A local reference goes through three gates: lexical (no ".." component;
- * absolute only under the folder), resolved (realpath under the folder, so
- * symbolic links cannot lead out of it), and content (a regular file, read
- * whole within LS_TTS_MAX_REF_FILE, starting with a RIFF/WAVE header).
- * Messages name the file as the client did, never the folder's own path.
+ * A local reference must lie inside --tts_ref_dir (util/confine.h: no
+ * "..", realpath under the folder, a regular file) and be a WAV file read
+ * whole within LS_TTS_MAX_REF_FILE. Messages name the file as the client
+ * did, never the folder's own path.
  */
 #include "speech/tts_voice.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "util/confine.h"
 #include "util/file.h"
 
-#define OUTSIDE_MESSAGE "tts.ref_file: local reference files must be inside --tts_ref_dir"
-
-/* 1 when `path` is below `dir` (both absolute, without a trailing '/'). */
-static int is_under(const char *path, const char *dir)
-{
-    size_t n = strlen(dir);
-    if (n == 1 && dir[0] == '/')   /* the root holds everything */
-        return path[0] == '/';
-    return strncmp(path, dir, n) == 0 && path[n] == '/';
-}
-
-static int has_dotdot(const char *path)
-{
-    for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2)
-        if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
-            return 1;
-    return 0;
-}
-
-/* The reference's bytes, after the three gates; NULL with a message. */
+/* The reference's bytes, after the gates of util/confine.h and a check of
+ * the content; NULL with a message. */
 static GBytes *read_local_ref(const char *ref_dir, const char *ref_file, ls_error *err)
 {
-    if (!ref_dir) {
-        ls_error_set(err, OUTSIDE_MESSAGE " (the server has no --tts_ref_dir)");
+    char *resolved = ls_confine(ref_dir, ref_file, LS_CONFINE_FILE, "tts.ref_file", "--tts_ref_dir", err);
+    if (!resolved)
         return NULL;
-    }
-    if (has_dotdot(ref_file) || (ref_file[0] == '/' && !is_under(ref_file, ref_dir))) {
-        ls_error_set(err, OUTSIDE_MESSAGE);
-        return NULL;
-    }
-    char *joined = ref_file[0] == '/' ? g_strdup(ref_file) : g_build_filename(ref_dir, ref_file, NULL);
-    char *resolved = realpath(joined, NULL);
-    int resolve_errno = errno;
-    g_free(joined);
     struct stat st;
     void *data = NULL;
     size_t len = 0;
     int rc = -1;
-    if (!resolved)
-        ls_error_set(err, "tts.ref_file: '%.200s': %s", ref_file, strerror(resolve_errno));
-    else if (!is_under(resolved, ref_dir))
-        ls_error_set(err, OUTSIDE_MESSAGE);
-    else if (stat(resolved, &st) != 0 || !S_ISREG(st.st_mode))
-        ls_error_set(err, "tts.ref_file: '%.200s' is not a regular file", ref_file);
-    else if (st.st_size > LS_TTS_MAX_REF_FILE)
+    if (stat(resolved, &st) != 0 || st.st_size > LS_TTS_MAX_REF_FILE)
         ls_error_set(err, "tts.ref_file: '%.200s' is over %d MiB", ref_file, LS_TTS_MAX_REF_FILE >> 20);
     else if (ls_read_file(resolved, LS_TTS_MAX_REF_FILE, &data, &len, NULL) < 0)   /* its message shows the folder */
         ls_error_set(err, "tts.ref_file: '%.200s' cannot be read", ref_file);

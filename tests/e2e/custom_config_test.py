@@ -2,10 +2,12 @@
 """Per-session action clips: "custom_config" in /offer (spec/api.md).
 
 Run by serve.py against a server WITHOUT --customvideo_config (the loop
-test avatar, --model none). Checks:
+test avatar, --model none) and with --custom_config_dir the folder of the
+suite's clips. Checks:
  - bad configurations are a 400 naming custom_config and open no session:
    not JSON, not a list, an item without imgpath, a missing frame folder,
-   a clip without its audio, a value that is not a string;
+   a clip without its audio, a value that is not a string, a frame folder
+   outside --custom_config_dir (absolute, or through ".." from inside it);
  - a session opened with the clips (the suite's clips.json, as a string)
    plays clip 2 on /set_audiotype: its frame log (live/frame_log.h) shows
    clip frames typed 2, and the client hears the clip's 440 Hz tone (audio
@@ -42,6 +44,8 @@ async def check_bad_configs(url, clips, sdp):
         "missing folder": json.dumps([dict(clip, imgpath=clip["imgpath"] + "_missing")]),
         "no audio": json.dumps([{"audiotype": 2, "imgpath": clip["imgpath"]}]),
         "not a string": clips,
+        "outside the folder": json.dumps([dict(clip, imgpath=os.path.dirname(os.path.dirname(clip["imgpath"])))]),
+        "through ..": json.dumps([dict(clip, imgpath="wave/../../avatar_frames")]),
     }
     loop = asyncio.get_running_loop()
     results = {}

@@ -30,6 +30,8 @@ import aiortc_client as client  # noqa: E402
 
 MAX_DRIFT_S = 0.045     # a video frame plus the RTP/NTP rounding
 PAIR_WITHIN_S = 2.0     # reports of the two streams compared when this close in NTP time
+MIN_PAIRS = 6
+MAX_SENTENCES = 8
 REPORTS = {"audio": [], "video": []}   # kind -> [(NTP seconds, RTP timestamp)]
 SENTENCE = "Hello, I am lipstream. I keep my audio and my video in step, even when I am late."
 
@@ -44,6 +46,18 @@ def _record_reports():
         await original(self, packet)
 
     RTCRtpReceiver._handle_rtcp_packet = handle
+
+
+def report_pairs():
+    """(NTP time, video media start - audio media start) for each video
+    report with an audio report close to it."""
+    audio, video = media_start("audio"), media_start("video")
+    pairs = []
+    for ntp_v, start_v in video:
+        near = min(audio, key=lambda a: abs(a[0] - ntp_v), default=None)
+        if near and abs(near[0] - ntp_v) <= PAIR_WITHIN_S:
+            pairs.append((ntp_v, start_v - near[1]))
+    return pairs
 
 
 def media_start(kind):
@@ -61,23 +75,20 @@ async def run(url):
         sys.exit(f"FAIL offer: {session.answer}")
     await asyncio.sleep(3.0)
     loop = asyncio.get_running_loop()
-    for _ in range(2):
+    for _ in range(MAX_SENTENCES):   # reports come every few seconds: speak until there are enough
         r = await loop.run_in_executor(None, client.post, url + "/human",
                                        {"sessionid": session.sid, "text": SENTENCE, "type": "echo"})
         if r.get("code") != 0:
             sys.exit(f"FAIL /human: {r}")
-    await client.wait_speech_done(url, session.sid, 120)
-    await asyncio.sleep(2.0)
+        await client.wait_speech_done(url, session.sid, 120)
+        if len(report_pairs()) >= MIN_PAIRS:
+            break
     await session.close()
 
-    audio, video = media_start("audio"), media_start("video")
-    diffs = []
-    for ntp_v, start_v in video:
-        near = min(audio, key=lambda a: abs(a[0] - ntp_v), default=None)
-        if near and abs(near[0] - ntp_v) <= PAIR_WITHIN_S:
-            diffs.append((ntp_v, start_v - near[1]))
-    if len(diffs) < 5:
-        sys.exit(f"FAIL: only {len(diffs)} pairs of sender reports ({len(audio)} audio, {len(video)} video)")
+    diffs = report_pairs()
+    if len(diffs) < MIN_PAIRS:
+        sys.exit(f"FAIL: only {len(diffs)} pairs of sender reports ({len(REPORTS['audio'])} audio, "
+                 f"{len(REPORTS['video'])} video)")
     base = diffs[0][1]
     drift = [d - base for _, d in diffs]
     worst = max(abs(d) for d in drift)

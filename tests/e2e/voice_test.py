@@ -125,7 +125,7 @@ async def run_client(mode, url, tts_url, root):
     if mode == "without-dir":
         expect(url, "local reference without --tts_ref_dir", "POST", "/human",
                {"sessionid": sid, "text": "Refused.", "tts": {"ref_file": "other.wav", "ref_text": "other words"}},
-               400, "tts.ref_file: local reference files must be inside --tts_ref_dir")
+               400, "tts.ref_file: local files must be inside --tts_ref_dir")
         await session.close()
         return
     config = request(url, "GET", "/api/admin/config")[2]["data"]
