@@ -1,6 +1,6 @@
 /*
- * webrtc_common.c - host candidates and promise errors for webrtcbin (see
- * webrtc_common.h).
+ * webrtc_common.c - host candidates, events to the main context, sender
+ * report timing and promise errors for webrtcbin (see webrtc_common.h).
  */
 #include "media/webrtc_common.h"
 
@@ -34,6 +34,42 @@ void ls_webrtc_add_local_addresses(GstElement *webrtcbin)
         freeifaddrs(ifs);
     }
     gst_object_unref(ice);
+}
+
+typedef struct webrtc_event {
+    const ls_webrtc_event_target *target;
+    void *owner;
+    int kind;
+    char text[256];
+} webrtc_event;
+
+static gboolean run_event(gpointer data)
+{
+    webrtc_event *e = data;
+    e->target->handle(e->owner, e->kind, e->text);
+    return G_SOURCE_REMOVE;
+}
+
+static void free_event(gpointer data)
+{
+    webrtc_event *e = data;
+    e->target->unref(e->owner);
+    g_free(e);
+}
+
+void ls_webrtc_post(GMainContext *context, const ls_webrtc_event_target *target, void *owner, int kind,
+                    const char *text)
+{
+    webrtc_event *e = g_new0(webrtc_event, 1);
+    e->target = target;
+    e->owner = target->ref(owner);
+    e->kind = kind;
+    if (text)
+        g_strlcpy(e->text, text, sizeof e->text);
+    GSource *s = g_idle_source_new();
+    g_source_set_callback(s, run_event, e, free_event);
+    g_source_attach(s, context);
+    g_source_unref(s);
 }
 
 void ls_webrtc_sync_by_capture_time(GstElement *rtpbin)

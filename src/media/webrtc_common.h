@@ -19,6 +19,10 @@
  * session's age (1 s after 1 s, 13 s after 13 s), placing audio and video
  * seconds apart; timed by capture time they agree.
  *
+ * Events: webrtcbin's signals and promises fire on its own threads; its
+ * users only queue a small event (a kind and a text) to their main
+ * context, holding a reference on the object it concerns until it ran.
+ *
  * Promises: webrtcbin answers each negotiation step through a GstPromise,
  * replying with an "error" field when the step failed.
  */
@@ -33,6 +37,19 @@ void ls_webrtc_add_local_addresses(GstElement *webrtcbin);
 
 /* Times webrtcbin's RTCP sender reports by the buffers' capture time. */
 void ls_webrtc_sync_by_capture_time(GstElement *rtpbin);
+
+/* How events reach an object: `handle` runs on the main context with the
+ * event's kind and text (never NULL); `ref` is taken when the event is
+ * queued and `unref` released once it has run. */
+typedef struct ls_webrtc_event_target {
+    void *(*ref)(void *owner);
+    void (*unref)(void *owner);
+    void (*handle)(void *owner, int kind, const char *text);
+} ls_webrtc_event_target;
+
+/* From any thread: queues event `kind` (`text` may be NULL) for `owner` on `context`. */
+void ls_webrtc_post(GMainContext *context, const ls_webrtc_event_target *target, void *owner, int kind,
+                    const char *text);
 
 /* Waits for the promise; 1 with the reason in `why` when it was
  * interrupted or replied with an error, 0 when it succeeded. */

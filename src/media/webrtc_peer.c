@@ -58,14 +58,9 @@ typedef enum event_kind {
     EVENT_CLOSED,        /* failed, closed or left: `text` says why */
 } event_kind;
 
-typedef struct event {
-    ls_webrtc_peer *peer;
-    event_kind kind;
-    char text[256];
-} event;
-
-static ls_webrtc_peer *peer_ref(ls_webrtc_peer *p)
+static void *peer_ref(void *data)
 {
+    ls_webrtc_peer *p = data;
     g_atomic_int_inc(&p->refs);
     return p;
 }
@@ -122,13 +117,12 @@ static void request_keyframe(ls_webrtc_peer *p)
     gst_object_unref(pad);
 }
 
-static gboolean dispatch_event(gpointer data)
+static void handle_event(void *owner, int kind, const char *text)
 {
-    event *e = data;
-    ls_webrtc_peer *p = e->peer;
+    ls_webrtc_peer *p = owner;
     if (g_atomic_int_get(&p->stopping))
-        return G_SOURCE_REMOVE;
-    switch (e->kind) {
+        return;
+    switch ((event_kind)kind) {
     case EVENT_ANSWER:
         ls_source_clear(&p->answer_timeout);
         send_answer(p);
@@ -138,31 +132,17 @@ static gboolean dispatch_event(gpointer data)
         request_keyframe(p);
         break;
     case EVENT_CLOSED:
-        report_closed(p, e->text);
+        report_closed(p, text);
         break;
     }
-    return G_SOURCE_REMOVE;
 }
 
-static void free_event(gpointer data)
-{
-    event *e = data;
-    peer_unref(e->peer);
-    g_free(e);
-}
+static const ls_webrtc_event_target peer_events = { peer_ref, peer_unref, handle_event };
 
 /* From any thread: queue an event for the main context. */
 static void post(ls_webrtc_peer *p, event_kind kind, const char *text)
 {
-    event *e = g_new0(event, 1);
-    e->peer = peer_ref(p);
-    e->kind = kind;
-    if (text)
-        g_strlcpy(e->text, text, sizeof e->text);
-    GSource *s = g_idle_source_new();
-    g_source_set_callback(s, dispatch_event, e, free_event);
-    g_source_attach(s, p->context);
-    g_source_unref(s);
+    ls_webrtc_post(p->context, &peer_events, p, kind, text);
 }
 
 static gboolean on_answer_timeout(gpointer data)

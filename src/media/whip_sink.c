@@ -56,8 +56,9 @@ typedef struct whip {
     attempt *current;
 } whip;
 
-static attempt *attempt_ref(attempt *a)
+static void *attempt_ref(void *data)
 {
+    attempt *a = data;
     g_atomic_int_inc(&a->refs);
     return a;
 }
@@ -90,21 +91,14 @@ static int cancelled(attempt *a)
 
 typedef enum event_kind { EVENT_GATHERED, EVENT_CONNECTED, EVENT_FAILED } event_kind;
 
-typedef struct event {
-    attempt *a;
-    event_kind kind;
-    char text[256];
-} event;
-
 static void send_offer(attempt *a);
 
-static gboolean dispatch_event(gpointer data)
+static void handle_event(void *owner, int kind, const char *text)
 {
-    event *e = data;
-    attempt *a = e->a;
+    attempt *a = owner;
     if (cancelled(a))
-        return G_SOURCE_REMOVE;
-    switch (e->kind) {
+        return;
+    switch ((event_kind)kind) {
     case EVENT_GATHERED:
         send_offer(a);
         break;
@@ -113,32 +107,17 @@ static gboolean dispatch_event(gpointer data)
         ls_output_live(a->o);
         break;
     case EVENT_FAILED:
-        ls_output_fail(a->o, e->text);
+        ls_output_fail(a->o, text);
         break;
     }
-    return G_SOURCE_REMOVE;
 }
 
-static void free_event(gpointer data)
-{
-    event *e = data;
-    attempt_unref(e->a);
-    g_free(e);
-}
+static const ls_webrtc_event_target attempt_events = { attempt_ref, attempt_unref, handle_event };
 
 static void post(attempt *a, event_kind kind, const char *text)
 {
-    if (cancelled(a))
-        return;
-    event *e = g_new0(event, 1);
-    e->a = attempt_ref(a);
-    e->kind = kind;
-    if (text)
-        g_strlcpy(e->text, text, sizeof e->text);
-    GSource *s = g_idle_source_new();
-    g_source_set_callback(s, dispatch_event, e, free_event);
-    g_source_attach(s, a->context);
-    g_source_unref(s);
+    if (!cancelled(a))
+        ls_webrtc_post(a->context, &attempt_events, a, kind, text);
 }
 
 // --- webrtcbin's threads ------------------------------------------------------------
