@@ -18,6 +18,7 @@ import struct
 import sys
 import tempfile
 import threading
+import time
 import urllib.parse
 
 import gi
@@ -130,7 +131,8 @@ def stateless_checks(url):
 
 
 class EventReader(threading.Thread):
-    """Reads an /sse stream, keeping its data lines."""
+    """Reads an /sse stream, keeping its data lines and when each arrived
+    (time.monotonic(), in `times`)."""
 
     def __init__(self, url, sid):
         super().__init__(daemon=True)
@@ -139,14 +141,23 @@ class EventReader(threading.Thread):
         self.conn.request("GET", "/sse?sessionid=" + sid)
         self.response = self.conn.getresponse()
         self.events = []
+        self.times = []
+        self.lock = threading.Lock()
 
     def run(self):
         try:
             for line in self.response:
                 if line.startswith(b"data: "):
-                    self.events.append(json.loads(line[6:]))
+                    with self.lock:
+                        self.events.append(json.loads(line[6:]))
+                        self.times.append(time.monotonic())
         except (OSError, ValueError):
             pass
+
+    def timed(self):
+        """[(arrival, event)] so far."""
+        with self.lock:
+            return list(zip(self.times, self.events))
 
 
 async def session_checks(url):

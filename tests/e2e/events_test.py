@@ -25,7 +25,6 @@ usage: events_test.py URL
 import asyncio
 import os
 import sys
-import threading
 import time
 
 import numpy
@@ -40,30 +39,6 @@ LEAD_S, TONE_S, TRAIL_S = 0.3, 0.5, 0.3
 ONSET_LEVEL = 3000      # of 32768; the tone peaks at 12000, silence is digital zero
 MAX_SKEW_S = 0.12       # three video frames
 SENTENCE = "One, two, three, four, five, six. The tones come after this sentence."
-
-
-class TimedEventReader(EventReader):
-    """EventReader that also notes each event's arrival (monotonic)."""
-
-    def __init__(self, url, sid):
-        super().__init__(url, sid)
-        self.times = []
-        self.lock = threading.Lock()
-
-    def run(self):
-        import json
-        try:
-            for line in self.response:
-                if line.startswith(b"data: "):
-                    with self.lock:
-                        self.events.append(json.loads(line[6:]))
-                        self.times.append(time.monotonic())
-        except (OSError, ValueError):
-            pass
-
-    def timed(self):
-        with self.lock:
-            return list(zip(self.times, self.events))
 
 
 def tone_wav():
@@ -103,7 +78,7 @@ async def run(url):
     session = await client.connect(url, receiver=receiver)
     if not session.sid:
         sys.exit(f"FAIL offer: {session.answer}")
-    events = TimedEventReader(url, session.sid)
+    events = EventReader(url, session.sid)
     events.start()
     await asyncio.sleep(2.0)
     loop = asyncio.get_running_loop()
