@@ -15,6 +15,19 @@ const char *ls_musetalk_version_name(ls_musetalk_version v)
     return v == LS_MUSETALK_V1 ? "v1" : v == LS_MUSETALK_V15 ? "v15" : "auto";
 }
 
+int ls_musetalk_version_parse(const char *name, ls_musetalk_version *out)
+{
+    if (!name)
+        *out = LS_MUSETALK_AUTO;
+    else if (strcmp(name, "v1") == 0)
+        *out = LS_MUSETALK_V1;
+    else if (strcmp(name, "v15") == 0)
+        *out = LS_MUSETALK_V15;
+    else
+        return -1;
+    return 0;
+}
+
 int64_t ls_features_frame_count(ls_musetalk_version v, int64_t T, int64_t samples, int fps)
 {
     if (v == LS_MUSETALK_V15)

@@ -36,6 +36,8 @@ typedef enum ls_musetalk_version {
 
 /* "v1" / "v15" / "auto" */
 const char *ls_musetalk_version_name(ls_musetalk_version v);
+/* The inverse, for --version: "v1" or "v15", NULL for auto; -1 for anything else. */
+int ls_musetalk_version_parse(const char *name, ls_musetalk_version *out);
 
 /* Video frames the features of `samples` 16 kHz samples (T steps) give. */
 int64_t ls_features_frame_count(ls_musetalk_version v, int64_t T, int64_t samples, int fps);

@@ -28,19 +28,6 @@ static double now_seconds(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int parse_version(const char *name, ls_musetalk_version *out)
-{
-    if (!name)
-        *out = LS_MUSETALK_AUTO;
-    else if (strcmp(name, "v1") == 0)
-        *out = LS_MUSETALK_V1;
-    else if (strcmp(name, "v15") == 0)
-        *out = LS_MUSETALK_V15;
-    else
-        return -1;
-    return 0;
-}
-
 /* Writes the chunks of every video frame; returns the frame count or -1. */
 static int64_t write_chunks(const char *path, const ls_whisper *w, const float *states, int64_t T,
                             int64_t samples, int fps, ls_error *err)
@@ -84,7 +71,7 @@ int ls_cmd_features(int argc, char **argv)
         return 2;
     }
     if (!whisper_path || !audio_path || !out_path || fps <= 0 || threads < 0 ||
-        parse_version(version_name, &version) != 0) {
+        ls_musetalk_version_parse(version_name, &version) != 0) {
         ls_args_usage(stderr, USAGE, spec, nspec);
         return 2;
     }

@@ -127,21 +127,6 @@ static int load_speech(const render_options *o, speech *out, ls_error *err)
     return rc;
 }
 
-/* --- the models --------------------------------------------------------------- */
-
-static int parse_version(const char *name, ls_musetalk_version *out)
-{
-    if (!name)
-        *out = LS_MUSETALK_AUTO;
-    else if (strcmp(name, "v1") == 0)
-        *out = LS_MUSETALK_V1;
-    else if (strcmp(name, "v15") == 0)
-        *out = LS_MUSETALK_V15;
-    else
-        return -1;
-    return 0;
-}
-
 /* --- rendering ---------------------------------------------------------------- */
 
 static int silent(const int16_t *x, int n)
@@ -324,7 +309,7 @@ int ls_cmd_render(int argc, char **argv)
         return 2;
     }
     if (!o.avatar || !o.out || !o.audio == !o.text || o.batch_size < 1 || o.threads < 0 ||
-        o.transition_ms < 0 || parse_version(o.version_name, &o.version) != 0 ||
+        o.transition_ms < 0 || ls_musetalk_version_parse(o.version_name, &o.version) != 0 ||
         parse_window(o.window_name, &o.window) != 0 ||
         (strcmp(o.model, "musetalk") != 0 && strcmp(o.model, "none") != 0)) {
         ls_args_usage(stderr, USAGE, spec, nspec);
