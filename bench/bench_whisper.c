@@ -57,7 +57,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "lipstream, %d threads:", nn_get_threads());
     for (int i = 0; i <= reps; i++) {
         double start = now_seconds();
-        if (ls_whisper_encode(w, c, mel.data, mel.shape[1], steps, states, &err) != 0) {
+        if (ls_whisper_encode(w, c, mel.data, mel.shape[1], steps, 0, states, &err) != 0) {
             fprintf(stderr, "\nbench_whisper: %s\n", err.msg);
             return 1;
         }

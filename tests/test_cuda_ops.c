@@ -9,8 +9,9 @@
  * random data in the UNet's, the VAE's and whisper's shapes (fused variants
  * included: residual epilogues, aliasing, asymmetric padding, upsampling
  * reads), then each network with the small random-weight checkpoints placed
- * on the GPU (whisper encoder, both UNets, VAE decode and encode, the
- * renderer's faces) against the same network on the CPU. Exits 77 (skipped)
+ * on the GPU (whisper encoder, alone and as the live server streams it,
+ * both UNets, VAE decode and encode, the renderer's faces) against the same
+ * network on the CPU. Exits 77 (skipped)
  * with the reason when there is no GPU or no CUDA build.
  *
  * host: runs anywhere. The same network comparisons on a "fenced" backend:
@@ -20,11 +21,13 @@
  * a GPU; the results must equal the CPU's. Also the device names and their
  * errors (nn/device.h).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "io/npy.h"
+#include "live/stream_features.h"
 #include "models/musetalk.h"
 #include "nn/device.h"
 
@@ -607,11 +610,11 @@ static void test_whisper(const nn_backend *dev, const char *model, const char *m
     for (int b = 0; b < w->n_mels; b++)
         memcpy(window + b * frames, mel.data + b * mel.shape[1], (size_t)frames * sizeof *window);
     nn_ctx *cpu = nn_ctx_new(nn_backend_cpu());
-    CHECK(ls_whisper_encode(w, cpu, window, frames, steps, want, &err) == 0, "%s", err.msg);
+    CHECK(ls_whisper_encode(w, cpu, window, frames, steps, 0, want, &err) == 0, "%s", err.msg);
     nn_ctx_free(cpu);
     nn_ctx *c = nn_ctx_new(dev);
     CHECK(ls_whisper_place(w, dev, &err) == 0 && ls_whisper_backend(w) == dev, "%s", err.msg);
-    CHECK(ls_whisper_encode(w, c, window, frames, steps, got, &err) == 0, "%s", err.msg);
+    CHECK(ls_whisper_encode(w, c, window, frames, steps, 0, got, &err) == 0, "%s", err.msg);
     char what[96];
     snprintf(what, sizeof what, "whisper %s states (%lld steps)", model, (long long)steps);
     check_close(what, got, want, n, 0, rtol);
@@ -620,8 +623,64 @@ static void test_whisper(const nn_backend *dev, const char *model, const char *m
     free(mel.data), free(want), free(got), free(window);
 }
 
+/* Three batches of streamed features (live/stream_features.h) from a
+ * synthetic voice on `c`: the encoder at shifted positions, windows cut from
+ * a stream. */
+static void stream_chunks(const ls_whisper *w, nn_ctx *c, ls_stream_window window, float *out)
+{
+    ls_stream_features *s = NULL;
+    ls_error err = { { 0 } };
+    CHECK(ls_stream_features_new(w, 4, window, &s, &err) == 0, "%s", err.msg);
+    if (!s)
+        return;
+    int64_t chunk = (int64_t)ls_stream_features_tokens(s) * ls_stream_features_dim(s);
+    float frame[LS_STREAM_FRAME];
+    for (int64_t pos = 0, batches = 0; batches < 3; pos += LS_STREAM_FRAME) {
+        for (int j = 0; j < LS_STREAM_FRAME; j++)
+            frame[j] = 0.3f * sinf((float)(pos + j) * 0.07f) *
+                       (1.0f + 0.5f * sinf((float)(pos + j) * 0.0013f));
+        if (ls_stream_features_push(s, frame)) {
+            CHECK(ls_stream_features_take(s, c, NULL, out + batches * 4 * chunk, NULL, &err) == 0,
+                  "%s", err.msg);
+            batches++;
+        }
+    }
+    ls_stream_features_free(s);
+}
+
+/* The live server's whisper path on `dev` against the CPU, both windows. */
+static void test_stream(const nn_backend *dev, double rtol)
+{
+    ls_whisper *w = NULL;
+    ls_error err = { { 0 } };
+    if (ls_whisper_load(path_in(whisper_dir, "tiny.pt"), LS_MUSETALK_V1, &w, &err) != 0) {
+        CHECK(0, "whisper: %s", err.msg);
+        return;
+    }
+    int64_t n = 3 * 4 * (int64_t)LS_CHUNK_STEPS * ls_whisper_n_states(w) * w->n_state;
+    float *want[2], *got[2];
+    nn_ctx *cpu = nn_ctx_new(nn_backend_cpu());
+    for (int k = 0; k < 2; k++) {
+        want[k] = calloc((size_t)n, sizeof(float));
+        got[k] = calloc((size_t)n, sizeof(float));
+        stream_chunks(w, cpu, k ? LS_STREAM_WINDOW_FULL : LS_STREAM_WINDOW_SHORT, want[k]);
+    }
+    nn_ctx_free(cpu);
+    nn_ctx *c = nn_ctx_new(dev);
+    CHECK(ls_whisper_place(w, dev, &err) == 0, "%s", err.msg);
+    for (int k = 0; k < 2; k++) {
+        stream_chunks(w, c, k ? LS_STREAM_WINDOW_FULL : LS_STREAM_WINDOW_SHORT, got[k]);
+        check_close(k ? "stream features, full window" : "stream features, short window",
+                    got[k], want[k], n, 0, rtol);
+        free(want[k]), free(got[k]);
+    }
+    nn_ctx_free(c);
+    ls_whisper_free(w);
+}
+
 static void test_networks(const nn_backend *dev, double rtol, double face_atol)
 {
+    test_stream(dev, rtol);
     test_whisper(dev, "tiny.pt", "mel_7s.npy", rtol);
     test_whisper(dev, "small", "small_mel_257.npy", rtol);
     test_unet(dev, "unet A (2, 8, 16, 16)", "musetalk/musetalk.json", "musetalk/pytorch_model.bin",

@@ -176,7 +176,7 @@ static void test_encode_window(const char *model, const char *mel_name, const ch
         int64_t steps = (mel.shape[1] + 1) / 2;
         CHECK(want.shape[0] == steps, "%s: %lld steps", ref, (long long)want.shape[0]);
         float *got = malloc((size_t)nn_numel(&want) * sizeof *got);
-        CHECK(ls_whisper_encode(w, c, mel.data, mel.shape[1], steps, got, &err) == 0, "%s",
+        CHECK(ls_whisper_encode(w, c, mel.data, mel.shape[1], steps, 0, got, &err) == 0, "%s",
               err.msg);
         check_close(ref, got, want.data, nn_numel(&want), atol, 0);
         free(got);

@@ -109,9 +109,11 @@ static int make_slots(ls_lipsync *s, ls_error *err)
     }
     if (ls_stream_features_new(cf->whisper, cf->batch_size, cf->window, &s->features, err) != 0)
         return -1;
-    s->ctx = nn_ctx_new(nn_backend_cpu());
+    const nn_backend *be = ls_whisper_backend(cf->whisper);
+    s->ctx = nn_ctx_new(be);
     if (!s->ctx)
-        return ls_error_set(err, "lipsync: out of memory");
+        return ls_error_set(err, "lipsync: cannot make a %s context for the whisper encoder",
+                            be->name);
     return ls_infer_client_new(cf->worker, cf->max_in_flight, NULL, NULL, &s->client, err);
 }
 

@@ -1,10 +1,11 @@
 /*
  * live_models.c - loading the shared lip-sync models (see live_models.h).
  *
- * MuseTalk goes onto the process's device (nn/device.h): on a GPU its
- * weights are placed there once, and the inference worker and the avatar
- * latents run there. The whisper encoder stays on the host: each session's
- * stream features run it on the CPU with positions it rotates in host memory.
+ * Both networks go onto the process's device (nn/device.h): on a GPU their
+ * weights are placed there once and shared. The inference worker and the
+ * avatar latents run MuseTalk there; each session runs the whisper encoder
+ * there on its own context (stream features), so on a GPU no network runs
+ * on the host.
  */
 #include "live/live_models.h"
 
@@ -71,7 +72,8 @@ int ls_live_models_load(const char *weights_dir, ls_musetalk_version version, in
     memset(out, 0, sizeof *out);
     const nn_backend *be = nn_default_backend();
     if (load_networks(weights_dir, version, out, err) != 0 ||
-        ls_musetalk_place(out->musetalk, be, err) != 0)
+        ls_musetalk_place(out->musetalk, be, err) != 0 ||
+        ls_whisper_place(out->whisper, be, err) != 0)
         goto fail;
     ls_infer_config wc = { .backend = be,
                            .batch_size = batch_size,

@@ -6,12 +6,13 @@
  * last L + R frames (the next window's left context and the frames already
  * seen of its batch) move to the front.
  *
- * Positions: the encoder adds its positional embedding row r to its step r.
- * It is handed a copy of the model whose table is the real one rotated so
+ * Positions: the encoder is told the global step of its local step 0, so
  * that local step j gets row (t mod n_ctx) of its global step t, the row the
  * offline path gives that step. (With rows 0 .. W - 1 instead, as upstream,
  * every batch would repeat the same positions: the features would carry a
- * pattern with the batch's period.)
+ * pattern with the batch's period.) The encoder runs on the whisper model's
+ * backend, a GPU when it was placed there; only the log-mel and the kept
+ * states cross to and from it.
  */
 #include "live/stream_features.h"
 
@@ -32,7 +33,6 @@ struct ls_stream_features {
     float *samples;        /* (W * LS_STREAM_FRAME) the window */
     float *mel;            /* (n_mels, encoder frames) */
     float *states;         /* (W, S, C) */
-    float *positions;      /* (encoder steps, C) the rotated positional table */
 };
 
 /* Log-mel frames the encoder is given per window. */
@@ -63,8 +63,7 @@ int ls_stream_features_new(const ls_whisper *w, int batch_size, ls_stream_window
     s->samples = calloc((size_t)frames * LS_STREAM_FRAME, sizeof *s->samples);
     s->mel = calloc((size_t)w->n_mels * encoder_frames(s), sizeof *s->mel);
     s->states = malloc((size_t)frames * ls_whisper_n_states(w) * w->n_state * sizeof *s->states);
-    s->positions = malloc((size_t)encoder_frames(s) / 2 * w->n_state * sizeof *s->positions);
-    if (!s->samples || !s->mel || !s->states || !s->positions) {
+    if (!s->samples || !s->mel || !s->states) {
         ls_stream_features_free(s);
         return ls_error_set(err, "stream features: out of memory");
     }
@@ -79,7 +78,6 @@ void ls_stream_features_free(ls_stream_features *s)
     free(s->samples);
     free(s->mel);
     free(s->states);
-    free(s->positions);
     free(s);
 }
 
@@ -122,20 +120,6 @@ static int window_mel(ls_stream_features *s, ls_error *err)
     return 0;
 }
 
-/* The window's encoder: the model with its positions rotated so that local
- * step j has the row of global step start + j (see the top of the file). */
-static ls_whisper rotated_encoder(ls_stream_features *s, int64_t start)
-{
-    ls_whisper w = *s->whisper;
-    int64_t rows = encoder_frames(s) / 2, n_ctx = w.n_ctx, C = w.n_state;
-    for (int64_t j = 0; j < rows; j++) {
-        int64_t row = ((start + j) % n_ctx + n_ctx) % n_ctx;
-        memcpy(s->positions + j * C, w.positions.data + row * C, (size_t)C * sizeof *s->positions);
-    }
-    w.positions = nn_view2(s->positions, rows, C);
-    return w;
-}
-
 /* Frame i's chunk from the window's states. Local step j is global step
  * start + j; global steps below 0 follow the recipe's edge rule, which
  * ls_features_gather applies when the array it sees begins at global 0. */
@@ -161,10 +145,9 @@ int ls_stream_features_take(ls_stream_features *s, nn_ctx *c, int64_t *first_fra
     int64_t frame0 = s->next_frame;
     if (chunks) {
         int64_t start = 2 * frame0 - LS_STREAM_CONTEXT;   /* global frame of local step 0 */
-        ls_whisper encoder = rotated_encoder(s, start);
         if (window_mel(s, err) != 0 ||
-            ls_whisper_encode(&encoder, c, s->mel, encoder_frames(s), s->frames, s->states,
-                              err) != 0)
+            ls_whisper_encode(s->whisper, c, s->mel, encoder_frames(s), s->frames, start,
+                              s->states, err) != 0)
             return -1;
         for (int m = 0; m < s->batch; m++)
             gather_chunk(s, start, frame0 + m, chunks + (size_t)m * s->tokens * s->dim,

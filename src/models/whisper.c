@@ -61,8 +61,24 @@ static void emit_state(const ls_whisper *w, nn_ctx *c, const nn_tensor *state, i
                (size_t)width * sizeof *rows);
 }
 
+/* x (1, steps, C) += positions rows (first + j) mod n_ctx, in at most two
+ * runs of consecutive rows (steps <= n_ctx). */
+static void add_positions(const ls_whisper *w, nn_ctx *c, nn_tensor *x, int64_t first)
+{
+    int64_t steps = x->shape[1], width = w->n_state, n_ctx = w->n_ctx;
+    int64_t row = (first % n_ctx + n_ctx) % n_ctx;
+    for (int64_t done = 0; done < steps;) {
+        int64_t run = steps - done < n_ctx - row ? steps - done : n_ctx - row;
+        nn_tensor part = nn_view3(x->data + done * width, 1, run, width);
+        nn_tensor rows = nn_view3(w->positions.data + row * width, 1, run, width);
+        nn_add(c, &part, &rows, &part);
+        done += run;
+        row = 0;
+    }
+}
+
 int ls_whisper_encode(const ls_whisper *w, nn_ctx *c, const float *mel, int64_t frames,
-                      int64_t keep, float *states, ls_error *err)
+                      int64_t keep, int64_t first_position, float *states, ls_error *err)
 {
     int64_t width = w->n_state;
     int64_t steps = nn_conv_out(frames, 3, 2, 1, 1);
@@ -84,8 +100,7 @@ int ls_whisper_encode(const ls_whisper *w, nn_ctx *c, const float *mel, int64_t 
     nn_conv1d(c, &conv1, &w->conv2_w, &w->conv2_b, 2, 1, 1, NN_ACT_GELU, &conv2);
     nn_tensor x = nn_alloc3(c, 1, steps, width);
     nn_transpose12(c, &conv2, &x);
-    nn_tensor positions = nn_view3(w->positions.data, 1, steps, width);
-    nn_add(c, &x, &positions, &x);
+    add_positions(w, c, &x, first_position);
     emit_state(w, c, &x, 0, keep, rows, states);
 
     nn_tensor normed = nn_alloc3(c, 1, steps, width);
@@ -163,7 +178,7 @@ static int states_v1(const ls_whisper *w, nn_ctx *c, const float *samples, int64
             memcpy(row, mel + (size_t)b * frames + seek, (size_t)real * sizeof *row);
             memset(row + real, 0, (size_t)(window - real) * sizeof *row);
         }
-        if (ls_whisper_encode(w, c, piece, window, real / 2, states + t * stride, err) != 0)
+        if (ls_whisper_encode(w, c, piece, window, real / 2, 0, states + t * stride, err) != 0)
             goto done;
         t += real / 2;
     }
@@ -189,7 +204,7 @@ static int states_v15(const ls_whisper *w, nn_ctx *c, const float *samples, int6
         int64_t real = n - start < piece_samples ? n - start : piece_samples;
         int64_t keep = total - t < w->n_ctx ? total - t : w->n_ctx;
         if (ls_logmel_padded(w->logmel, samples + start, real, piece_samples, mel, err) != 0 ||
-            ls_whisper_encode(w, c, mel, window, keep, states + t * stride, err) != 0) {
+            ls_whisper_encode(w, c, mel, window, keep, 0, states + t * stride, err) != 0) {
             free(mel);
             return -1;
         }

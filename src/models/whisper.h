@@ -90,11 +90,13 @@ static inline int ls_whisper_n_states(const ls_whisper *w)
 /* Runs the encoder on one log-mel window mel (n_mels, frames) in host
  * memory, frames <= 2 * n_ctx, giving ceil(frames / 2) steps, and writes the
  * stacked hidden states of the first `keep` steps to states
- * (keep, n_layer + 1, n_state) in host memory. The window is used as
- * given: pad it to 2 * n_ctx frames first to reproduce upstream. -1 only
- * when out of memory. */
+ * (keep, n_layer + 1, n_state) in host memory. Step j gets the positional
+ * embedding row (first_position + j) mod n_ctx: 0 as whisper does, another
+ * start for a window cut out of a longer stream (live/stream_features.h).
+ * The window is used as given: pad it to 2 * n_ctx frames first to
+ * reproduce upstream. -1 only when out of memory. */
 int ls_whisper_encode(const ls_whisper *w, nn_ctx *c, const float *mel, int64_t frames,
-                      int64_t keep, float *states, ls_error *err);
+                      int64_t keep, int64_t first_position, float *states, ls_error *err);
 
 /* Steps T that n samples of 16 kHz audio give by the model's recipe. */
 int64_t ls_whisper_steps(const ls_whisper *w, int64_t n);
