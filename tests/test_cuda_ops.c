@@ -11,7 +11,8 @@
  * reads), then each network with the small random-weight checkpoints placed
  * on the GPU (whisper encoder, alone and as the live server streams it,
  * both UNets, VAE decode and encode, the renderer's faces) against the same
- * network on the CPU. Exits 77 (skipped)
+ * network on the CPU, and the paste-back of faces into frames against the
+ * host's, byte for byte. Exits 77 (skipped)
  * with the reason when there is no GPU or no CUDA build.
  *
  * host: runs anywhere. The same network comparisons on a "fenced" backend:
@@ -26,6 +27,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "avatar/paste.h"
 #include "io/npy.h"
 #include "live/stream_features.h"
 #include "models/musetalk.h"
@@ -467,6 +469,20 @@ static void fence_transpose12(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
     nn_backend_cpu()->transpose12(c, x, y);
 }
 
+static void fence_paste_faces(nn_ctx *c, const nn_tensor *faces, const nn_paste *pastes)
+{
+    (void)c;
+    fence_tensor("paste", faces);
+    for (int64_t i = 0; i < faces->shape[0]; i++) {
+        const nn_paste *p = &pastes[i];
+        size_t frame = (size_t)p->width * p->height * 3;
+        fence_need("paste frame", p->frame, frame);
+        fence_need("paste out", p->out, frame);
+        fence_need("paste mask", p->mask, (size_t)p->crop_width * p->crop_height);
+    }
+    ls_paste_faces_host(faces, pastes);
+}
+
 static const nn_backend *fenced_backend(void)
 {
     fenced = *nn_backend_cpu();
@@ -487,6 +503,7 @@ static const nn_backend *fenced_backend(void)
     fenced.upsample2x = fence_upsample2x;
     fenced.concat_channels = fence_concat;
     fenced.transpose12 = fence_transpose12;
+    fenced.paste_faces = fence_paste_faces;
     return &fenced;
 }
 
@@ -623,6 +640,52 @@ static void test_whisper(const nn_backend *dev, const char *model, const char *m
     free(mel.data), free(want), free(got), free(window);
 }
 
+/* The paste-back on `dev` (avatar/paste.h) against the host's: two faces
+ * (one enlarged, one shrunk) into two 720p frames, equal bytes required. */
+static void test_paste(const nn_backend *dev)
+{
+    enum { N = 2, H = 1280 * 720 * 3, FACE = 64 };
+    static const int box[N][4] = { { 530, 180, 801, 470 }, { 100, 300, 140, 333 } };
+    int64_t fs[4] = { N, 3, FACE, FACE };
+    nn_tensor face = host_rand(4, fs, 1.1f);
+    uint8_t *frame = malloc((size_t)N * H), *want = malloc((size_t)N * H);
+    uint8_t *got = malloc((size_t)N * H), *mask = malloc((size_t)N * 400 * 400);
+    for (size_t i = 0; i < (size_t)N * H; i++)
+        frame[i] = (uint8_t)(uniform() * 127.5f + 127.5f);
+    for (size_t i = 0; i < (size_t)N * 400 * 400; i++)
+        mask[i] = (uint8_t)(uniform() * 127.5f + 127.5f);
+    nn_paste host[N], device[N];
+    nn_ctx *c = nn_ctx_new(dev);
+    nn_tensor dface = to_ctx(c, &face);
+    uint8_t *dframe = dev->alloc((size_t)N * H), *dout = dev->alloc((size_t)N * H);
+    uint8_t *dmask = dev->alloc((size_t)N * 400 * 400);
+    dev->upload(dframe, frame, (size_t)N * H);
+    dev->upload(dmask, mask, (size_t)N * 400 * 400);
+    for (int i = 0; i < N; i++) {
+        host[i] = (nn_paste){ .frame = frame + i * H, .out = want + i * H, .width = 1280,
+                              .height = 720, .mask = mask + i * 400 * 400,
+                              .crop_x1 = box[i][0] - 20, .crop_y1 = box[i][1] - 10,
+                              .crop_width = 400, .crop_height = 400, .face_x1 = box[i][0],
+                              .face_y1 = box[i][1], .face_x2 = box[i][2], .face_y2 = box[i][3] };
+        device[i] = host[i];
+        device[i].frame = dframe + i * H;
+        device[i].out = dout + i * H;
+        device[i].mask = dmask + i * 400 * 400;
+    }
+    ls_paste_faces_host(&face, host);
+    ls_paste_faces(c, &dface, device);
+    dev->download(got, dout, (size_t)N * H);
+    size_t differ = 0;
+    for (size_t i = 0; i < (size_t)N * H; i++)
+        differ += got[i] != want[i];
+    printf("%-40s %zu of %d bytes differ from the host's\n", "paste-back (2 faces, 720p)", differ,
+           N * H);
+    CHECK(differ == 0, "paste-back: %zu bytes differ", differ);
+    dev->free(dframe), dev->free(dout), dev->free(dmask);
+    nn_ctx_free(c);
+    free(face.data), free(frame), free(want), free(got), free(mask);
+}
+
 /* Three batches of streamed features (live/stream_features.h) from a
  * synthetic voice on `c`: the encoder at shifted positions, windows cut from
  * a stream. */
@@ -680,6 +743,7 @@ static void test_stream(const nn_backend *dev, double rtol)
 
 static void test_networks(const nn_backend *dev, double rtol, double face_atol)
 {
+    test_paste(dev);
     test_stream(dev, rtol);
     test_whisper(dev, "tiny.pt", "mel_7s.npy", rtol);
     test_whisper(dev, "small", "small_mel_257.npy", rtol);

@@ -32,6 +32,8 @@
  *  - no models: frames come out as soon as their audio is in, idle pictures;
  *    an action clip replaces silence with its audio and frames, then returns
  *    to idle; interrupt stops it; unknown audiotypes are refused;
+ *  - the worker's paste (ls_infer_config.paste, the GPU's path, here on the
+ *    CPU): the same pictures byte for byte as pasting in the session;
  *  - set-up errors (an avatar without latents, a whisper without a worker)
  *    and freeing an engine with work at the worker.
  */
@@ -42,6 +44,7 @@
 #include <glib.h>
 
 #include "audio/audio_load.h"
+#include "avatar/avatar_device.h"
 #include "avatar/blend.h"
 #include "check.h"
 #include "live/lipsync.h"
@@ -106,11 +109,12 @@ static int speaking(int64_t n)
     return types[2 * n] == LS_AUDIOTYPE_SPEECH || types[2 * n + 1] == LS_AUDIOTYPE_SPEECH;
 }
 
-static ls_lipsync *engine(ls_lag_policy policy, int with_models, const ls_action_clips *clips)
+static ls_lipsync *engine_on(ls_infer_worker *w, ls_lag_policy policy, int with_models,
+                             const ls_action_clips *clips)
 {
     ls_lipsync_config cf = { .avatar = avatar, .clips = clips,
                              .whisper = with_models ? whisper : NULL,
-                             .worker = with_models ? worker : NULL, .batch_size = B,
+                             .worker = with_models ? w : NULL, .batch_size = B,
                              .max_in_flight = IN_FLIGHT, .window = LS_STREAM_WINDOW_FULL,
                              .lag_policy = policy };
     ls_lipsync *s = NULL;
@@ -120,6 +124,11 @@ static ls_lipsync *engine(ls_lag_policy policy, int with_models, const ls_action
         exit(1);
     }
     return s;
+}
+
+static ls_lipsync *engine(ls_lag_policy policy, int with_models, const ls_action_clips *clips)
+{
+    return engine_on(worker, policy, with_models, clips);
 }
 
 static void record(output *o, const ls_lipsync_frame *f)
@@ -250,7 +259,8 @@ static int outside_crop_equal(const uint8_t *got, int index)
     return 1;
 }
 
-static void test_wait(const uint8_t *want)
+/* Runs lag policy wait; its pictures are kept in *kept for test_paste. */
+static void test_wait(const uint8_t *want, output *kept)
 {
     ls_infer_stats before, after;
     ls_infer_worker_stats(worker, &before);
@@ -298,6 +308,41 @@ static void test_wait(const uint8_t *want)
           (long long)rendered, (long long)passed, (long long)speaking_frames,
           (long long)speech_batches);
     CHECK(st.lipsynced == speaking_frames && st.skipped == 0, "engine stats");
+    *kept = o;
+}
+
+/* The worker's paste (on the CPU backend, through the host code a GPU's
+ * operator must match): the same pictures as pasting in the session, byte
+ * for byte; an avatar not uploaded is refused. */
+static void test_paste(const output *unpasted)
+{
+    ls_infer_config wc = { .batch_size = B, .latent_channels = 8, .latent_height = 32,
+                           .latent_width = 32, .tokens = 30, .dim = 32, .paste = 1 };
+    ls_infer_worker *pasting = NULL;
+    ls_error err = { { 0 } };
+    CHECK(ls_infer_worker_new(model, &wc, &pasting, &err) == 0, "%s", err.msg);
+    ls_lipsync_config cf = { .avatar = avatar, .whisper = whisper, .worker = pasting,
+                             .batch_size = B, .max_in_flight = IN_FLIGHT,
+                             .window = LS_STREAM_WINDOW_FULL, .lag_policy = LS_LAG_WAIT };
+    ls_lipsync *s = NULL;
+    CHECK(ls_lipsync_new(&cf, &s, &err) == -1 && !s && strstr(err.msg, "not on the worker's device"),
+          "avatar not uploaded: '%s'", err.msg);
+    CHECK(ls_avatar_upload(avatar, nn_backend_cpu(), &err) == 0, "%s", err.msg);
+    s = engine_on(pasting, LS_LAG_WAIT, 1, NULL);
+    output o;
+    output_alloc(&o);
+    run(s, 0, &o);
+    check_sync("paste", &o);
+    int64_t differ = 0;
+    for (int64_t n = 0; n < o.n && n < unpasted->n; n++)
+        differ += memcmp(o.images + n * image_bytes, unpasted->images + n * image_bytes,
+                         image_bytes) != 0;
+    printf("paste: %lld frames, %lld differ from pasting in the session\n", (long long)o.n,
+           (long long)differ);
+    CHECK(o.n == unpasted->n && differ == 0, "%lld of %lld frames differ", (long long)differ,
+          (long long)o.n);
+    ls_lipsync_free(s);
+    ls_infer_worker_free(pasting);
     output_free(&o);
 }
 
@@ -512,7 +557,10 @@ int main(int argc, char **argv)
     image_bytes = (size_t)avatar->width * avatar->height * 3;
     load_audio();
     uint8_t *want = expected_pictures();
-    test_wait(want);
+    output waited;
+    test_wait(want, &waited);
+    test_paste(&waited);
+    output_free(&waited);
     test_skip(want);
     test_back_pressure();
     test_interrupt();

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "avatar/avatar_device.h"
 #include "avatar/avatar_internal.h"
 #include "image/image_io.h"
 
@@ -66,6 +67,7 @@ void ls_avatar_free(ls_avatar *a)
     }
     free(a->frames);
     free(a->latents);
+    ls_avatar_device_free(a->device);
     free(a->dir);
     free(a->id);
     free(a);

@@ -44,6 +44,8 @@ typedef struct ls_avatar_frame {
     char *image_file, *mask_file;  /* lipstream layout: names relative to the folder */
 } ls_avatar_frame;
 
+typedef struct ls_avatar_device ls_avatar_device;
+
 typedef struct ls_avatar {
     char *dir;
     char *id;
@@ -57,6 +59,8 @@ typedef struct ls_avatar {
     ls_avatar_frame *frames;  /* (nframes) */
     float *latents;           /* (nframes, 8, 32, 32), zero rows for frames without a face;
                                  NULL while not computed yet (see ls_avatar_ensure_latents) */
+    struct ls_avatar_device *device;   /* frames and masks on a device, NULL until
+                                          uploaded (see avatar/avatar_device.h) */
     int refs;                 /* users through ls_avatar_acquire (avatar_cache.c) */
 } ls_avatar;
 

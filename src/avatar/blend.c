@@ -18,12 +18,18 @@ static inline uint8_t mix(uint32_t a, uint32_t b, uint32_t m)
     return (uint8_t)((a * m + b * (255 - m) + 127) / 255);
 }
 
+int ls_blend_fits(int width, int height, ls_box face_box, const ls_image *mask, ls_box crop_box)
+{
+    return mask->channels == 1 && ls_box_inside(crop_box, width, height) &&
+           box_within(face_box, crop_box) && mask->width == ls_box_width(crop_box) &&
+           mask->height == ls_box_height(crop_box);
+}
+
 int ls_blend_face(ls_image *frame, const ls_image *face, ls_box face_box, const ls_image *mask,
                   ls_box crop_box, ls_error *err)
 {
-    if (frame->channels != 3 || face->channels != 3 || mask->channels != 1 ||
-        !ls_box_inside(crop_box, frame->width, frame->height) || !box_within(face_box, crop_box) ||
-        mask->width != ls_box_width(crop_box) || mask->height != ls_box_height(crop_box))
+    if (frame->channels != 3 || face->channels != 3 ||
+        !ls_blend_fits(frame->width, frame->height, face_box, mask, crop_box))
         return ls_error_set(err, "blend: face box, crop box, mask and frame do not fit together");
     ls_image resized;
     if (ls_image_alloc(&resized, ls_box_width(face_box), ls_box_height(face_box), 3, err) ||

@@ -15,6 +15,11 @@
 #include "image/image.h"
 #include "util/error.h"
 
+/* 1 when a face box, crop box and mask fit a width x height frame: the
+ * face box inside the crop box, the crop box inside the frame, the mask grey
+ * and of the crop box's size. */
+int ls_blend_fits(int width, int height, ls_box face_box, const ls_image *mask, ls_box crop_box);
+
 /* frame: BGR, modified in place. face: BGR. mask: grey, the crop box's
  * size. face_box must lie inside crop_box, crop_box inside the frame. */
 int ls_blend_face(ls_image *frame, const ls_image *face, ls_box face_box, const ls_image *mask,

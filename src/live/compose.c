@@ -64,8 +64,11 @@ static void fade(ls_compose *c)
         dst[i] = (uint8_t)((src[i] * (total - j) + dst[i] * j + total / 2) / total);
 }
 
-int ls_compose_frame(ls_compose *c, const ls_frame_choice *choice, const uint8_t *face,
-                     int face_height, int face_width, const ls_image **out, ls_error *err)
+/* The next picture: `pasted` as it is, or the choice's picture with `face`
+ * (or none) blended in; then the fade. */
+static int compose(ls_compose *c, const ls_frame_choice *choice, const uint8_t *pasted,
+                   const uint8_t *face, int face_height, int face_width, const ls_image **out,
+                   ls_error *err)
 {
     int speaking = choice->kind == LS_FRAME_SPEAK;
     if (c->transition > 0 && c->shown && speaking != c->was_speaking) {
@@ -75,8 +78,8 @@ int ls_compose_frame(ls_compose *c, const ls_frame_choice *choice, const uint8_t
     const ls_avatar_frame *af = &c->avatar->frames[choice->avatar_index];
     const ls_image *picture =
         choice->kind == LS_FRAME_CLIP ? &choice->clip->frames[choice->clip_frame] : &af->image;
-    memcpy(c->out.data, picture->data, image_bytes(&c->out));
-    if (speaking && face && ls_avatar_has_face(af)) {
+    memcpy(c->out.data, pasted ? pasted : picture->data, image_bytes(&c->out));
+    if (!pasted && speaking && face && ls_avatar_has_face(af)) {
         ls_image generated = { (uint8_t *)face, face_width, face_height, 3 };
         if (ls_blend_face(&c->out, &generated, af->face, &af->mask, af->crop, err) != 0)
             return ls_error_prefix(err, "compose: frame %d", choice->avatar_index);
@@ -89,4 +92,16 @@ int ls_compose_frame(ls_compose *c, const ls_frame_choice *choice, const uint8_t
     c->was_speaking = speaking;
     *out = &c->out;
     return 0;
+}
+
+int ls_compose_frame(ls_compose *c, const ls_frame_choice *choice, const uint8_t *face,
+                     int face_height, int face_width, const ls_image **out, ls_error *err)
+{
+    return compose(c, choice, NULL, face, face_height, face_width, out, err);
+}
+
+int ls_compose_pasted(ls_compose *c, const ls_frame_choice *choice, const uint8_t *pasted,
+                      const ls_image **out, ls_error *err)
+{
+    return compose(c, choice, pasted, NULL, 0, 0, out, err);
 }

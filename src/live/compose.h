@@ -35,4 +35,9 @@ void ls_compose_free(ls_compose *c);
 int ls_compose_frame(ls_compose *c, const ls_frame_choice *choice, const uint8_t *face,
                      int face_height, int face_width, const ls_image **out, ls_error *err);
 
+/* The same for a speaking frame whose face was pasted where it was made
+ * (live/infer_worker.h's paste): `pasted` is that whole avatar frame. */
+int ls_compose_pasted(ls_compose *c, const ls_frame_choice *choice, const uint8_t *pasted,
+                      const ls_image **out, ls_error *err);
+
 #endif

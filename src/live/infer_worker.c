@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "avatar/avatar_device.h"
+#include "avatar/paste.h"
 #include "live/rate_meter.h"
 #include "nn/nn.h"
 
@@ -30,7 +32,8 @@ struct ls_infer_worker {
     int64_t latent_floats, chunk_floats, face_bytes;
     float *latents;          /* (batch_size, C, H, W) */
     float *chunks;           /* (batch_size, tokens, dim) */
-    uint8_t *faces;          /* (batch_size, face_bytes) */
+    uint8_t *faces;          /* (batch_size, face_bytes), NULL with paste */
+    nn_paste *pastes;        /* (batch_size) with paste */
     batch_slot *slots;       /* (batch_size) where each batch frame came from */
 
     pthread_t thread;
@@ -134,6 +137,31 @@ static void count_batch(ls_infer_worker *w, int count, double start, double end)
     ls_rate_meter_add(&w->busy, end, end - start);
 }
 
+/* The batch's faces pasted into their frames on the device, each frame
+ * downloaded into its job. */
+static void render_pasted(ls_infer_worker *w, int count, const nn_tensor *latents,
+                          const nn_tensor *audio)
+{
+    nn_ctx *c = w->ctx;
+    nn_arena_mark mark = nn_arena_get_mark(c->arena);
+    nn_tensor x = ls_musetalk_generate(w->model, c, latents, audio);
+    for (int k = 0; k < count; k++) {
+        const ls_infer_job *job = w->slots[k].job;
+        int i = w->slots[k].frame;
+        int64_t bytes = (int64_t)job->avatar->width * job->avatar->height * 3;
+        w->pastes[k] = ls_avatar_paste(job->avatar, job->frame_index[i],
+                                       job->device_frames + i * bytes);
+    }
+    ls_paste_faces(c, &x, w->pastes);
+    for (int k = 0; k < count; k++) {
+        const ls_infer_job *job = w->slots[k].job;
+        int i = w->slots[k].frame;
+        int64_t bytes = (int64_t)job->avatar->width * job->avatar->height * 3;
+        c->be->download(job->faces + i * bytes, job->device_frames + i * bytes, (size_t)bytes);
+    }
+    nn_arena_release(c->arena, mark);
+}
+
 static void render(ls_infer_worker *w, int count)
 {
     for (int k = 0; k < count; k++) {
@@ -148,6 +176,10 @@ static void render(ls_infer_worker *w, int count)
     nn_tensor latents = nn_view4(w->latents, count, cf->latent_channels, cf->latent_height,
                                  cf->latent_width);
     nn_tensor audio = nn_view3(w->chunks, count, cf->tokens, cf->dim);
+    if (cf->paste) {
+        render_pasted(w, count, &latents, &audio);
+        return;
+    }
     ls_musetalk_render(w->model, w->ctx, &latents, &audio, w->faces);
     for (int k = 0; k < count; k++) {
         ls_infer_job *job = w->slots[k].job;
@@ -214,22 +246,19 @@ int ls_infer_worker_new(const ls_musetalk *m, const ls_infer_config *config,
     w->ctx = nn_ctx_new(cf->backend ? cf->backend : nn_backend_cpu());
     w->latents = malloc((size_t)cf->batch_size * w->latent_floats * sizeof *w->latents);
     w->chunks = malloc((size_t)cf->batch_size * w->chunk_floats * sizeof *w->chunks);
-    w->faces = malloc((size_t)cf->batch_size * w->face_bytes);
+    w->faces = cf->paste ? NULL : malloc((size_t)cf->batch_size * w->face_bytes);
     w->slots = malloc((size_t)cf->batch_size * sizeof *w->slots);
-    if (!w->ctx || !w->latents || !w->chunks || !w->faces || !w->slots) {
-        nn_ctx_free(w->ctx);
-        free(w->latents);
-        free(w->chunks);
-        free(w->faces);
-        free(w->slots);
-        free(w);
-        return ls_error_set(err, "inference worker: out of memory");
-    }
+    w->pastes = malloc((size_t)cf->batch_size * sizeof *w->pastes);
     ls_rate_meter_init(&w->rendered, ls_monotonic_s());
     ls_rate_meter_init(&w->busy, ls_monotonic_s());
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->work, NULL);
     pthread_cond_init(&w->progress, NULL);
+    if (!w->ctx || !w->latents || !w->chunks || (!w->faces && !cf->paste) || !w->slots ||
+        !w->pastes) {
+        ls_infer_worker_free(w);
+        return ls_error_set(err, "inference worker: out of memory");
+    }
     w->started = pthread_create(&w->thread, NULL, worker_main, w) == 0;
     if (!w->started) {
         ls_infer_worker_free(w);
@@ -258,6 +287,7 @@ void ls_infer_worker_free(ls_infer_worker *w)
     free(w->latents);
     free(w->chunks);
     free(w->faces);
+    free(w->pastes);
     free(w->slots);
     free(w);
 }
@@ -265,6 +295,11 @@ void ls_infer_worker_free(ls_infer_worker *w)
 const ls_infer_config *ls_infer_worker_config(const ls_infer_worker *w)
 {
     return &w->config;
+}
+
+const nn_backend *ls_infer_worker_backend(const ls_infer_worker *w)
+{
+    return w->ctx->be;
 }
 
 void ls_infer_face_shape(const ls_infer_worker *w, int *height, int *width)

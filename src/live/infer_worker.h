@@ -16,6 +16,13 @@
  * a further submit waits (or, when not waiting, is refused), so the queue
  * never holds more than clients x max_in_flight jobs.
  *
+ * Paste (ls_infer_config.paste): the faces never leave the device as
+ * faces. Each is pasted into its avatar frame there (avatar/paste.h) and
+ * the composed frame is downloaded: the whole per-frame path runs on the
+ * device and frames come back to the host once. Meant for GPUs; on the CPU
+ * the paste would move blending from the sessions' threads onto the
+ * worker's.
+ *
  * Jobs and their buffers belong to the submitter and must stay valid until
  * taken back with ls_infer_take. Client calls are for one thread per client;
  * different clients may be used from different threads.
@@ -25,6 +32,7 @@
 
 #include <stdint.h>
 
+#include "avatar/avatar.h"
 #include "models/musetalk.h"
 #include "nn/backend.h"
 #include "util/error.h"
@@ -37,13 +45,21 @@ typedef struct ls_infer_config {
     int batch_size;               /* most frames per render call */
     int latent_channels, latent_height, latent_width;   /* (8, 32, 32) for avatars */
     int tokens, dim;              /* audio chunk shape: (50, 384) for whisper-tiny */
+    int paste;                    /* 1: paste the faces into their avatar frames on the
+                                     device; jobs get whole frames back (see ls_infer_job) */
 } ls_infer_config;
 
 typedef struct ls_infer_job {
     int n;                          /* video frames */
     const float *const *latents;    /* (n) pointers to (C, H, W), NULL: do not infer */
     const float *chunks;            /* (n, tokens, dim), raw (no positional encoding) */
-    uint8_t *faces;                 /* (n, face_h, face_w, 3) BGR, written for inferred frames */
+    uint8_t *faces;                 /* (n, face_h, face_w, 3) BGR, written for inferred frames;
+                                       with paste (n, avatar h, w, 3): the avatar frames with
+                                       their faces pasted */
+    /* With paste only: */
+    const ls_avatar *avatar;        /* uploaded to the device (avatar/avatar_device.h) */
+    const int *frame_index;         /* (n) the avatar frame of each video frame */
+    uint8_t *device_frames;         /* (n, avatar h, w, 3) backend memory, pasted into */
     /* Set by the worker. */
     int inferred;                   /* frames rendered */
     int cancelled;                  /* 1 when ls_infer_cancel stopped it early */
@@ -92,6 +108,8 @@ int ls_infer_worker_new(const ls_musetalk *m, const ls_infer_config *config,
 void ls_infer_worker_free(ls_infer_worker *w);
 
 const ls_infer_config *ls_infer_worker_config(const ls_infer_worker *w);
+/* The backend it renders on (the config's, or the CPU). */
+const nn_backend *ls_infer_worker_backend(const ls_infer_worker *w);
 /* The size of a rendered face (face_height x face_width x 3 bytes). */
 void ls_infer_face_shape(const ls_infer_worker *w, int *height, int *width);
 void ls_infer_worker_stats(ls_infer_worker *w, ls_infer_stats *out);

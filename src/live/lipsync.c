@@ -26,7 +26,10 @@ typedef struct slot {
     ls_infer_job job;        /* first member: a job pointer is its slot's */
     const float **latents;   /* (B) avatar latents, NULL for frames not inferred */
     float *chunks;           /* (B, tokens, dim) */
-    uint8_t *faces;          /* (B, face_height, face_width, 3) */
+    uint8_t *faces;          /* (B, face_height, face_width, 3), or with the worker's
+                                paste (B, avatar height, width, 3): whole frames */
+    int *frame_index;        /* (B) avatar frames, for the paste */
+    uint8_t *device_frames;  /* (B, avatar frame) the worker's backend memory, for the paste */
     int busy;                /* at the worker, not yet taken back */
     int unpopped;            /* frames of its batch still pending */
 } slot;
@@ -53,7 +56,8 @@ struct ls_lipsync {
     ls_infer_client *client;
     slot *slots;
     int face_height, face_width;
-    int64_t face_bytes;
+    int64_t face_bytes;             /* of a slot's face: a whole frame with the paste */
+    const nn_backend *paste_on;     /* the worker's backend when it pastes, else NULL */
     pending *ring;
     int capacity, head, count;
     int64_t audio_frames, batches, popped;
@@ -81,6 +85,9 @@ static int check_models(const ls_lipsync_config *cf, ls_error *err)
                             "(%d, %d, %d)", wc->latent_channels, wc->latent_height,
                             wc->latent_width, LS_AVATAR_LATENT_CHANNELS, LS_AVATAR_LATENT_SIDE,
                             LS_AVATAR_LATENT_SIDE);
+    if (wc->paste && !cf->avatar->device)
+        return ls_error_set(err, "avatar %s is not on the worker's device (ls_avatar_upload)",
+                            cf->avatar->dir ? cf->avatar->dir : "");
     if (wc->tokens != LS_CHUNK_STEPS * ls_whisper_n_states(cf->whisper) ||
         wc->dim != cf->whisper->n_state)
         return ls_error_set(err, "lipsync: the worker takes (%d, %d) audio chunks, the whisper "
@@ -96,6 +103,10 @@ static int make_slots(ls_lipsync *s, ls_error *err)
     const ls_infer_config *wc = ls_infer_worker_config(cf->worker);
     ls_infer_face_shape(cf->worker, &s->face_height, &s->face_width);
     s->face_bytes = (int64_t)s->face_height * s->face_width * 3;
+    if (wc->paste) {
+        s->paste_on = ls_infer_worker_backend(cf->worker);
+        s->face_bytes = (int64_t)cf->avatar->width * cf->avatar->height * 3;
+    }
     s->slots = calloc((size_t)cf->max_in_flight, sizeof *s->slots);
     if (!s->slots)
         return ls_error_set(err, "lipsync: out of memory");
@@ -106,6 +117,12 @@ static int make_slots(ls_lipsync *s, ls_error *err)
         sl->faces = malloc((size_t)cf->batch_size * s->face_bytes);
         if (!sl->latents || !sl->chunks || !sl->faces)
             return ls_error_set(err, "lipsync: out of memory");
+        if (s->paste_on &&
+            (!(sl->frame_index = calloc((size_t)cf->batch_size, sizeof *sl->frame_index)) ||
+             !(sl->device_frames = s->paste_on->alloc((size_t)(cf->batch_size * s->face_bytes)))))
+            return ls_error_set(err, "lipsync: out of %s memory for %d frames of %dx%d",
+                                s->paste_on->name, cf->batch_size, cf->avatar->width,
+                                cf->avatar->height);
     }
     if (ls_stream_features_new(cf->whisper, cf->batch_size, cf->window, &s->features, err) != 0)
         return -1;
@@ -159,6 +176,9 @@ void ls_lipsync_free(ls_lipsync *s)
         free(s->slots[k].latents);
         free(s->slots[k].chunks);
         free(s->slots[k].faces);
+        free(s->slots[k].frame_index);
+        if (s->slots[k].device_frames)
+            s->paste_on->free(s->slots[k].device_frames);
     }
     free(s->slots);
     nn_ctx_free(s->ctx);
@@ -263,12 +283,17 @@ static int form_batch(ls_lipsync *s, ls_error *err)
         p->stage = sl ? INFER : READY;
         p->slot = sl;
         p->index = m;
-        if (sl)
+        if (sl) {
             sl->latents[m] = latent_of(s, p);
+            if (sl->frame_index)
+                sl->frame_index[m] = p->choice.avatar_index;
+        }
     }
     if (sl) {
         sl->job = (ls_infer_job){ .n = B, .latents = sl->latents, .chunks = sl->chunks,
-                                  .faces = sl->faces };
+                                  .faces = sl->faces, .avatar = s->config.avatar,
+                                  .frame_index = sl->frame_index,
+                                  .device_frames = sl->device_frames };
         sl->busy = 1;
         sl->unpopped = B;
         ls_infer_submit(s->client, &sl->job, 0);   /* never refused: one job per slot */
@@ -398,8 +423,11 @@ int ls_lipsync_pop(ls_lipsync *s, int due, ls_lipsync_frame *out, ls_error *err)
     if (p->stage == INFER && p->slot->busy && !due)
         return 0;
     const uint8_t *face = p->stage == INFER ? face_of(s, p, due) : NULL;
-    if (ls_compose_frame(s->compose, &p->choice, face, s->face_height, s->face_width,
-                         &out->image, err) != 0)
+    int rc = face && s->paste_on
+                 ? ls_compose_pasted(s->compose, &p->choice, face, &out->image, err)
+                 : ls_compose_frame(s->compose, &p->choice, face, s->face_height, s->face_width,
+                                    &out->image, err);
+    if (rc != 0)
         return -1;
     out->n = s->popped;
     memcpy(out->audio, p->audio, sizeof out->audio);

@@ -5,7 +5,8 @@
  * weights are placed there once and shared. The inference worker and the
  * avatar latents run MuseTalk there; each session runs the whisper encoder
  * there on its own context (stream features), so on a GPU no network runs
- * on the host.
+ * on the host. On a GPU the worker also pastes the faces into the avatar
+ * frames there, so prepared avatars are uploaded to it.
  */
 #include "live/live_models.h"
 
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "audio/features.h"
+#include "avatar/avatar_device.h"
 #include "avatar/latents.h"
 #include "models/model_files.h"
 #include "nn/device.h"
@@ -81,7 +83,8 @@ int ls_live_models_load(const char *weights_dir, ls_musetalk_version version, in
                            .latent_height = LS_AVATAR_LATENT_SIDE,
                            .latent_width = LS_AVATAR_LATENT_SIDE,
                            .tokens = LS_CHUNK_STEPS * ls_whisper_n_states(out->whisper),
-                           .dim = out->whisper->n_state };
+                           .dim = out->whisper->n_state,
+                           .paste = be != nn_backend_cpu() };
     if (ls_infer_worker_new(out->musetalk, &wc, &out->worker, err) != 0)
         goto fail;
     return 0;
@@ -100,9 +103,11 @@ void ls_live_models_free(ls_live_models *m)
 
 int ls_live_models_prepare_avatar(const ls_live_models *m, ls_avatar *avatar, ls_error *err)
 {
+    const nn_backend *be = ls_musetalk_backend(m->musetalk);
+    if (ls_infer_worker_config(m->worker)->paste && ls_avatar_upload(avatar, be, err) != 0)
+        return -1;
     if (avatar->latents)
         return 0;
-    const nn_backend *be = ls_musetalk_backend(m->musetalk);
     nn_ctx *ctx = nn_ctx_new(be);
     if (!ctx)
         return ls_error_set(err, "cannot make a %s context (out of memory)", be->name);

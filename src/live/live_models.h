@@ -27,7 +27,8 @@ int ls_live_models_load(const char *weights_dir, ls_musetalk_version version, in
 void ls_live_models_free(ls_live_models *m);
 
 /* Computes (and saves) the avatar's latents with the model's VAE when it has
- * none yet; nothing to do otherwise. */
+ * none yet, and uploads its frames when the worker pastes on a GPU; each
+ * once per avatar. */
 int ls_live_models_prepare_avatar(const ls_live_models *m, ls_avatar *avatar, ls_error *err);
 
 #endif

@@ -4,8 +4,9 @@
  *
  * Activations live in the context's backend memory: the latents are
  * uploaded as they are, the audio after the positional encoding is added to
- * a copy in the context's host buffer, and the decoded image is downloaded
- * into that buffer and converted to bytes there.
+ * a copy in the context's host buffer, and the decoded image is either left
+ * on the device (generate) or downloaded into that buffer and converted to
+ * bytes there (render).
  */
 #include "models/musetalk.h"
 
@@ -157,9 +158,8 @@ int ls_musetalk_check_inputs(const ls_musetalk *m, const nn_tensor *latents,
     return 0;
 }
 
-/* faces (N, H, W, 3) BGR = round(clamp(x / 2 + 0.5, 0, 1) * 255) of x (N, 3, H, W) RGB,
- * x in host memory. */
-static void to_bgr_bytes(const nn_tensor *x, uint8_t *faces)
+/* faces (N, H, W, 3) BGR = round(clamp(x / 2 + 0.5, 0, 1) * 255) of x (N, 3, H, W) RGB. */
+void ls_musetalk_faces_to_bgr(const nn_tensor *x, uint8_t *faces)
 {
     int64_t n = x->shape[0], hw = x->shape[2] * x->shape[3];
     for (int64_t i = 0; i < n; i++)
@@ -174,30 +174,39 @@ static void to_bgr_bytes(const nn_tensor *x, uint8_t *faces)
         }
 }
 
-void ls_musetalk_render(const ls_musetalk *m, nn_ctx *c, const nn_tensor *latents,
-                        const nn_tensor *audio, uint8_t *faces)
+nn_tensor ls_musetalk_generate(const ls_musetalk *m, nn_ctx *c, const nn_tensor *latents,
+                               const nn_tensor *audio)
 {
     int64_t batch = latents->shape[0], h = latents->shape[2], w = latents->shape[3];
     int64_t tokens = audio->shape[1], dim = audio->shape[2];
-    nn_arena_mark mark = nn_arena_get_mark(c->arena);
     nn_tensor x = nn_alloc4(c, batch, 3, ls_musetalk_face_size(m, h), ls_musetalk_face_size(m, w));
+    nn_arena_mark mark = nn_arena_get_mark(c->arena);
     size_t audio_bytes = (size_t)nn_numel(audio) * sizeof(float);
-    size_t image_bytes = (size_t)nn_numel(&x) * sizeof(float);
-    float *host = nn_host_buffer(c, audio_bytes > image_bytes ? audio_bytes : image_bytes);
     /* cond = audio + pe[:tokens], made on the host */
+    float *host = nn_host_buffer(c, audio_bytes);
     nn_tensor cond = nn_alloc3(c, batch, tokens, dim);
     memcpy(host, audio->data, audio_bytes);
     ls_add_positional_encoding(host, batch, tokens, (int)dim, m->pe);
     c->be->upload(cond.data, host, audio_bytes);
     nn_tensor lat = nn_alloc(c, 4, latents->shape);
     c->be->upload(lat.data, latents->data, (size_t)nn_numel(latents) * sizeof(float));
-    /* pred = UNet(latents, t = 0, cond) */
+    /* pred = UNet(latents, t = 0, cond); x = decode(pred / scaling_factor) */
     nn_tensor pred = nn_alloc4(c, batch, ls_unet_config_of(m->unet)->out_channels, h, w);
     ls_unet_forward(m->unet, c, &lat, &cond, &pred);
-    /* x = decode(pred / scaling_factor), then bytes on the host */
     ls_vae_decode_scaled(m->vae, c, &pred, &x);
+    nn_arena_release(c->arena, mark);   /* x stays: it was taken before the mark */
+    return x;
+}
+
+void ls_musetalk_render(const ls_musetalk *m, nn_ctx *c, const nn_tensor *latents,
+                        const nn_tensor *audio, uint8_t *faces)
+{
+    nn_arena_mark mark = nn_arena_get_mark(c->arena);
+    nn_tensor x = ls_musetalk_generate(m, c, latents, audio);
+    size_t image_bytes = (size_t)nn_numel(&x) * sizeof(float);
+    float *host = nn_host_buffer(c, image_bytes);
     c->be->download(host, x.data, image_bytes);
-    nn_tensor image = nn_view4(host, batch, 3, x.shape[2], x.shape[3]);
-    to_bgr_bytes(&image, faces);
+    nn_tensor image = nn_view4(host, x.shape[0], 3, x.shape[2], x.shape[3]);
+    ls_musetalk_faces_to_bgr(&image, faces);
     nn_arena_release(c->arena, mark);
 }

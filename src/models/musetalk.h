@@ -65,4 +65,14 @@ int ls_musetalk_check_inputs(const ls_musetalk *m, const nn_tensor *latents,
 void ls_musetalk_render(const ls_musetalk *m, nn_ctx *ctx, const nn_tensor *latents,
                         const nn_tensor *audio, uint8_t *faces);
 
+/* The same up to the VAE's output: returns x (N, 3, face h, face w) in the
+ * context's arena (backend memory), for a caller that keeps it on the device
+ * (avatar/paste.h); the caller releases the arena. */
+nn_tensor ls_musetalk_generate(const ls_musetalk *m, nn_ctx *ctx, const nn_tensor *latents,
+                               const nn_tensor *audio);
+
+/* The face bytes of x (N, 3, H, W) in host memory, as ls_musetalk_render
+ * writes them. */
+void ls_musetalk_faces_to_bgr(const nn_tensor *x, uint8_t *faces);
+
 #endif

@@ -21,6 +21,7 @@
 #define LS_NN_BACKEND_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nn/tensor.h"
 
@@ -37,6 +38,19 @@ typedef struct nn_conv2d_params {
     int pad_top, pad_bottom, pad_left, pad_right;   /* zero padding, may differ per side */
     int upsample2x;  /* read the input as if nearest-upsampled x2 first (fuses Upsample + conv) */
 } nn_conv2d_params;
+
+/* One generated face pasted into one avatar frame (paste_faces). Pointers
+ * are the backend's memory; positions are frame pixels. The face box lies
+ * inside the crop box, the crop box inside the frame (checked by whoever
+ * fills these in: avatar/avatar_device.h). */
+typedef struct nn_paste {
+    const uint8_t *frame;    /* (height, width, 3) BGR, the avatar frame */
+    uint8_t *out;            /* (height, width, 3) BGR: the frame with the face pasted */
+    int width, height;
+    const uint8_t *mask;     /* (crop_height, crop_width) grey */
+    int crop_x1, crop_y1, crop_width, crop_height;
+    int face_x1, face_y1, face_x2, face_y2;   /* x2, y2 exclusive */
+} nn_paste;
 
 typedef struct nn_backend {
     const char *name;
@@ -99,6 +113,15 @@ typedef struct nn_backend {
     /* y[B,S,R] = x[B,R,S] transposed in its last two dimensions
      * (NCHW <-> token-major (B, HW, C), (B, C, T) <-> (B, T, C)). */
     void (*transpose12)(nn_ctx *c, const nn_tensor *x, nn_tensor *y);
+
+    /* MuseTalk's paste-back (avatar/blend.h) of faces[N,3,h,w], the VAE's
+     * RGB output in [-1, 1], with pastes[N] in host memory: face i becomes
+     * BGR bytes round(clamp(x / 2 + 0.5, 0, 1) * 255), is resized bilinearly
+     * (image/resize.h's fixed-point rounding) to paste i's face box and
+     * blended with its mask there; paste i's out is its frame with that
+     * box replaced. Exactly the host's bytes. Optional: NULL on backends
+     * whose memory is host memory, where avatar/paste.h runs the host code. */
+    void (*paste_faces)(nn_ctx *c, const nn_tensor *faces, const nn_paste *pastes);
 } nn_backend;
 
 /* The CPU backend: OpenBLAS GEMM, OpenMP threads. */

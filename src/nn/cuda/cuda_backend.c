@@ -211,6 +211,18 @@ void cuda_group_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma, cons
     nn_arena_release(c->arena, mark);
 }
 
+void cuda_paste_faces(nn_ctx *c, const nn_tensor *faces, const nn_paste *pastes)
+{
+    cudaStream_t stream = cuda_enter(c)->stream;
+    int h = (int)faces->shape[2], w = (int)faces->shape[3];
+    for (int64_t i = 0; i < faces->shape[0]; i++) {
+        const nn_paste *p = &pastes[i];
+        cuda_run_paste(stream, faces->data + i * 3 * h * w, h, w, p->frame, p->out, p->width,
+                       p->height, p->mask, p->crop_width, p->face_x1 - p->crop_x1,
+                       p->face_y1 - p->crop_y1, p->face_x1, p->face_y1, p->face_x2, p->face_y2);
+    }
+}
+
 /* --- the table ------------------------------------------------------------- */
 
 static const nn_backend cuda_backend = {
@@ -234,6 +246,7 @@ static const nn_backend cuda_backend = {
     .upsample2x = cuda_upsample2x,
     .concat_channels = cuda_concat_channels,
     .transpose12 = cuda_transpose12,
+    .paste_faces = cuda_paste_faces,
 };
 
 /* Why no GPU can be used, from the runtime's answer to the device count. */

@@ -84,5 +84,6 @@ void cuda_add(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y);
 void cuda_upsample2x(nn_ctx *c, const nn_tensor *x, nn_tensor *y);
 void cuda_concat_channels(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y);
 void cuda_transpose12(nn_ctx *c, const nn_tensor *x, nn_tensor *y);
+void cuda_paste_faces(nn_ctx *c, const nn_tensor *faces, const nn_paste *pastes);
 
 #endif

@@ -44,6 +44,13 @@ void cuda_run_group_norm(cudaStream_t s, const float *x, float *y, const float *
                          int groups, float eps, int act, float *scratch);
 void cuda_run_layer_norm(cudaStream_t s, const float *x, float *y, const float *gamma,
                          const float *beta, int64_t rows, int64_t d, float eps);
+/* out (height, width, 3) = frame with face (3, face_h, face_w) pasted into
+ * the box [x1, x2) x [y1, y2) through mask (rows of mask_width bytes, the
+ * box's top-left at (mask_x, mask_y)); see paste_math.h */
+void cuda_run_paste(cudaStream_t s, const float *face, int face_h, int face_w,
+                    const uint8_t *frame, uint8_t *out, int width, int height,
+                    const uint8_t *mask, int mask_width, int mask_x, int mask_y, int x1, int y1,
+                    int x2, int y2);
 
 #ifdef __cplusplus
 }
