@@ -254,7 +254,8 @@ static int check(ls_server_options *o, ls_error *err)
         return ls_error_set(err, "--lag_policy: '%s' (wait or skip)", o->lag_policy);
     if (o->batch_size < 1 || o->batch_size > 256)
         return ls_error_set(err, "--batch_size: %d is out of range (1..256)", o->batch_size);
-    if (nn_set_device(o->device, err) < 0)
+    nn_device device;
+    if (nn_device_parse(o->device, &device, err) < 0)
         return ls_error_prefix(err, "--device");
     if (o->fps != 50)
         return ls_error_set(err, "--fps: %d; it is the audio frame rate and must be 50 (20 ms frames), as "

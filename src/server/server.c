@@ -18,6 +18,7 @@
 #include <glib-unix.h>
 #include <gst/gst.h>
 
+#include "nn/device.h"
 #include "server/avatars.h"
 #include "server/http.h"
 #include "server/routes.h"
@@ -111,6 +112,8 @@ static int load_models(ls_server *srv, ls_error *err)
 static int start(ls_server *srv, ls_error *err)
 {
     const char *clips = srv->opts->customvideo_config;
+    if (nn_set_device(srv->opts->device, err) < 0)
+        return ls_error_prefix(err, "--device");
     if (load_default_avatar(srv, err) < 0 ||
         (clips && clips[0] &&
          ls_action_clips_load(clips, srv->avatar->width, srv->avatar->height, &srv->clips, err) < 0) ||
