@@ -32,6 +32,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "speech"))
 import llm_server  # noqa: E402
+import local_server  # noqa: E402
 
 REPLY = "".join(llm_server.OK_DELTAS)
 
@@ -56,8 +57,7 @@ class SwitchedHandler(llm_server.Handler):
 
 
 def run_parent(args):
-    llm = llm_server.QuietServer(("127.0.0.1", 0), SwitchedHandler)
-    llm.daemon_threads = True
+    llm = local_server.QuietServer(("127.0.0.1", 0), SwitchedHandler)
     threading.Thread(target=llm.serve_forever, daemon=True).start()
     llm_url = "http://127.0.0.1:%d" % llm.server_address[1]
     server_args = f"--llm_base_url {llm_url}/v1 --llm_model test-model --llm_history 4"

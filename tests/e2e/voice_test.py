@@ -34,6 +34,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "speech"))
 import tts_server  # noqa: E402
+import local_server  # noqa: E402
 from aiortc_client import connect  # noqa: E402
 from bad_input_test import EventReader, expect, failures, request  # noqa: E402
 
@@ -67,8 +68,7 @@ def serve(args, server_args, mode, tts_url, root):
 
 
 def run_parent(args):
-    tts = tts_server.QuietServer(("127.0.0.1", 0), tts_server.Handler)
-    tts.daemon_threads = True
+    tts = local_server.QuietServer(("127.0.0.1", 0), tts_server.Handler)
     threading.Thread(target=tts.serve_forever, daemon=True).start()
     tts_url = "http://127.0.0.1:%d" % tts.server_address[1]
     with tempfile.TemporaryDirectory() as tmp:

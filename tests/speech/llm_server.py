@@ -16,7 +16,9 @@ slow (a delta every 0.2 s for 10 s), errorevent (an error object in the stream).
 import json
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from local_server import serve
 
 OK_DELTAS = ["", "你好，我是", "lipstream", "的测试。", "", "Nice to meet you! How", " are you today? ",
              "我很好：谢谢", "。End"]
@@ -93,16 +95,8 @@ class Handler(BaseHTTPRequestHandler):
             self.event("[DONE]")
 
 
-class QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request, client_address):
-        pass  # clients that hang up (cancelled replies) are expected
-
-
 def main():
-    server = QuietServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
+    serve(Handler)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,9 @@ import struct
 import sys
 import tempfile
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from local_server import serve
 
 import gi
 
@@ -262,17 +264,9 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(2 if scenario == "slow" else 0.01)
 
 
-class QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request, client_address):
-        pass  # clients that hang up (stopped synthesis) are expected
-
-
 def main():
     Gst.init(None)
-    server = QuietServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
+    serve(Handler)
 
 
 if __name__ == "__main__":
