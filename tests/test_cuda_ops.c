@@ -95,7 +95,7 @@ static nn_tensor host_like(const nn_tensor *t)
 static nn_tensor to_ctx(nn_ctx *c, const nn_tensor *h)
 {
     nn_tensor d = nn_alloc(c, h->ndim, h->shape);
-    c->be->upload(d.data, h->data, (size_t)nn_numel(h) * sizeof(float));
+    c->be->upload(c, d.data, h->data, (size_t)nn_numel(h) * sizeof(float));
     return d;
 }
 
@@ -104,7 +104,7 @@ static void compare_ctx(const char *what, nn_ctx *c, const nn_tensor *d, const n
                         double atol, double rtol)
 {
     nn_tensor got = host_like(want);
-    c->be->download(got.data, d->data, (size_t)nn_numel(want) * sizeof(float));
+    c->be->download(c, got.data, d->data, (size_t)nn_numel(want) * sizeof(float));
     check_close(what, got.data, want->data, nn_numel(want), atol, rtol);
     free(got.data);
 }
@@ -359,14 +359,16 @@ static void fence_tensor(const char *op, const nn_tensor *t)
         fence_need(op, t->data, (size_t)nn_numel(t) * sizeof(float));
 }
 
-static void fence_upload(void *dst, const void *src, size_t bytes)
+static void fence_upload(nn_ctx *c, void *dst, const void *src, size_t bytes)
 {
+    (void)c;
     fence_need("upload", dst, bytes);
     memcpy(dst, src, bytes);
 }
 
-static void fence_download(void *dst, const void *src, size_t bytes)
+static void fence_download(nn_ctx *c, void *dst, const void *src, size_t bytes)
 {
+    (void)c;
     fence_need("download", src, bytes);
     memcpy(dst, src, bytes);
 }
@@ -659,8 +661,8 @@ static void test_paste(const nn_backend *dev)
     nn_tensor dface = to_ctx(c, &face);
     uint8_t *dframe = dev->alloc((size_t)N * H), *dout = dev->alloc((size_t)N * H);
     uint8_t *dmask = dev->alloc((size_t)N * 400 * 400);
-    dev->upload(dframe, frame, (size_t)N * H);
-    dev->upload(dmask, mask, (size_t)N * 400 * 400);
+    dev->upload(c, dframe, frame, (size_t)N * H);
+    dev->upload(c, dmask, mask, (size_t)N * 400 * 400);
     for (int i = 0; i < N; i++) {
         host[i] = (nn_paste){ .frame = frame + i * H, .out = want + i * H, .width = 1280,
                               .height = 720, .mask = mask + i * 400 * 400,
@@ -674,7 +676,7 @@ static void test_paste(const nn_backend *dev)
     }
     ls_paste_faces_host(&face, host);
     ls_paste_faces(c, &dface, device);
-    dev->download(got, dout, (size_t)N * H);
+    dev->download(c, got, dout, (size_t)N * H);
     size_t differ = 0;
     for (size_t i = 0; i < (size_t)N * H; i++)
         differ += got[i] != want[i];

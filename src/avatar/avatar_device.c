@@ -73,11 +73,11 @@ static int upload(ls_avatar *a, const nn_backend *be, ls_error *err)
     int64_t offset = 0;
     for (int i = 0; i < a->nframes; i++) {
         const ls_avatar_frame *f = &a->frames[i];
-        be->upload(d->frames + i * frame_bytes, f->image.data, (size_t)frame_bytes);
+        be->upload(NULL, d->frames + i * frame_bytes, f->image.data, (size_t)frame_bytes);
         d->mask_offset[i] = -1;
         if (ls_avatar_has_face(f)) {
             int64_t n = (int64_t)f->mask.width * f->mask.height;
-            be->upload(d->masks + offset, f->mask.data, (size_t)n);
+            be->upload(NULL, d->masks + offset, f->mask.data, (size_t)n);
             d->mask_offset[i] = offset;
             offset += n;
         }

@@ -157,7 +157,7 @@ static void render_pasted(ls_infer_worker *w, int count, const nn_tensor *latent
         const ls_infer_job *job = w->slots[k].job;
         int i = w->slots[k].frame;
         int64_t bytes = (int64_t)job->avatar->width * job->avatar->height * 3;
-        c->be->download(job->faces + i * bytes, job->device_frames + i * bytes, (size_t)bytes);
+        c->be->download(c, job->faces + i * bytes, job->device_frames + i * bytes, (size_t)bytes);
     }
     nn_arena_release(c->arena, mark);
 }

@@ -180,7 +180,7 @@ void ls_place(ls_placement *p, nn_tensor *t)
     }
     NN_CHECK(p->used + place_bytes(t) <= p->bytes, "placement: the walks differ");
     char *dst = p->block + p->used;
-    p->be->upload(dst, t->data, (size_t)nn_numel(t) * sizeof(float));
+    p->be->upload(NULL, dst, t->data, (size_t)nn_numel(t) * sizeof(float));
     t->data = (float *)dst;
     p->used += place_bytes(t);
 }

@@ -187,9 +187,9 @@ nn_tensor ls_musetalk_generate(const ls_musetalk *m, nn_ctx *c, const nn_tensor 
     nn_tensor cond = nn_alloc3(c, batch, tokens, dim);
     memcpy(host, audio->data, audio_bytes);
     ls_add_positional_encoding(host, batch, tokens, (int)dim, m->pe);
-    c->be->upload(cond.data, host, audio_bytes);
+    c->be->upload(c, cond.data, host, audio_bytes);
     nn_tensor lat = nn_alloc(c, 4, latents->shape);
-    c->be->upload(lat.data, latents->data, (size_t)nn_numel(latents) * sizeof(float));
+    c->be->upload(c, lat.data, latents->data, (size_t)nn_numel(latents) * sizeof(float));
     /* pred = UNet(latents, t = 0, cond); x = decode(pred / scaling_factor) */
     nn_tensor pred = nn_alloc4(c, batch, ls_unet_config_of(m->unet)->out_channels, h, w);
     ls_unet_forward(m->unet, c, &lat, &cond, &pred);
@@ -205,7 +205,7 @@ void ls_musetalk_render(const ls_musetalk *m, nn_ctx *c, const nn_tensor *latent
     nn_tensor x = ls_musetalk_generate(m, c, latents, audio);
     size_t image_bytes = (size_t)nn_numel(&x) * sizeof(float);
     float *host = nn_host_buffer(c, image_bytes);
-    c->be->download(host, x.data, image_bytes);
+    c->be->download(c, host, x.data, image_bytes);
     nn_tensor image = nn_view4(host, x.shape[0], 3, x.shape[2], x.shape[3]);
     ls_musetalk_faces_to_bgr(&image, faces);
     nn_arena_release(c->arena, mark);

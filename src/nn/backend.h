@@ -12,10 +12,13 @@
  * y = op(x) + residual (residual may be NULL, and may alias y).
  *
  * Ordering: a GPU backend queues the operators of one nn_ctx in order on
- * that context's stream. upload() and download() are synchronous and ordered
- * after every operator queued before them on any context of the backend, so
- * a download returns finished results and a host buffer may be reused as
- * soon as its upload returns.
+ * that context's stream. upload() and download() are synchronous: a
+ * download returns finished results and a host buffer may be reused as soon
+ * as its upload returns. Given a context, a copy is ordered after that
+ * context's operators only (a GPU copies on the context's stream), so
+ * contexts used by different threads (the inference worker, each session's
+ * whisper encoder) never wait for one another; given NULL (placing weights,
+ * uploading an avatar) it is ordered after every operator of every context.
  */
 #ifndef LS_NN_BACKEND_H
 #define LS_NN_BACKEND_H
@@ -58,8 +61,8 @@ typedef struct nn_backend {
     /* Memory for weights and activations on this backend. */
     void *(*alloc)(size_t bytes);
     void (*free)(void *p);
-    void (*upload)(void *dst, const void *host_src, size_t bytes);
-    void (*download)(void *host_dst, const void *src, size_t bytes);
+    void (*upload)(nn_ctx *c, void *dst, const void *host_src, size_t bytes);
+    void (*download)(nn_ctx *c, void *host_dst, const void *src, size_t bytes);
     void (*synchronize)(nn_ctx *c);
 
     /* Optional (NULL on the CPU): per-context state in c->device, made by

@@ -23,8 +23,9 @@ static void cpu_free(void *p)
     free(p);
 }
 
-static void cpu_copy(void *dst, const void *src, size_t bytes)
+static void cpu_copy(nn_ctx *c, void *dst, const void *src, size_t bytes)
 {
+    (void)c;
     memcpy(dst, src, bytes);
 }
 

@@ -3,11 +3,11 @@
  * and the operators that are one kernel each.
  *
  * One GPU per process: nn_backend_cuda() opens it on first use and later
- * calls for the same index return the same table. Memory is cudaMalloc'd;
- * upload and download are cudaMemcpy on the legacy default stream, which
- * waits for the work already queued on every context's stream (those are
- * blocking streams) and is waited for by work queued later, so copies are
- * ordered with the operators without the table passing a context.
+ * calls for the same index return the same table. Memory is cudaMalloc'd.
+ * A copy given a context runs on that context's stream and is waited for;
+ * one given none is cudaMemcpy on the legacy default stream, which waits for
+ * the work already queued on every context's stream (those are blocking
+ * streams) and is waited for by work queued later.
  *
  * Each nn_ctx gets a stream, a cuBLAS and a cuDNN handle bound to it, and
  * reusable cuDNN descriptors; operators queue work and return. Whatever
@@ -81,16 +81,30 @@ static void cuda_free(void *p)
     CUDA_OK(cudaFree(p));
 }
 
-static void cuda_upload(void *dst, const void *host_src, size_t bytes)
+/* With a context: on its stream, then waited for (the other contexts' work
+ * goes on). Without: on the legacy default stream, which waits for every
+ * blocking stream's work and is waited for by their later work. */
+static void cuda_copy(nn_ctx *c, void *dst, const void *src, size_t bytes,
+                      enum cudaMemcpyKind kind)
 {
-    enter_device();
-    CUDA_OK(cudaMemcpy(dst, host_src, bytes, cudaMemcpyHostToDevice));
+    if (!c) {
+        enter_device();
+        CUDA_OK(cudaMemcpy(dst, src, bytes, kind));
+        return;
+    }
+    cudaStream_t stream = cuda_enter(c)->stream;
+    CUDA_OK(cudaMemcpyAsync(dst, src, bytes, kind, stream));
+    CUDA_OK(cudaStreamSynchronize(stream));
 }
 
-static void cuda_download(void *host_dst, const void *src, size_t bytes)
+static void cuda_upload(nn_ctx *c, void *dst, const void *host_src, size_t bytes)
 {
-    enter_device();
-    CUDA_OK(cudaMemcpy(host_dst, src, bytes, cudaMemcpyDeviceToHost));
+    cuda_copy(c, dst, host_src, bytes, cudaMemcpyHostToDevice);
+}
+
+static void cuda_download(nn_ctx *c, void *host_dst, const void *src, size_t bytes)
+{
+    cuda_copy(c, host_dst, src, bytes, cudaMemcpyDeviceToHost);
 }
 
 static void cuda_synchronize(nn_ctx *c)
