@@ -6,7 +6,7 @@ Opens N aiortc sessions, lets them idle, then uploads the same speech-like
 WAV to all of them at once (/humanaudio) and follows /api/admin/sessions
 until every one has finished speaking. Prints one JSON line: per session the
 output and lip-sync frame rates while speaking (the server's 2-s figures,
-averaged over the polls) and its lip-synced frames; for the worker the
+averaged over the polls), its lip-synced frames and the first one's latency; for the worker the
 frames rendered, render calls, merged calls (frames of several sessions in
 one call), mean frames per call, busy fraction, and the throughput: frames
 rendered per second of wall time from the uploads to the last frame.
@@ -24,6 +24,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
 import aiortc_client as client  # noqa: E402
 from live_offline_test import speech_like, wav_bytes  # noqa: E402
+
+
+def first_frame_ms(utterance):
+    """From the utterance's first audio frame leaving the session's speech queue to its
+    first lip-synced frame handed to the encoders (the server's clock); None when no
+    frame was lip-synced."""
+    if not utterance or not utterance.get("first_lipsynced"):
+        return None
+    return round((utterance["first_lipsynced"]["pushed_s"] - utterance["audio_in_s"]) * 1000, 1)
 
 
 def worker(admin):
@@ -69,7 +78,8 @@ async def run(url, n, seconds):
         per_session.append({"output_fps": round(sum(x for x, _ in p) / len(p), 1),
                             "lipsync_fps": round(sum(y for _, y in p) / len(p), 1),
                             "lipsynced": s["lipsynced"] - lipsynced0.get(s["sessionid"], 0),
-                            "max_lag_ms": (s["last_utterance"] or {}).get("max_lag_ms")})
+                            "max_lag_ms": (s["last_utterance"] or {}).get("max_lag_ms"),
+                            "first_frame_ms": first_frame_ms(s["last_utterance"])})
     print(json.dumps({"sessions": n, "speech_s": seconds, "wall_s": round(wall, 2), "per_session": per_session,
                       "worker": {"frames": frames, "batches": batches,
                                  "merged": w1["merged_batches"] - w0["merged_batches"],

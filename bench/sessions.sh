@@ -1,45 +1,78 @@
 #!/usr/bin/env bash
-# One, two and four sessions speaking at once on one lipstream server with the
-# small random test models (tests/ref/loop_ref.py): per-session frame rates,
-# the shared worker's merged render calls, and throughput against one session.
+# Sessions speaking at once on one lipstream server: per-session frame rates,
+# the first lip-synced frame's latency, the shared worker's merged render
+# calls, and throughput against one session.
 #
-# usage: bench/sessions.sh [SPEECH_SECONDS] [BATCH_SIZE]     (defaults: 4 s, batch 4)
-# Builds the Release tree in build/release (or uses LS_BUILD). The models and
-# the avatar are made in a temporary folder, deleted at the end.
+# usage: bench/sessions.sh [SPEECH_SECONDS] [BATCH_SIZE] [COUNTS]
+#        (defaults: 4 s, batch 4, counts 1,2,4)
+# Models: the small random test models (tests/ref/loop_ref.py) by default;
+# with LS_BENCH_SIZE=published, random weights at the published sizes
+# (bench/common.sh's, plus a whisper-tiny from tests/ref/whisper_ref.py) and
+# an avatar made from data/astronaut.png. LS_DEVICE (cpu, cuda, cuda:N) is
+# the server's --device. Builds the Release tree in build/release, or
+# build/gpu with LS_DEVICE=cuda* (or uses LS_BUILD). Everything made goes to
+# a temporary folder, deleted at the end (LS_BENCH_WEIGHTS keeps the weights).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-4}
 batch=${2:-4}
+counts=${3:-1,2,4}
 python=${LS_PYTHON:-/usr/bin/python3}
+device=${LS_DEVICE:-}
 . "$root/bench/common.sh"
-bench_build "$root/build/release" lipstream
+case "$device" in
+  cuda*) bench_build "$root/build/gpu" lipstream -DLS_CUDA=ON ;;
+  *) bench_build "$root/build/release" lipstream ;;
+esac
 lipstream="$build/lipstream"
 [ -x "$lipstream" ] || { echo "no $lipstream: build a Release tree first" >&2; exit 1; }
 bench_scratch sessions-bench
-echo "making the small models and the avatar..." >&2
-"$python" "$root/tests/ref/loop_ref.py" "$work/ref" >/dev/null
-"$lipstream" avatar create --input "$work/ref/avatar_frames" --out "$work/avatars/bench" --bbox 64,40,128,120 \
-  --version v15 --weights_dir "$work/ref/models" --id bench >/dev/null 2>&1
+if [ "${LS_BENCH_SIZE:-small}" = published ]; then
+  bench_weights
+  if [ ! -f "$weights/whisper/tiny.pt" ]; then
+    echo "writing a random whisper-tiny..." >&2
+    "$python" "$root/tests/ref/whisper_ref.py" "$work/whisper_ref" >/dev/null
+    mkdir -p "$weights/whisper" && cp "$work/whisper_ref/tiny.pt" "$weights/whisper/tiny.pt"
+  fi
+  models="$weights"
+  echo "making the avatar..." >&2
+  "$lipstream" avatar create --input "$root/data/astronaut.png" --out "$work/avatars/bench" --version v1 \
+    --weights_dir "$models" --id bench >/dev/null 2>&1
+else
+  echo "making the small models and the avatar..." >&2
+  "$python" "$root/tests/ref/loop_ref.py" "$work/ref" >/dev/null
+  models="$work/ref/models"
+  "$lipstream" avatar create --input "$work/ref/avatar_frames" --out "$work/avatars/bench" --bbox 64,40,128,120 \
+    --version v15 --weights_dir "$models" --id bench >/dev/null 2>&1
+fi
+most=$(tr ',' '\n' <<< "$counts" | sort -n | tail -1)
+server_args="--avatar_id bench --model musetalk --weights_dir $models --batch_size $batch --max_session $most"
+[ -n "$device" ] && server_args+=" --device $device"
 
-for n in 1 2 4; do
+for n in ${counts//,/ }; do
   echo "$n session(s) speaking ${seconds} s each..." >&2
   "$python" "$root/tests/e2e/serve.py" --lipstream "$lipstream" --avatar-dir "$work/avatars" \
-    "--server-args=--avatar_id bench --model musetalk --weights_dir $work/ref/models --batch_size $batch --max_session 4" \
+    "--server-args=$server_args" \
     -- "$python" "$root/bench/sessions.py" {url} "$n" --seconds "$seconds" > "$work/run$n.txt" 2>&1 ||
     { cat "$work/run$n.txt" >&2; exit 1; }
   grep '^{"sessions"' "$work/run$n.txt" > "$work/result$n.json"
 done
 
-"$python" - "$work" <<'PY'
-import json, sys
-rows = [json.load(open(f"{sys.argv[1]}/result{n}.json")) for n in (1, 2, 4)]
+"$python" - "$work" "$counts" <<'PY'
+import json, statistics, sys
+rows = [json.load(open(f"{sys.argv[1]}/result{n}.json")) for n in sys.argv[2].split(",")]
 base = rows[0]["worker"]["throughput_fps"] or 1
-print("sessions  output fps/session  lip-sync fps/session  worker frames/s  vs 1  calls  merged  frames/call  busy")
+print("sessions  output fps/session (lowest)  lip-sync fps/session  first frame ms (median, worst)"
+      "  worker frames/s  vs 1  calls  merged  frames/call  busy")
 for r in rows:
     w, ps = r["worker"], r["per_session"]
     out = sum(p["output_fps"] for p in ps) / len(ps)
+    low = min(p["output_fps"] for p in ps)
     lip = sum(p["lipsync_fps"] for p in ps) / len(ps)
-    print(f"{r['sessions']:8d}  {out:18.1f}  {lip:20.1f}  {w['throughput_fps']:15.1f}  {w['throughput_fps'] / base:4.2f}"
+    first = [p["first_frame_ms"] for p in ps if p["first_frame_ms"] is not None]
+    first_text = f"{statistics.median(first):8.0f} {max(first):6.0f}" if first else f"{'-':>15}"
+    print(f"{r['sessions']:8d}  {out:18.1f} ({low:5.1f})  {lip:20.1f}  {first_text:>30}"
+          f"  {w['throughput_fps']:15.1f}  {w['throughput_fps'] / base:4.2f}"
           f"  {w['batches']:5d}  {w['merged']:6d}  {w['frames_per_call']:11.2f}  {w['busy_fraction']:4.2f}")
 for r in rows:
     print(json.dumps(r))
