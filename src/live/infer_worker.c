@@ -137,6 +137,12 @@ static void count_batch(ls_infer_worker *w, int count, double start, double end)
     ls_rate_meter_add(&w->busy, end, end - start);
 }
 
+/* Bytes of one of the job's frames (with paste). */
+static int64_t frame_bytes(const ls_infer_job *job)
+{
+    return (int64_t)job->avatar->width * job->avatar->height * 3;
+}
+
 /* The batch's faces pasted into their frames on the device, each frame
  * downloaded into its job. */
 static void render_pasted(ls_infer_worker *w, int count, const nn_tensor *latents,
@@ -148,16 +154,14 @@ static void render_pasted(ls_infer_worker *w, int count, const nn_tensor *latent
     for (int k = 0; k < count; k++) {
         const ls_infer_job *job = w->slots[k].job;
         int i = w->slots[k].frame;
-        int64_t bytes = (int64_t)job->avatar->width * job->avatar->height * 3;
         w->pastes[k] = ls_avatar_paste(job->avatar, job->frame_index[i],
-                                       job->device_frames + i * bytes);
+                                       job->device_frames + i * frame_bytes(job));
     }
     ls_paste_faces(c, &x, w->pastes);
     for (int k = 0; k < count; k++) {
         const ls_infer_job *job = w->slots[k].job;
-        int i = w->slots[k].frame;
-        int64_t bytes = (int64_t)job->avatar->width * job->avatar->height * 3;
-        c->be->download(c, job->faces + i * bytes, job->device_frames + i * bytes, (size_t)bytes);
+        int64_t bytes = frame_bytes(job), at = w->slots[k].frame * bytes;
+        c->be->download(c, job->faces + at, job->device_frames + at, (size_t)bytes);
     }
     nn_arena_release(c->arena, mark);
 }
