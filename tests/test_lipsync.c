@@ -33,7 +33,8 @@
  *    an action clip replaces silence with its audio and frames, then returns
  *    to idle; interrupt stops it; unknown audiotypes are refused;
  *  - the worker's paste (ls_infer_config.paste, the GPU's path, here on the
- *    CPU): the same pictures byte for byte as pasting in the session;
+ *    CPU): the same pictures byte for byte as pasting in the session, also
+ *    with gaps in the speech (batches of frames that are not consecutive);
  *  - set-up errors (an avatar without latents, a whisper without a worker)
  *    and freeing an engine with work at the worker.
  */
@@ -311,9 +312,35 @@ static void test_wait(const uint8_t *want, output *kept)
     *kept = o;
 }
 
+/* Frames of two runs that differ, printed under `label`. */
+static int64_t frames_differing(const char *label, const output *a, const output *b)
+{
+    int64_t differ = 0;
+    for (int64_t n = 0; n < a->n && n < b->n; n++)
+        differ += memcmp(a->images + n * image_bytes, b->images + n * image_bytes,
+                         image_bytes) != 0;
+    printf("%s: %lld frames, %lld differ from pasting in the session\n", label,
+           (long long)a->n, (long long)differ);
+    CHECK(a->n == b->n && differ == 0, "%s: %lld of %lld frames differ", label,
+          (long long)differ, (long long)a->n);
+    return differ;
+}
+
+/* Runs the speech with lag policy wait on worker w into *o. */
+static void run_waiting(ls_infer_worker *w, output *o)
+{
+    ls_lipsync *s = engine_on(w, LS_LAG_WAIT, 1, NULL);
+    output_alloc(o);
+    run(s, 0, o);
+    ls_lipsync_free(s);
+}
+
 /* The worker's paste (on the CPU backend, through the host code a GPU's
  * operator must match): the same pictures as pasting in the session, byte
- * for byte; an avatar not uploaded is refused. */
+ * for byte; an avatar not uploaded is refused. Then again with every third
+ * speaking frame typed silent, so jobs have gaps and the worker's batches
+ * frames that are not consecutive (each run of consecutive frames is one
+ * copy from the device). */
 static void test_paste(const output *unpasted)
 {
     ls_infer_config wc = { .batch_size = B, .latent_channels = 8, .latent_height = 32,
@@ -328,22 +355,35 @@ static void test_paste(const output *unpasted)
     CHECK(ls_lipsync_new(&cf, &s, &err) == -1 && !s && strstr(err.msg, "not on the worker's device"),
           "avatar not uploaded: '%s'", err.msg);
     CHECK(ls_avatar_upload(avatar, nn_backend_cpu(), &err) == 0, "%s", err.msg);
-    s = engine_on(pasting, LS_LAG_WAIT, 1, NULL);
     output o;
-    output_alloc(&o);
-    run(s, 0, &o);
+    run_waiting(pasting, &o);
     check_sync("paste", &o);
-    int64_t differ = 0;
-    for (int64_t n = 0; n < o.n && n < unpasted->n; n++)
-        differ += memcmp(o.images + n * image_bytes, unpasted->images + n * image_bytes,
-                         image_bytes) != 0;
-    printf("paste: %lld frames, %lld differ from pasting in the session\n", (long long)o.n,
-           (long long)differ);
-    CHECK(o.n == unpasted->n && differ == 0, "%lld of %lld frames differ", (long long)differ,
-          (long long)o.n);
-    ls_lipsync_free(s);
-    ls_infer_worker_free(pasting);
+    frames_differing("paste", &o, unpasted);
     output_free(&o);
+
+    int *kept = malloc((size_t)audio_frames * sizeof *kept);
+    memcpy(kept, types, (size_t)audio_frames * sizeof *kept);
+    int64_t gaps = 0;
+    for (int64_t n = 0, spoken = 0; n < out_frames; n++)
+        if (speaking(n) && ++spoken % 3 == 0) {
+            types[2 * n] = types[2 * n + 1] = LS_AUDIOTYPE_SILENCE;
+            gaps++;
+        }
+    ls_infer_stats before, after;
+    ls_infer_worker_stats(pasting, &before);
+    output gapped, gapped_unpasted;
+    run_waiting(pasting, &gapped);
+    run_waiting(worker, &gapped_unpasted);
+    ls_infer_worker_stats(pasting, &after);
+    memcpy(types, kept, (size_t)audio_frames * sizeof *kept);
+    free(kept);
+    printf("paste with gaps: %lld speaking frames typed silent, %lld passed over by the worker\n",
+           (long long)gaps, (long long)(after.skipped - before.skipped));
+    CHECK(gaps > 2 && after.skipped - before.skipped >= gaps, "no gaps in the jobs");
+    frames_differing("paste with gaps", &gapped, &gapped_unpasted);
+    output_free(&gapped);
+    output_free(&gapped_unpasted);
+    ls_infer_worker_free(pasting);
 }
 
 static void test_skip(const uint8_t *want)

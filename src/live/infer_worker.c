@@ -32,8 +32,8 @@ struct ls_infer_worker {
     int64_t latent_floats, chunk_floats, face_bytes;
     float *latents;          /* (batch_size, C, H, W) */
     float *chunks;           /* (batch_size, tokens, dim) */
-    uint8_t *faces;          /* (batch_size, face_bytes), NULL with paste */
-    nn_paste *pastes;        /* (batch_size) with paste */
+    uint8_t *faces;          /* (batch_size, face_bytes), without paste */
+    nn_paste *pastes;        /* (batch_size), with paste */
     batch_slot *slots;       /* (batch_size) where each batch frame came from */
 
     pthread_t thread;
@@ -158,10 +158,15 @@ static void render_pasted(ls_infer_worker *w, int count, const nn_tensor *latent
                                        job->device_frames + i * frame_bytes(job));
     }
     ls_paste_faces(c, &x, w->pastes);
-    for (int k = 0; k < count; k++) {
+    /* one copy per run of a job's consecutive frames (a batch is mostly one or two runs) */
+    for (int k = 0, run; k < count; k += run) {
         const ls_infer_job *job = w->slots[k].job;
+        for (run = 1; k + run < count && w->slots[k + run].job == job &&
+                      w->slots[k + run].frame == w->slots[k].frame + run;
+             run++)
+            ;
         int64_t bytes = frame_bytes(job), at = w->slots[k].frame * bytes;
-        c->be->download(c, job->faces + at, job->device_frames + at, (size_t)bytes);
+        c->be->download(c, job->faces + at, job->device_frames + at, (size_t)(bytes * run));
     }
     nn_arena_release(c->arena, mark);
 }
@@ -252,14 +257,14 @@ int ls_infer_worker_new(const ls_musetalk *m, const ls_infer_config *config,
     w->chunks = malloc((size_t)cf->batch_size * w->chunk_floats * sizeof *w->chunks);
     w->faces = cf->paste ? NULL : malloc((size_t)cf->batch_size * w->face_bytes);
     w->slots = malloc((size_t)cf->batch_size * sizeof *w->slots);
-    w->pastes = malloc((size_t)cf->batch_size * sizeof *w->pastes);
+    w->pastes = cf->paste ? malloc((size_t)cf->batch_size * sizeof *w->pastes) : NULL;
     ls_rate_meter_init(&w->rendered, ls_monotonic_s());
     ls_rate_meter_init(&w->busy, ls_monotonic_s());
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->work, NULL);
     pthread_cond_init(&w->progress, NULL);
-    if (!w->ctx || !w->latents || !w->chunks || (!w->faces && !cf->paste) || !w->slots ||
-        !w->pastes) {
+    if (!w->ctx || !w->latents || !w->chunks || !w->slots ||
+        (cf->paste ? !w->pastes : !w->faces)) {
         ls_infer_worker_free(w);
         return ls_error_set(err, "inference worker: out of memory");
     }
