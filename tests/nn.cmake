@@ -6,3 +6,8 @@ set_tests_properties(ops_ref PROPERTIES FIXTURES_SETUP ops_ref)
 ls_test(test_ops test_ops.c)
 add_test(NAME test_ops COMMAND test_ops ${LS_OPS_REF})
 set_tests_properties(test_ops PROPERTIES FIXTURES_REQUIRED ops_ref)
+
+# The fused attention kernel's online softmax (src/nn/cuda/attention_math.h),
+# run on the CPU against a direct softmax in double.
+ls_test(test_attention_math test_attention_math.c)
+add_test(NAME test_attention_math COMMAND test_attention_math)

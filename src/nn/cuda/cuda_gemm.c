@@ -9,7 +9,10 @@
  * in one pass over y (a residual that is y itself is accumulated by the
  * GEMM with beta = 1 instead).
  *
- * attention: for each batch element and band of query rows, a strided
+ * attention: up to ATTN_FUSED_MAX_KEYS keys (cross attention over the 50
+ * audio tokens, self-attention on the smallest feature maps) the fused
+ * kernel of kernels_attention.cu, which keeps the scores on the chip. Longer
+ * sequences: for each batch element and band of query rows, a strided
  * batched GEMM over the heads gives the scores S[h] = q_h k_h^T / sqrt(d)
  * (a head is a column slice of the (L, C) tensor: stride d between heads,
  * leading dimension C), a kernel turns each row into its softmax, and a
@@ -21,6 +24,7 @@
 #include "nn/cuda/cuda_internal.h"
 
 #define ATTN_SCORE_FLOATS (32 * 1024 * 1024)   /* 128 MiB of scores at most */
+#define ATTN_FUSED_MAX_KEYS 64
 
 void cuda_linear(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
                  const nn_tensor *residual, nn_tensor *y)
@@ -44,6 +48,11 @@ void cuda_attention(nn_ctx *c, const nn_tensor *q, const nn_tensor *k, const nn_
     cuda_ctx *s = cuda_enter(c);
     int64_t batch = q->shape[0], lq = q->shape[1], lk = k->shape[1], ch = q->shape[2];
     int64_t d = ch / heads;
+    if (lk <= ATTN_FUSED_MAX_KEYS && d <= CUDA_ATTENTION_FUSED_MAX_D) {
+        cuda_run_attention_fused(s->stream, q->data, k->data, v->data, out->data, batch, lq, lk,
+                                 ch, heads);
+        return;
+    }
     int64_t band = ATTN_SCORE_FLOATS / (heads * lk);
     band = band < 1 ? 1 : band > lq ? lq : band;
     float scale = 1.0f / sqrtf((float)d), one = 1.0f, zero = 0.0f;

@@ -37,6 +37,14 @@ void cuda_run_conv_input(cudaStream_t s, const float *x, float *xp, int64_t plan
                          int64_t wp);
 /* each of `rows` rows of n values becomes its softmax, in place */
 void cuda_run_softmax_rows(cudaStream_t s, float *x, int64_t rows, int64_t n);
+/* out (batch, lq, heads * d) = softmax(q k^T / sqrt(d)) v per head, fused
+ * (kernels_attention.cu), for d = ch / heads up to CUDA_ATTENTION_FUSED_MAX_D
+ * (its shared memory then stays under the default 48 KiB); k and v are
+ * (batch, lk, ch) */
+#define CUDA_ATTENTION_FUSED_MAX_D 160
+void cuda_run_attention_fused(cudaStream_t s, const float *q, const float *k, const float *v,
+                              float *out, int64_t batch, int64_t lq, int64_t lk, int64_t ch,
+                              int heads);
 /* GroupNorm + activation; scratch holds cuda_group_norm_scratch() floats */
 int64_t cuda_group_norm_scratch(int64_t batch, int groups, int64_t group_size);
 void cuda_run_group_norm(cudaStream_t s, const float *x, float *y, const float *gamma,
