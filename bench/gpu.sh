@@ -2,7 +2,9 @@
 # MuseTalk on a GPU, lipstream's CUDA backend against a PyTorch fp16
 # reference of the same networks (random weights at the published sizes,
 # musetalk.json and sd-vae-ft-mse configs): frames per second of the UNet,
-# the VAE decoder and both in turn, at batch 1, 4, 16 and 32, and the ratio.
+# the VAE decoder and both in turn, at batch 1, 4, 16 and 32, and the ratio;
+# lipstream's "unet+vae_decode_graph" row is both as the renderer queues them
+# (one CUDA graph), against PyTorch's both-in-turn.
 #
 # usage: bench/gpu.sh [REPS] [BATCHES]     (defaults: 10 runs, 1,4,16,32)
 # Needs an NVIDIA GPU, a CUDA build of lipstream and torch with CUDA. Builds
@@ -48,11 +50,12 @@ awk '
   END {
     print "\n  " ran
     printf "  %-28s %12s %14s %8s\n", "frames per second", "PyTorch fp16", "lipstream", "ratio"
-    n = split("unet vae_decode unet+vae_decode", nets, " ")
+    n = split("unet vae_decode unet+vae_decode unet+vae_decode_graph", nets, " ")
     m = split(batches, bs, ",")
     for (j = 1; j <= m; j++)
       for (k = 1; k <= n; k++) {
-        t = fps["torch", nets[k], bs[j]]; l = fps["lipstream", nets[k], bs[j]]
+        ref = nets[k] == "unet+vae_decode_graph" ? "unet+vae_decode" : nets[k]
+        t = fps["torch", ref, bs[j]]; l = fps["lipstream", nets[k], bs[j]]
         printf "  %-28s %12.1f %14.1f %8.2f\n", nets[k] " batch " bs[j], t, l, (t > 0 ? l / t : 0)
       }
   }' batches="$batches" "$work/torch.txt" "$work/lipstream.txt"

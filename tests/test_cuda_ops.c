@@ -10,28 +10,32 @@
  * included: residual epilogues, aliasing, asymmetric padding, upsampling
  * reads), then each network with the small random-weight checkpoints placed
  * on the GPU (whisper encoder, alone and as the live server streams it,
- * both UNets, VAE decode and encode, the renderer's faces) against the same
- * network on the CPU, and the paste-back of faces into frames against the
- * host's, byte for byte. Exits 77 (skipped)
- * with the reason when there is no GPU or no CUDA build.
+ * both UNets, VAE decode and encode, the renderer's faces, also replayed
+ * from a CUDA graph with new inputs) against the same network on the CPU,
+ * and the paste-back of faces into frames against the host's, byte for
+ * byte. Exits 77 (skipped) with the reason when there is no GPU or no CUDA
+ * build.
  *
- * host: runs anywhere. The same network comparisons on a "fenced" backend:
- * the CPU's kernels behind a table that records the memory it allocates and
- * fails an operator given any tensor outside it. A weight the placement
- * missed, or an input the model code did not upload, is caught here without
- * a GPU; the results must equal the CPU's. Also the device names and their
- * errors (nn/device.h).
+ * host: runs anywhere. The same network comparisons on the "fenced" backend
+ * of fenced_backend.h: the CPU's kernels behind a table that fails an
+ * operator given memory it did not allocate, and records and replays passes
+ * as graph capture does. A weight the placement missed, an input the model
+ * code did not upload, or a recorded pass that would not see its new inputs
+ * is caught here without a GPU; the results must equal the CPU's. Also the
+ * device names and their errors (nn/device.h).
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "fenced_backend.h"
 #include "avatar/paste.h"
 #include "io/npy.h"
 #include "live/stream_features.h"
 #include "models/musetalk.h"
 #include "nn/device.h"
+#include "nn/recording.h"
 
 /* Tolerances (max |got - want| <= atol + rtol * max |want|):
  * - TF32 rounds GEMM and convolution inputs to 10 mantissa bits (relative
@@ -320,204 +324,6 @@ static void test_operators(const nn_backend *gpu)
     nn_ctx_free(e.gpu);
 }
 
-/* --- the fenced backend ---------------------------------------------------- */
-
-#define FENCE_MAX_BLOCKS 4096
-
-typedef struct fence_block {
-    char *base;
-    size_t size;
-} fence_block;
-
-static fence_block fence_blocks[FENCE_MAX_BLOCKS];
-static int fence_count;
-static nn_backend fenced;
-
-static void *fence_alloc(size_t bytes)
-{
-    NN_CHECK(fence_count < FENCE_MAX_BLOCKS, "fence: too many blocks");
-    void *p = nn_backend_cpu()->alloc(bytes);
-    if (p)
-        fence_blocks[fence_count++] = (fence_block){ p, bytes };
-    return p;
-}
-
-static void fence_free(void *p)
-{
-    for (int i = 0; i < fence_count; i++)
-        if (fence_blocks[i].base == p) {
-            fence_blocks[i] = fence_blocks[--fence_count];
-            break;
-        }
-    nn_backend_cpu()->free(p);
-}
-
-/* Fails the check unless [p, p + bytes) lies in one block of the backend. */
-static void fence_need(const char *op, const void *p, size_t bytes)
-{
-    const char *c = p;
-    int inside = 0;
-    for (int i = 0; i < fence_count && !inside; i++)
-        inside = c >= fence_blocks[i].base && c + bytes <= fence_blocks[i].base + fence_blocks[i].size;
-    CHECK(inside, "%s: %zu bytes at %p are not backend memory", op, bytes, p);
-}
-
-static void fence_tensor(const char *op, const nn_tensor *t)
-{
-    if (t)
-        fence_need(op, t->data, (size_t)nn_numel(t) * sizeof(float));
-}
-
-static void fence_upload(nn_ctx *c, void *dst, const void *src, size_t bytes)
-{
-    (void)c;
-    fence_need("upload", dst, bytes);
-    memcpy(dst, src, bytes);
-}
-
-static void fence_download(nn_ctx *c, void *dst, const void *src, size_t bytes)
-{
-    (void)c;
-    fence_need("download", src, bytes);
-    memcpy(dst, src, bytes);
-}
-
-static void fence_linear(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
-                         const nn_tensor *residual, nn_tensor *y)
-{
-    const nn_tensor *all[] = { x, w, b, residual, y };
-    for (int i = 0; i < 5; i++)
-        fence_tensor("linear", all[i]);
-    nn_backend_cpu()->linear(c, x, w, b, residual, y);
-}
-
-static void fence_conv2d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
-                         const nn_conv2d_params *p, const nn_tensor *residual, nn_tensor *y)
-{
-    const nn_tensor *all[] = { x, w, b, residual, y };
-    for (int i = 0; i < 5; i++)
-        fence_tensor("conv2d", all[i]);
-    nn_backend_cpu()->conv2d(c, x, w, b, p, residual, y);
-}
-
-static void fence_conv1d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
-                         int stride, int pad_left, int pad_right, nn_act act, nn_tensor *y)
-{
-    const nn_tensor *all[] = { x, w, b, y };
-    for (int i = 0; i < 4; i++)
-        fence_tensor("conv1d", all[i]);
-    nn_backend_cpu()->conv1d(c, x, w, b, stride, pad_left, pad_right, act, y);
-}
-
-static void fence_group_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma,
-                             const nn_tensor *beta, int groups, float eps, nn_act act, nn_tensor *y)
-{
-    const nn_tensor *all[] = { x, gamma, beta, y };
-    for (int i = 0; i < 4; i++)
-        fence_tensor("group_norm", all[i]);
-    nn_backend_cpu()->group_norm(c, x, gamma, beta, groups, eps, act, y);
-}
-
-static void fence_layer_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma,
-                             const nn_tensor *beta, float eps, nn_tensor *y)
-{
-    const nn_tensor *all[] = { x, gamma, beta, y };
-    for (int i = 0; i < 4; i++)
-        fence_tensor("layer_norm", all[i]);
-    nn_backend_cpu()->layer_norm(c, x, gamma, beta, eps, y);
-}
-
-static void fence_activation(nn_ctx *c, const nn_tensor *x, nn_act act, nn_tensor *y)
-{
-    fence_tensor("activation", x);
-    fence_tensor("activation", y);
-    nn_backend_cpu()->activation(c, x, act, y);
-}
-
-static void fence_geglu(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
-{
-    fence_tensor("geglu", x);
-    fence_tensor("geglu", y);
-    nn_backend_cpu()->geglu(c, x, y);
-}
-
-static void fence_attention(nn_ctx *c, const nn_tensor *q, const nn_tensor *k, const nn_tensor *v,
-                            int heads, nn_tensor *out)
-{
-    const nn_tensor *all[] = { q, k, v, out };
-    for (int i = 0; i < 4; i++)
-        fence_tensor("attention", all[i]);
-    nn_backend_cpu()->attention(c, q, k, v, heads, out);
-}
-
-static void fence_add(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
-{
-    const nn_tensor *all[] = { a, b, y };
-    for (int i = 0; i < 3; i++)
-        fence_tensor("add", all[i]);
-    nn_backend_cpu()->add(c, a, b, y);
-}
-
-static void fence_upsample2x(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
-{
-    fence_tensor("upsample2x", x);
-    fence_tensor("upsample2x", y);
-    nn_backend_cpu()->upsample2x(c, x, y);
-}
-
-static void fence_concat(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
-{
-    const nn_tensor *all[] = { a, b, y };
-    for (int i = 0; i < 3; i++)
-        fence_tensor("concat_channels", all[i]);
-    nn_backend_cpu()->concat_channels(c, a, b, y);
-}
-
-static void fence_transpose12(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
-{
-    fence_tensor("transpose12", x);
-    fence_tensor("transpose12", y);
-    nn_backend_cpu()->transpose12(c, x, y);
-}
-
-static void fence_paste_faces(nn_ctx *c, const nn_tensor *faces, const nn_paste *pastes)
-{
-    (void)c;
-    fence_tensor("paste", faces);
-    for (int64_t i = 0; i < faces->shape[0]; i++) {
-        const nn_paste *p = &pastes[i];
-        size_t frame = (size_t)p->width * p->height * 3;
-        fence_need("paste frame", p->frame, frame);
-        fence_need("paste out", p->out, frame);
-        fence_need("paste mask", p->mask, (size_t)p->crop_width * p->crop_height);
-    }
-    ls_paste_faces_host(faces, pastes);
-}
-
-static const nn_backend *fenced_backend(void)
-{
-    fenced = *nn_backend_cpu();
-    fenced.name = "fenced";
-    fenced.alloc = fence_alloc;
-    fenced.free = fence_free;
-    fenced.upload = fence_upload;
-    fenced.download = fence_download;
-    fenced.linear = fence_linear;
-    fenced.conv2d = fence_conv2d;
-    fenced.conv1d = fence_conv1d;
-    fenced.group_norm = fence_group_norm;
-    fenced.layer_norm = fence_layer_norm;
-    fenced.activation = fence_activation;
-    fenced.geglu = fence_geglu;
-    fenced.attention = fence_attention;
-    fenced.add = fence_add;
-    fenced.upsample2x = fence_upsample2x;
-    fenced.concat_channels = fence_concat;
-    fenced.transpose12 = fence_transpose12;
-    fenced.paste_faces = fence_paste_faces;
-    return &fenced;
-}
-
 /* --- networks on a device against the CPU --------------------------------- */
 
 static nn_tensor load_npy(const char *dir, const char *name)
@@ -615,6 +421,54 @@ static void test_render(const nn_backend *dev, double face_atol)
     check_close("musetalk faces (bytes)", fg, fw, n, face_atol, 0);
     nn_ctx_free(c);
     ls_musetalk_free(m);
+    free(lat.data), free(aud.data), free(want), free(got), free(fw), free(fg);
+}
+
+/* The renderer run RENDERS times on one context with new inputs each time,
+ * as the inference worker runs it: the first runs go direct, one is
+ * recorded, the rest replay the recording (nn/recording.h); every result
+ * must match the CPU's render of the same inputs. */
+#define RENDERS 5
+
+static void test_recorded_render(const nn_backend *dev, double face_atol)
+{
+    ls_musetalk *on_cpu = NULL, *on_dev = NULL;
+    ls_error err = { { 0 } };
+    nn_tensor lat = load_npy(mt_dir, "mt_latents.npy"), aud = load_npy(mt_dir, "mt_audio.npy");
+    if (ls_musetalk_load_dir(mt_dir, LS_MUSETALK_V1, &on_cpu, &err) != 0 ||
+        ls_musetalk_load_dir(mt_dir, LS_MUSETALK_V1, &on_dev, &err) != 0 ||
+        ls_musetalk_place(on_dev, dev, &err) != 0 || !lat.data || !aud.data) {
+        CHECK(0, "musetalk: %s", err.msg);
+        ls_musetalk_free(on_cpu), ls_musetalk_free(on_dev);
+        free(lat.data), free(aud.data);
+        return;
+    }
+    int64_t side = ls_musetalk_face_size(on_cpu, lat.shape[2]);
+    int64_t n = lat.shape[0] * side * side * 3;
+    uint8_t *want = malloc((size_t)n), *got = malloc((size_t)n);
+    float *fw = malloc((size_t)n * sizeof *fw), *fg = malloc((size_t)n * sizeof *fg);
+    nn_ctx *cpu = nn_ctx_new(nn_backend_cpu()), *c = nn_ctx_new(dev);
+    for (int r = 0; r < RENDERS; r++) {
+        nn_tensor l = host_rand(lat.ndim, lat.shape, 1.0f), a = host_rand(aud.ndim, aud.shape, 1.0f);
+        ls_musetalk_render(on_cpu, cpu, &l, &a, want);
+        ls_musetalk_render(on_dev, c, &l, &a, got);
+        for (int64_t i = 0; i < n; i++)
+            fw[i] = want[i], fg[i] = got[i];
+        char what[64];
+        snprintf(what, sizeof what, "musetalk faces, render %d of %d", r + 1, RENDERS);
+        check_close(what, fg, fw, n, face_atol, 0);
+        free(l.data), free(a.data);
+    }
+    nn_recording_stats st = nn_recording_stats_of(c);
+    printf("recorded renders: %lld direct, %lld recorded, %lld replayed, %lld failed\n",
+           (long long)st.direct, (long long)st.recorded, (long long)st.replayed,
+           (long long)st.failed);
+    CHECK(st.recorded == 1 && st.failed == 0 && st.replayed >= 2 &&
+              st.direct + st.replayed == RENDERS,
+          "renders: %lld direct, %lld recorded, %lld replayed", (long long)st.direct,
+          (long long)st.recorded, (long long)st.replayed);
+    nn_ctx_free(cpu), nn_ctx_free(c);
+    ls_musetalk_free(on_cpu), ls_musetalk_free(on_dev);
     free(lat.data), free(aud.data), free(want), free(got), free(fw), free(fg);
 }
 
@@ -764,6 +618,7 @@ static void test_networks(const nn_backend *dev, double rtol, double face_atol)
               "unet_b_latent.npy", "unet_b_audio.npy", rtol);
     test_vae(dev, rtol);
     test_render(dev, face_atol);
+    test_recorded_render(dev, face_atol);
 }
 
 /* --- device names ------------------------------------------------------------ */

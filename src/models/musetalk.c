@@ -6,7 +6,8 @@
  * uploaded as they are, the audio after the positional encoding is added to
  * a copy in the context's host buffer, and the decoded image is either left
  * on the device (generate) or downloaded into that buffer and converted to
- * bytes there (render).
+ * bytes there (render). The UNet and the VAE run as one recorded pass
+ * (nn/recording.h): on a GPU, one graph launch per batch.
  */
 #include "models/musetalk.h"
 
@@ -17,6 +18,7 @@
 
 #include "audio/features.h"
 #include "models/model_files.h"
+#include "nn/recording.h"
 
 struct ls_musetalk {
     ls_unet *unet;
@@ -174,6 +176,25 @@ void ls_musetalk_faces_to_bgr(const nn_tensor *x, uint8_t *faces)
         }
 }
 
+/* The device part of generate: x = decode(UNet(latents, 0, cond) / scaling). */
+typedef struct generate_pass {
+    const ls_musetalk *m;
+    const nn_tensor *latents, *cond;
+    nn_tensor *x;
+} generate_pass;
+
+static void run_generate(nn_ctx *c, void *arg)
+{
+    const generate_pass *g = arg;
+    const nn_tensor *lat = g->latents;
+    nn_arena_mark mark = nn_arena_get_mark(c->arena);
+    nn_tensor pred = nn_alloc4(c, lat->shape[0], ls_unet_config_of(g->m->unet)->out_channels,
+                               lat->shape[2], lat->shape[3]);
+    ls_unet_forward(g->m->unet, c, lat, g->cond, &pred);
+    ls_vae_decode_scaled(g->m->vae, c, &pred, g->x);
+    nn_arena_release(c->arena, mark);
+}
+
 nn_tensor ls_musetalk_generate(const ls_musetalk *m, nn_ctx *c, const nn_tensor *latents,
                                const nn_tensor *audio)
 {
@@ -190,10 +211,12 @@ nn_tensor ls_musetalk_generate(const ls_musetalk *m, nn_ctx *c, const nn_tensor 
     c->be->upload(c, cond.data, host, audio_bytes);
     nn_tensor lat = nn_alloc(c, 4, latents->shape);
     c->be->upload(c, lat.data, latents->data, (size_t)nn_numel(latents) * sizeof(float));
-    /* pred = UNet(latents, t = 0, cond); x = decode(pred / scaling_factor) */
-    nn_tensor pred = nn_alloc4(c, batch, ls_unet_config_of(m->unet)->out_channels, h, w);
-    ls_unet_forward(m->unet, c, &lat, &cond, &pred);
-    ls_vae_decode_scaled(m->vae, c, &pred, &x);
+    /* one recording per batch shape and place in the arena (nn/recording.h) */
+    generate_pass pass = { m, &lat, &cond, &x };
+    const int64_t key[] = { (int64_t)(intptr_t)m, batch, h, w, tokens, dim,
+                            (int64_t)(intptr_t)lat.data, (int64_t)(intptr_t)cond.data,
+                            (int64_t)(intptr_t)x.data };
+    nn_run_recorded(c, key, (int)(sizeof key / sizeof *key), run_generate, &pass);
     nn_arena_release(c->arena, mark);   /* x stays: it was taken before the mark */
     return x;
 }

@@ -27,6 +27,7 @@ struct nn_arena {
     int cur;       /* block the cursor is in */
     size_t off;    /* cursor offset inside blocks[cur] */
     size_t peak;
+    uint64_t layout;   /* bumped whenever the blocks change */
 };
 
 static size_t round_up(size_t n)
@@ -42,6 +43,7 @@ static int add_block(nn_arena *a, size_t size)
     if (!p)
         return -1;
     a->blocks[a->nblocks++] = (arena_block){ p, size };
+    a->layout++;
     return 0;
 }
 
@@ -65,6 +67,11 @@ void nn_arena_free(nn_arena *a)
     for (int i = 0; i < a->nblocks; i++)
         a->be->free(a->blocks[i].base);
     free(a);
+}
+
+uint64_t nn_arena_layout(const nn_arena *a)
+{
+    return a->layout;
 }
 
 size_t nn_arena_used(const nn_arena *a)

@@ -32,6 +32,11 @@ void nn_arena_release(nn_arena *a, nn_arena_mark mark);
 /* Frees everything allocated; coalesces blocks to the high-water mark. */
 void nn_arena_reset(nn_arena *a);
 
+/* A number that changes whenever the arena's blocks do (added or merged):
+ * while it stays the same, the same marks and allocation sizes give the
+ * same addresses (nn/recording.h relies on it). */
+uint64_t nn_arena_layout(const nn_arena *a);
+
 /* Bytes in use now, and the most ever in use at once. */
 size_t nn_arena_used(const nn_arena *a);
 size_t nn_arena_peak(const nn_arena *a);

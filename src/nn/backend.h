@@ -17,8 +17,10 @@
  * as its upload returns. Given a context, a copy is ordered after that
  * context's operators only (a GPU copies on the context's stream), so
  * contexts used by different threads (the inference worker, each session's
- * whisper encoder) never wait for one another; given NULL (placing weights,
- * uploading an avatar) it is ordered after every operator of every context.
+ * whisper encoder) never wait for one another. Given NULL, a copy waits for
+ * no context: it is for memory no operator is using (placing weights,
+ * uploading an avatar), and it is complete when it returns, so every
+ * operator queued after it sees the data.
  */
 #ifndef LS_NN_BACKEND_H
 #define LS_NN_BACKEND_H
@@ -69,6 +71,20 @@ typedef struct nn_backend {
      * nn_ctx_new (0, or -1 when it cannot be made) and freed by nn_ctx_free. */
     int (*ctx_open)(nn_ctx *c);
     void (*ctx_close)(nn_ctx *c);
+
+    /* Optional (NULL where launching an operator costs next to nothing, as on
+     * the CPU): recording a context's operators once to replay them as one
+     * launch (a GPU's graphs; nn/recording.h decides when). Between
+     * record_begin and record_end the context's operators are recorded, not
+     * run, and nothing may be copied or waited for on the context.
+     * record_begin gives 0, or -1 when the context cannot record; record_end
+     * gives the recording, or NULL when recording failed (the operators then
+     * never ran). replay queues a recording on the context it was made on:
+     * the same operators on the same memory, reading what it holds now. */
+    int (*record_begin)(nn_ctx *c);
+    void *(*record_end)(nn_ctx *c);
+    void (*replay)(nn_ctx *c, void *recording);
+    void (*record_free)(void *recording);
 
     /* y[M,N] = x[M,K] w[N,K]^T + b[N] + residual[M,N]. x may have any rank:
      * its last dimension is K, the others are flattened into M. */

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "nn/recording.h"
+
 nn_ctx *nn_ctx_new(const nn_backend *be)
 {
     nn_ctx *c = calloc(1, sizeof *c);
@@ -31,6 +33,7 @@ void nn_ctx_free(nn_ctx *c)
 {
     if (!c)
         return;
+    nn_recordings_free(c);
     if (c->be->ctx_close)
         c->be->ctx_close(c);   /* finishes the context's queued work first */
     nn_arena_free(c->arena);

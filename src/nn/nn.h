@@ -25,6 +25,7 @@ struct nn_ctx {
     void *device;          /* the backend's state for this context (a CUDA stream), or NULL */
     void *host;            /* nn_host_buffer's memory */
     size_t host_bytes;
+    struct nn_recordings *recordings;   /* nn/recording.h's passes, or NULL */
 };
 
 /* Creates a context with its own arena; NULL on out-of-memory or when the

@@ -5,14 +5,18 @@
  * One GPU per process: nn_backend_cuda() opens it on first use and later
  * calls for the same index return the same table. Memory is cudaMalloc'd.
  * A copy given a context runs on that context's stream and is waited for;
- * one given none is cudaMemcpy on the legacy default stream, which waits for
- * the work already queued on every context's stream (those are blocking
- * streams) and is waited for by work queued later.
+ * one given none is cudaMemcpy on the legacy default stream, then waited
+ * for (a pageable upload may still be in flight when cudaMemcpy returns).
  *
- * Each nn_ctx gets a stream, a cuBLAS and a cuDNN handle bound to it, and
- * reusable cuDNN descriptors; operators queue work and return. Whatever
- * thread runs an operator, cuda_enter() first makes the backend's GPU its
- * current device.
+ * Each nn_ctx gets a non-blocking stream, a cuBLAS handle (with its own
+ * workspace, so that it never allocates while recording) and a cuDNN handle
+ * bound to it, and reusable cuDNN descriptors; operators queue work and
+ * return. The streams do not synchronize with the legacy default stream, so
+ * a copy without a context on one thread (an avatar uploaded for a new
+ * session) never joins, and so never breaks, a recording under way on
+ * another. Recordings are CUDA graphs captured from the context's stream in
+ * thread-local mode. Whatever thread runs an operator, cuda_enter() first
+ * makes the backend's GPU its current device.
  */
 #include "nn/cuda/cuda_backend.h"
 
@@ -82,14 +86,15 @@ static void cuda_free(void *p)
 }
 
 /* With a context: on its stream, then waited for (the other contexts' work
- * goes on). Without: on the legacy default stream, which waits for every
- * blocking stream's work and is waited for by their later work. */
+ * goes on). Without: on the legacy default stream, then waited for; no
+ * context's work is involved either way. */
 static void cuda_copy(nn_ctx *c, void *dst, const void *src, size_t bytes,
                       enum cudaMemcpyKind kind)
 {
     if (!c) {
         enter_device();
         CUDA_OK(cudaMemcpy(dst, src, bytes, kind));
+        CUDA_OK(cudaStreamSynchronize(cudaStreamLegacy));
         return;
     }
     cudaStream_t stream = cuda_enter(c)->stream;
@@ -136,6 +141,8 @@ static void cuda_ctx_close(nn_ctx *c)
         cublasDestroy(s->blas);
     if (s->stream)
         cudaStreamDestroy(s->stream);
+    if (s->blas_workspace)
+        cudaFree(s->blas_workspace);
     free(s);
     c->device = NULL;
 }
@@ -147,9 +154,12 @@ static int cuda_ctx_open(nn_ctx *c)
     if (!s)
         return -1;
     c->device = s;
-    if (cudaStreamCreate(&s->stream) != cudaSuccess ||
+    if (cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking) != cudaSuccess ||
+        cudaMalloc(&s->blas_workspace, CUDA_BLAS_WORKSPACE) != cudaSuccess ||
         cublasCreate(&s->blas) != CUBLAS_STATUS_SUCCESS ||
         cublasSetStream(s->blas, s->stream) != CUBLAS_STATUS_SUCCESS ||
+        cublasSetWorkspace(s->blas, s->blas_workspace, CUDA_BLAS_WORKSPACE) !=
+            CUBLAS_STATUS_SUCCESS ||
         cublasSetMathMode(s->blas, CUBLAS_TF32_TENSOR_OP_MATH) != CUBLAS_STATUS_SUCCESS ||
         cudnnCreate(&s->dnn) != CUDNN_STATUS_SUCCESS ||
         cudnnSetStream(s->dnn, s->stream) != CUDNN_STATUS_SUCCESS ||
@@ -162,6 +172,48 @@ static int cuda_ctx_open(nn_ctx *c)
         return -1;
     }
     return 0;
+}
+
+/* --- recordings: CUDA graphs ------------------------------------------------- */
+
+static int cuda_record_begin(nn_ctx *c)
+{
+    cuda_ctx *s = cuda_enter(c);
+    if (cudaStreamBeginCapture(s->stream, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
+        cudaGetLastError();
+        return -1;
+    }
+    return 0;
+}
+
+static void *cuda_record_end(nn_ctx *c)
+{
+    cuda_ctx *s = cuda_enter(c);
+    cudaGraph_t graph = NULL;
+    cudaGraphExec_t exec = NULL;
+    cudaError_t e = cudaStreamEndCapture(s->stream, &graph);
+    if (e == cudaSuccess)
+        e = cudaGraphInstantiate(&exec, graph, 0);
+    if (graph)
+        cudaGraphDestroy(graph);
+    if (e != cudaSuccess) {
+        fprintf(stderr, "lipstream: CUDA: recording a pass failed (%s); it runs unrecorded\n",
+                cudaGetErrorString(e));
+        cudaGetLastError();
+        return NULL;
+    }
+    return exec;
+}
+
+static void cuda_replay(nn_ctx *c, void *recording)
+{
+    CUDA_OK(cudaGraphLaunch((cudaGraphExec_t)recording, cuda_enter(c)->stream));
+}
+
+static void cuda_record_free(void *recording)
+{
+    enter_device();
+    cudaGraphExecDestroy((cudaGraphExec_t)recording);   /* a launch in flight completes first */
 }
 
 /* --- one-kernel operators -------------------------------------------------- */
@@ -248,6 +300,10 @@ static const nn_backend cuda_backend = {
     .synchronize = cuda_synchronize,
     .ctx_open = cuda_ctx_open,
     .ctx_close = cuda_ctx_close,
+    .record_begin = cuda_record_begin,
+    .record_end = cuda_record_end,
+    .replay = cuda_replay,
+    .record_free = cuda_record_free,
     .linear = cuda_linear,
     .conv2d = cuda_conv2d,
     .conv1d = cuda_conv1d,

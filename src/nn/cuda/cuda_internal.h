@@ -41,8 +41,13 @@ typedef struct cuda_conv_plan {
 
 #define CUDA_MAX_PLANS 256
 
+/* cuBLAS's workspace per context: NVIDIA's advice for Hopper, and enough for
+ * graph capture (cuBLAS must not allocate while a stream is captured). */
+#define CUDA_BLAS_WORKSPACE ((size_t)32 << 20)
+
 typedef struct cuda_ctx {
     cudaStream_t stream;
+    void *blas_workspace;
     cublasHandle_t blas;
     cudnnHandle_t dnn;
     cudnnTensorDescriptor_t x_desc, y_desc;

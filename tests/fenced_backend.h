@@ -1,0 +1,396 @@
+/*
+ * fenced_backend.h - a CPU backend that behaves like a GPU's in the ways
+ * model code can get wrong, for tests that run anywhere (test_cuda_ops
+ * host). Included once by a test, after check.h.
+ *
+ * Memory: it records the blocks it allocates, and every operator and copy
+ * fails a CHECK when given memory outside them (a weight the placement
+ * missed, an input the model code did not upload).
+ *
+ * Recording: as a GPU's graph capture, between record_begin and record_end
+ * the operators are recorded with their arguments (tensors by value: the
+ * same memory, the same shapes), not run, and a copy is a failed CHECK;
+ * replay runs them on whatever that memory holds then, each with the
+ * arena's cursor where it was when recorded, so that the scratch the CPU
+ * kernels take from the arena lies where it lay (a GPU's workspaces are
+ * fixed in its graph the same way). A pass whose inputs
+ * a replay would not see (a host buffer read while recording, tensors at
+ * other addresses the next time) gives a wrong result here as on a GPU.
+ *
+ * The operators themselves are the CPU backend's, so results must equal
+ * the CPU's exactly.
+ */
+#ifndef LS_TESTS_FENCED_BACKEND_H
+#define LS_TESTS_FENCED_BACKEND_H
+
+#include <stdlib.h>
+
+#include "avatar/paste.h"
+#include "nn/nn.h"
+
+#define FENCE_MAX_BLOCKS 4096
+
+typedef struct fence_block {
+    char *base;
+    size_t size;
+} fence_block;
+
+static fence_block fence_blocks[FENCE_MAX_BLOCKS];
+static int fence_count;
+static nn_backend fenced;
+
+static void *fence_alloc(size_t bytes)
+{
+    NN_CHECK(fence_count < FENCE_MAX_BLOCKS, "fence: too many blocks");
+    void *p = nn_backend_cpu()->alloc(bytes);
+    if (p)
+        fence_blocks[fence_count++] = (fence_block){ p, bytes };
+    return p;
+}
+
+static void fence_free(void *p)
+{
+    for (int i = 0; i < fence_count; i++)
+        if (fence_blocks[i].base == p) {
+            fence_blocks[i] = fence_blocks[--fence_count];
+            break;
+        }
+    nn_backend_cpu()->free(p);
+}
+
+/* Fails the check unless [p, p + bytes) lies in one block of the backend. */
+static void fence_need(const char *op, const void *p, size_t bytes)
+{
+    const char *c = p;
+    int inside = 0;
+    for (int i = 0; i < fence_count && !inside; i++)
+        inside = c >= fence_blocks[i].base && c + bytes <= fence_blocks[i].base + fence_blocks[i].size;
+    CHECK(inside, "%s: %zu bytes at %p are not backend memory", op, bytes, p);
+}
+
+/* --- calls: run now, or recorded --------------------------------------------- */
+
+#define FENCE_TENSORS 5
+
+typedef struct fence_call fence_call;
+struct fence_call {
+    void (*run)(nn_ctx *c, const fence_call *k);
+    nn_tensor t[FENCE_TENSORS];
+    int given[FENCE_TENSORS];        /* t[i] was passed (optional ones may be NULL) */
+    nn_conv2d_params conv;
+    int n[3];
+    float eps;
+    nn_act act;
+    nn_arena_mark mark;              /* the arena's cursor when recorded */
+};
+
+typedef struct fence_recording {
+    fence_call *calls;
+    int count;
+} fence_recording;
+
+static struct {
+    int on;
+    fence_recording now;
+    int capacity;
+} fence_rec;
+
+static const nn_tensor *fence_arg(const fence_call *k, int i)
+{
+    return k->given[i] ? &k->t[i] : NULL;
+}
+
+static nn_tensor *fence_out(const fence_call *k, int i)
+{
+    return (nn_tensor *)fence_arg(k, i);
+}
+
+/* A call of `op` on up to FENCE_TENSORS tensors (NULL where absent), each
+ * checked to be backend memory. */
+static fence_call fence_tensors(const char *op, void (*run)(nn_ctx *, const fence_call *),
+                                const nn_tensor *a, const nn_tensor *b, const nn_tensor *c,
+                                const nn_tensor *d, const nn_tensor *e)
+{
+    const nn_tensor *all[FENCE_TENSORS] = { a, b, c, d, e };
+    fence_call k = { .run = run };
+    for (int i = 0; i < FENCE_TENSORS; i++)
+        if (all[i]) {
+            fence_need(op, all[i]->data, (size_t)nn_numel(all[i]) * sizeof(float));
+            k.t[i] = *all[i];
+            k.given[i] = 1;
+        }
+    return k;
+}
+
+static void fence_issue(nn_ctx *c, const fence_call *k)
+{
+    if (!fence_rec.on) {
+        k->run(c, k);
+        return;
+    }
+    fence_recording *r = &fence_rec.now;
+    if (r->count == fence_rec.capacity) {
+        fence_rec.capacity = fence_rec.capacity ? 2 * fence_rec.capacity : 256;
+        r->calls = realloc(r->calls, (size_t)fence_rec.capacity * sizeof *r->calls);
+        NN_CHECK(r->calls != NULL, "fence: out of memory recording");
+    }
+    r->calls[r->count] = *k;
+    r->calls[r->count++].mark = nn_arena_get_mark(c->arena);
+}
+
+static int fence_record_begin(nn_ctx *c)
+{
+    (void)c;
+    CHECK(!fence_rec.on, "recording inside a recording");
+    fence_rec.on = 1;
+    fence_rec.now = (fence_recording){ 0 };
+    fence_rec.capacity = 0;
+    return 0;
+}
+
+static void *fence_record_end(nn_ctx *c)
+{
+    (void)c;
+    CHECK(fence_rec.on, "record_end without record_begin");
+    fence_rec.on = 0;
+    fence_recording *r = malloc(sizeof *r);
+    NN_CHECK(r != NULL, "fence: out of memory recording");
+    *r = fence_rec.now;
+    return r;
+}
+
+static void fence_replay(nn_ctx *c, void *recording)
+{
+    const fence_recording *r = recording;
+    nn_arena_mark now = nn_arena_get_mark(c->arena);
+    for (int i = 0; i < r->count; i++) {
+        nn_arena_release(c->arena, r->calls[i].mark);   /* its scratch where it was recorded */
+        r->calls[i].run(c, &r->calls[i]);
+    }
+    nn_arena_release(c->arena, now);
+}
+
+static void fence_record_free(void *recording)
+{
+    fence_recording *r = recording;
+    free(r->calls);
+    free(r);
+}
+
+/* --- copies ------------------------------------------------------------------ */
+
+static void fence_upload(nn_ctx *c, void *dst, const void *src, size_t bytes)
+{
+    CHECK(!(c && fence_rec.on), "upload while recording");
+    fence_need("upload", dst, bytes);
+    memcpy(dst, src, bytes);
+}
+
+static void fence_download(nn_ctx *c, void *dst, const void *src, size_t bytes)
+{
+    CHECK(!(c && fence_rec.on), "download while recording");
+    fence_need("download", src, bytes);
+    memcpy(dst, src, bytes);
+}
+
+/* --- operators: the CPU's, through fence_issue ---------------------------------- */
+
+#define CPU nn_backend_cpu()
+
+static void run_linear(nn_ctx *c, const fence_call *k)
+{
+    CPU->linear(c, fence_arg(k, 0), fence_arg(k, 1), fence_arg(k, 2), fence_arg(k, 3),
+                fence_out(k, 4));
+}
+
+static void fence_linear(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+                         const nn_tensor *residual, nn_tensor *y)
+{
+    fence_call k = fence_tensors("linear", run_linear, x, w, b, residual, y);
+    fence_issue(c, &k);
+}
+
+static void run_conv2d(nn_ctx *c, const fence_call *k)
+{
+    CPU->conv2d(c, fence_arg(k, 0), fence_arg(k, 1), fence_arg(k, 2), &k->conv, fence_arg(k, 3),
+                fence_out(k, 4));
+}
+
+static void fence_conv2d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+                         const nn_conv2d_params *p, const nn_tensor *residual, nn_tensor *y)
+{
+    fence_call k = fence_tensors("conv2d", run_conv2d, x, w, b, residual, y);
+    k.conv = *p;
+    fence_issue(c, &k);
+}
+
+static void run_conv1d(nn_ctx *c, const fence_call *k)
+{
+    CPU->conv1d(c, fence_arg(k, 0), fence_arg(k, 1), fence_arg(k, 2), k->n[0], k->n[1], k->n[2],
+                k->act, fence_out(k, 3));
+}
+
+static void fence_conv1d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+                         int stride, int pad_left, int pad_right, nn_act act, nn_tensor *y)
+{
+    fence_call k = fence_tensors("conv1d", run_conv1d, x, w, b, y, NULL);
+    k.n[0] = stride, k.n[1] = pad_left, k.n[2] = pad_right, k.act = act;
+    fence_issue(c, &k);
+}
+
+static void run_group_norm(nn_ctx *c, const fence_call *k)
+{
+    CPU->group_norm(c, fence_arg(k, 0), fence_arg(k, 1), fence_arg(k, 2), k->n[0], k->eps, k->act,
+                    fence_out(k, 3));
+}
+
+static void fence_group_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma,
+                             const nn_tensor *beta, int groups, float eps, nn_act act, nn_tensor *y)
+{
+    fence_call k = fence_tensors("group_norm", run_group_norm, x, gamma, beta, y, NULL);
+    k.n[0] = groups, k.eps = eps, k.act = act;
+    fence_issue(c, &k);
+}
+
+static void run_layer_norm(nn_ctx *c, const fence_call *k)
+{
+    CPU->layer_norm(c, fence_arg(k, 0), fence_arg(k, 1), fence_arg(k, 2), k->eps, fence_out(k, 3));
+}
+
+static void fence_layer_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma,
+                             const nn_tensor *beta, float eps, nn_tensor *y)
+{
+    fence_call k = fence_tensors("layer_norm", run_layer_norm, x, gamma, beta, y, NULL);
+    k.eps = eps;
+    fence_issue(c, &k);
+}
+
+static void run_activation(nn_ctx *c, const fence_call *k)
+{
+    CPU->activation(c, fence_arg(k, 0), k->act, fence_out(k, 1));
+}
+
+static void fence_activation(nn_ctx *c, const nn_tensor *x, nn_act act, nn_tensor *y)
+{
+    fence_call k = fence_tensors("activation", run_activation, x, y, NULL, NULL, NULL);
+    k.act = act;
+    fence_issue(c, &k);
+}
+
+static void run_geglu(nn_ctx *c, const fence_call *k)
+{
+    CPU->geglu(c, fence_arg(k, 0), fence_out(k, 1));
+}
+
+static void fence_geglu(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
+{
+    fence_call k = fence_tensors("geglu", run_geglu, x, y, NULL, NULL, NULL);
+    fence_issue(c, &k);
+}
+
+static void run_attention(nn_ctx *c, const fence_call *k)
+{
+    CPU->attention(c, fence_arg(k, 0), fence_arg(k, 1), fence_arg(k, 2), k->n[0],
+                   fence_out(k, 3));
+}
+
+static void fence_attention(nn_ctx *c, const nn_tensor *q, const nn_tensor *k, const nn_tensor *v,
+                            int heads, nn_tensor *out)
+{
+    fence_call call = fence_tensors("attention", run_attention, q, k, v, out, NULL);
+    call.n[0] = heads;
+    fence_issue(c, &call);
+}
+
+static void run_add(nn_ctx *c, const fence_call *k)
+{
+    CPU->add(c, fence_arg(k, 0), fence_arg(k, 1), fence_out(k, 2));
+}
+
+static void fence_add(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
+{
+    fence_call k = fence_tensors("add", run_add, a, b, y, NULL, NULL);
+    fence_issue(c, &k);
+}
+
+static void run_upsample2x(nn_ctx *c, const fence_call *k)
+{
+    CPU->upsample2x(c, fence_arg(k, 0), fence_out(k, 1));
+}
+
+static void fence_upsample2x(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
+{
+    fence_call k = fence_tensors("upsample2x", run_upsample2x, x, y, NULL, NULL, NULL);
+    fence_issue(c, &k);
+}
+
+static void run_concat(nn_ctx *c, const fence_call *k)
+{
+    CPU->concat_channels(c, fence_arg(k, 0), fence_arg(k, 1), fence_out(k, 2));
+}
+
+static void fence_concat(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
+{
+    fence_call k = fence_tensors("concat_channels", run_concat, a, b, y, NULL, NULL);
+    fence_issue(c, &k);
+}
+
+static void run_transpose12(nn_ctx *c, const fence_call *k)
+{
+    CPU->transpose12(c, fence_arg(k, 0), fence_out(k, 1));
+}
+
+static void fence_transpose12(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
+{
+    fence_call k = fence_tensors("transpose12", run_transpose12, x, y, NULL, NULL, NULL);
+    fence_issue(c, &k);
+}
+
+#undef CPU
+
+/* The paste table is host memory read at the call: not recordable here
+ * (nor needed: the worker pastes after the recorded pass). */
+static void fence_paste_faces(nn_ctx *c, const nn_tensor *faces, const nn_paste *pastes)
+{
+    (void)c;
+    CHECK(!fence_rec.on, "paste_faces while recording");
+    fence_need("paste", faces->data, (size_t)nn_numel(faces) * sizeof(float));
+    for (int64_t i = 0; i < faces->shape[0]; i++) {
+        const nn_paste *p = &pastes[i];
+        size_t frame = (size_t)p->width * p->height * 3;
+        fence_need("paste frame", p->frame, frame);
+        fence_need("paste out", p->out, frame);
+        fence_need("paste mask", p->mask, (size_t)p->crop_width * p->crop_height);
+    }
+    ls_paste_faces_host(faces, pastes);
+}
+
+static const nn_backend *fenced_backend(void)
+{
+    fenced = *nn_backend_cpu();
+    fenced.name = "fenced";
+    fenced.alloc = fence_alloc;
+    fenced.free = fence_free;
+    fenced.upload = fence_upload;
+    fenced.download = fence_download;
+    fenced.record_begin = fence_record_begin;
+    fenced.record_end = fence_record_end;
+    fenced.replay = fence_replay;
+    fenced.record_free = fence_record_free;
+    fenced.linear = fence_linear;
+    fenced.conv2d = fence_conv2d;
+    fenced.conv1d = fence_conv1d;
+    fenced.group_norm = fence_group_norm;
+    fenced.layer_norm = fence_layer_norm;
+    fenced.activation = fence_activation;
+    fenced.geglu = fence_geglu;
+    fenced.attention = fence_attention;
+    fenced.add = fence_add;
+    fenced.upsample2x = fence_upsample2x;
+    fenced.concat_channels = fence_concat;
+    fenced.transpose12 = fence_transpose12;
+    fenced.paste_faces = fence_paste_faces;
+    return &fenced;
+}
+
+#endif
