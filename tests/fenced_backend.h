@@ -82,6 +82,8 @@ struct fence_call {
     float eps;
     nn_act act;
     nn_arena_mark mark;              /* the arena's cursor when recorded */
+    void (*unary)(nn_ctx *, const nn_tensor *, nn_tensor *);
+    void (*binary)(nn_ctx *, const nn_tensor *, const nn_tensor *, nn_tensor *);
 };
 
 typedef struct fence_recording {
@@ -277,17 +279,6 @@ static void fence_activation(nn_ctx *c, const nn_tensor *x, nn_act act, nn_tenso
     fence_issue(c, &k);
 }
 
-static void run_geglu(nn_ctx *c, const fence_call *k)
-{
-    CPU->geglu(c, fence_arg(k, 0), fence_out(k, 1));
-}
-
-static void fence_geglu(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
-{
-    fence_call k = fence_tensors("geglu", run_geglu, x, y, NULL, NULL, NULL);
-    fence_issue(c, &k);
-}
-
 static void run_attention(nn_ctx *c, const fence_call *k)
 {
     CPU->attention(c, fence_arg(k, 0), fence_arg(k, 1), fence_arg(k, 2), k->n[0],
@@ -302,48 +293,59 @@ static void fence_attention(nn_ctx *c, const nn_tensor *q, const nn_tensor *k, c
     fence_issue(c, &call);
 }
 
-static void run_add(nn_ctx *c, const fence_call *k)
+/* The operators of one input (geglu, upsample2x, transpose12) and of two
+ * (add, concat_channels): the CPU's function travels in the call. */
+static void run_unary(nn_ctx *c, const fence_call *k)
 {
-    CPU->add(c, fence_arg(k, 0), fence_arg(k, 1), fence_out(k, 2));
+    k->unary(c, fence_arg(k, 0), fence_out(k, 1));
 }
 
-static void fence_add(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
+static void run_binary(nn_ctx *c, const fence_call *k)
 {
-    fence_call k = fence_tensors("add", run_add, a, b, y, NULL, NULL);
+    k->binary(c, fence_arg(k, 0), fence_arg(k, 1), fence_out(k, 2));
+}
+
+static void fence_unary(nn_ctx *c, const char *op,
+                        void (*cpu_op)(nn_ctx *, const nn_tensor *, nn_tensor *),
+                        const nn_tensor *x, nn_tensor *y)
+{
+    fence_call k = fence_tensors(op, run_unary, x, y, NULL, NULL, NULL);
+    k.unary = cpu_op;
     fence_issue(c, &k);
 }
 
-static void run_upsample2x(nn_ctx *c, const fence_call *k)
+static void fence_binary(nn_ctx *c, const char *op,
+                         void (*cpu_op)(nn_ctx *, const nn_tensor *, const nn_tensor *, nn_tensor *),
+                         const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
 {
-    CPU->upsample2x(c, fence_arg(k, 0), fence_out(k, 1));
+    fence_call k = fence_tensors(op, run_binary, a, b, y, NULL, NULL);
+    k.binary = cpu_op;
+    fence_issue(c, &k);
+}
+
+static void fence_geglu(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
+{
+    fence_unary(c, "geglu", CPU->geglu, x, y);
 }
 
 static void fence_upsample2x(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
 {
-    fence_call k = fence_tensors("upsample2x", run_upsample2x, x, y, NULL, NULL, NULL);
-    fence_issue(c, &k);
-}
-
-static void run_concat(nn_ctx *c, const fence_call *k)
-{
-    CPU->concat_channels(c, fence_arg(k, 0), fence_arg(k, 1), fence_out(k, 2));
-}
-
-static void fence_concat(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
-{
-    fence_call k = fence_tensors("concat_channels", run_concat, a, b, y, NULL, NULL);
-    fence_issue(c, &k);
-}
-
-static void run_transpose12(nn_ctx *c, const fence_call *k)
-{
-    CPU->transpose12(c, fence_arg(k, 0), fence_out(k, 1));
+    fence_unary(c, "upsample2x", CPU->upsample2x, x, y);
 }
 
 static void fence_transpose12(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
 {
-    fence_call k = fence_tensors("transpose12", run_transpose12, x, y, NULL, NULL, NULL);
-    fence_issue(c, &k);
+    fence_unary(c, "transpose12", CPU->transpose12, x, y);
+}
+
+static void fence_add(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
+{
+    fence_binary(c, "add", CPU->add, a, b, y);
+}
+
+static void fence_concat(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
+{
+    fence_binary(c, "concat_channels", CPU->concat_channels, a, b, y);
 }
 
 #undef CPU
