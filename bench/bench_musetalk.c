@@ -112,12 +112,6 @@ static void p_conv2d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn
     TIMED("conv2d", x, w, extra, cpu->conv2d(c, x, w, b, p, r, y));
 }
 
-static void p_conv1d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
-                     int stride, int pl, int pr, nn_act act, nn_tensor *y)
-{
-    TIMED("conv1d", x, w, "", cpu->conv1d(c, x, w, b, stride, pl, pr, act, y));
-}
-
 static void p_group_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *g, const nn_tensor *b,
                          int groups, float eps, nn_act act, nn_tensor *y)
 {
@@ -175,7 +169,6 @@ static nn_backend profiling_backend(void)
     be.name = "cpu-profiled";
     be.linear = p_linear;
     be.conv2d = p_conv2d;
-    be.conv1d = p_conv1d;
     be.group_norm = p_group_norm;
     be.layer_norm = p_layer_norm;
     be.activation = p_activation;

@@ -78,7 +78,7 @@ struct fence_call {
     nn_tensor t[FENCE_TENSORS];
     int given[FENCE_TENSORS];        /* t[i] was passed (optional ones may be NULL) */
     nn_conv2d_params conv;
-    int n[3];
+    int n;                           /* groups, heads */
     float eps;
     nn_act act;
     nn_arena_mark mark;              /* the arena's cursor when recorded */
@@ -226,23 +226,9 @@ static void fence_conv2d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, cons
     fence_issue(c, &k);
 }
 
-static void run_conv1d(nn_ctx *c, const fence_call *k)
-{
-    CPU->conv1d(c, fence_arg(k, 0), fence_arg(k, 1), fence_arg(k, 2), k->n[0], k->n[1], k->n[2],
-                k->act, fence_out(k, 3));
-}
-
-static void fence_conv1d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
-                         int stride, int pad_left, int pad_right, nn_act act, nn_tensor *y)
-{
-    fence_call k = fence_tensors("conv1d", run_conv1d, x, w, b, y, NULL);
-    k.n[0] = stride, k.n[1] = pad_left, k.n[2] = pad_right, k.act = act;
-    fence_issue(c, &k);
-}
-
 static void run_group_norm(nn_ctx *c, const fence_call *k)
 {
-    CPU->group_norm(c, fence_arg(k, 0), fence_arg(k, 1), fence_arg(k, 2), k->n[0], k->eps, k->act,
+    CPU->group_norm(c, fence_arg(k, 0), fence_arg(k, 1), fence_arg(k, 2), k->n, k->eps, k->act,
                     fence_out(k, 3));
 }
 
@@ -250,7 +236,7 @@ static void fence_group_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gam
                              const nn_tensor *beta, int groups, float eps, nn_act act, nn_tensor *y)
 {
     fence_call k = fence_tensors("group_norm", run_group_norm, x, gamma, beta, y, NULL);
-    k.n[0] = groups, k.eps = eps, k.act = act;
+    k.n = groups, k.eps = eps, k.act = act;
     fence_issue(c, &k);
 }
 
@@ -281,7 +267,7 @@ static void fence_activation(nn_ctx *c, const nn_tensor *x, nn_act act, nn_tenso
 
 static void run_attention(nn_ctx *c, const fence_call *k)
 {
-    CPU->attention(c, fence_arg(k, 0), fence_arg(k, 1), fence_arg(k, 2), k->n[0],
+    CPU->attention(c, fence_arg(k, 0), fence_arg(k, 1), fence_arg(k, 2), k->n,
                    fence_out(k, 3));
 }
 
@@ -289,7 +275,7 @@ static void fence_attention(nn_ctx *c, const nn_tensor *q, const nn_tensor *k, c
                             int heads, nn_tensor *out)
 {
     fence_call call = fence_tensors("attention", run_attention, q, k, v, out, NULL);
-    call.n[0] = heads;
+    call.n = heads;
     fence_issue(c, &call);
 }
 
@@ -381,7 +367,6 @@ static const nn_backend *fenced_backend(void)
     fenced.record_free = fence_record_free;
     fenced.linear = fence_linear;
     fenced.conv2d = fence_conv2d;
-    fenced.conv1d = fence_conv1d;
     fenced.group_norm = fence_group_norm;
     fenced.layer_norm = fence_layer_norm;
     fenced.activation = fence_activation;

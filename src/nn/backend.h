@@ -95,10 +95,6 @@ typedef struct nn_backend {
     void (*conv2d)(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
                    const nn_conv2d_params *p, const nn_tensor *residual, nn_tensor *y);
 
-    /* y[N,O,Lo] = conv(x[N,C,L], w[O,C,k]) + b[O]; then the activation. */
-    void (*conv1d)(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
-                   int stride, int pad_left, int pad_right, nn_act act, nn_tensor *y);
-
     /* GroupNorm over x[N,C,...] (all dims after C are spatial), affine with
      * gamma/beta[C], then the activation. y may alias x. */
     void (*group_norm)(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma,

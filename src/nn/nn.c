@@ -137,7 +137,15 @@ void nn_conv1d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tenso
                                             pad_right),
              "conv1d: output size");
     NN_CHECK(!b || nn_numel(b) == w->shape[0], "conv1d: bias size");
-    c->be->conv1d(c, x, w, b, stride, pad_left, pad_right, act, y);
+    /* conv2d on a one-row image, then the activation in place */
+    nn_tensor x2 = nn_view4(x->data, x->shape[0], x->shape[1], 1, x->shape[2]);
+    nn_tensor w2 = nn_view4(w->data, w->shape[0], w->shape[1], 1, w->shape[2]);
+    nn_tensor y2 = nn_view4(y->data, y->shape[0], y->shape[1], 1, y->shape[2]);
+    nn_conv2d_params p = { .stride_h = 1, .stride_w = stride,
+                           .pad_left = pad_left, .pad_right = pad_right };
+    c->be->conv2d(c, &x2, &w2, b, &p, NULL, &y2);
+    if (act != NN_ACT_NONE)
+        c->be->activation(c, y, act, y);
 }
 
 void nn_group_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma, const nn_tensor *beta,

@@ -2,7 +2,7 @@
  * act.c - elementwise operators: SiLU, GELU (erf form), GEGLU and add.
  *
  * cpu_act_span() is the serial kernel other operators call on their own
- * rows (conv1d, the norms); the operators here split long arrays into spans
+ * rows (the norms); the operators here split long arrays into spans
  * across threads. The activation switch sits outside the loops so each loop
  * body is one expression the compiler vectorises (SiLU through cpu_expf;
  * GELU calls libm's erff per element).
@@ -41,11 +41,6 @@ static void act_split(const float *x, float *y, int64_t n, nn_act act)
         int64_t len = n - s * ACT_SPAN < ACT_SPAN ? n - s * ACT_SPAN : ACT_SPAN;
         cpu_act_span(x + s * ACT_SPAN, y + s * ACT_SPAN, len, act);
     }
-}
-
-void cpu_act_inplace(float *x, int64_t n, nn_act act)
-{
-    act_split(x, x, n, act);
 }
 
 void cpu_activation(nn_ctx *c, const nn_tensor *x, nn_act act, nn_tensor *y)

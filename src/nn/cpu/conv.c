@@ -23,7 +23,6 @@
  * enough tiles, each thread takes whole tiles with its own scratch and a
  * single-threaded GEMM, which keeps a tile's col in that core's cache; with
  * few tiles all threads build each col and OpenBLAS threads its GEMMs.
- * conv1d is conv2d on a 1-row image, followed by the activation.
  */
 #include "nn/cpu/conv_impl.h"
 
@@ -198,16 +197,4 @@ void cpu_conv2d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tens
     int64_t units = t.images > 1 ? (g.n + t.images - 1) / t.images : g.n * t.row_tiles;
     int64_t col_floats = g.direct && t.images == 1 ? 0 : t.chunk_c * kk * t.tile_pixels;
     cpu_conv_run_units(c, units, g.o * t.tile_pixels + col_floats, conv_unit, &t);
-}
-
-void cpu_conv1d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
-                int stride, int pad_left, int pad_right, nn_act act, nn_tensor *y)
-{
-    nn_tensor x2 = nn_view4(x->data, x->shape[0], x->shape[1], 1, x->shape[2]);
-    nn_tensor w2 = nn_view4(w->data, w->shape[0], w->shape[1], 1, w->shape[2]);
-    nn_tensor y2 = nn_view4(y->data, y->shape[0], y->shape[1], 1, y->shape[2]);
-    nn_conv2d_params p = { .stride_h = 1, .stride_w = stride,
-                           .pad_left = pad_left, .pad_right = pad_right };
-    cpu_conv2d(c, &x2, &w2, b, &p, NULL, &y2);
-    cpu_act_inplace(y->data, nn_numel(y), act);
 }

@@ -43,7 +43,6 @@ static const nn_backend cpu_backend = {
     .synchronize = cpu_synchronize,
     .linear = cpu_linear,
     .conv2d = cpu_conv2d,
-    .conv1d = cpu_conv1d,
     .group_norm = cpu_group_norm,
     .layer_norm = cpu_layer_norm,
     .activation = cpu_activation,

@@ -31,8 +31,6 @@ void cpu_linear(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tens
                 const nn_tensor *residual, nn_tensor *y);
 void cpu_conv2d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
                 const nn_conv2d_params *p, const nn_tensor *residual, nn_tensor *y);
-void cpu_conv1d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
-                int stride, int pad_left, int pad_right, nn_act act, nn_tensor *y);
 void cpu_group_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma,
                     const nn_tensor *beta, int groups, float eps, nn_act act, nn_tensor *y);
 void cpu_layer_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma,
@@ -46,10 +44,9 @@ void cpu_upsample2x(nn_ctx *c, const nn_tensor *x, nn_tensor *y);
 void cpu_concat_channels(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y);
 void cpu_transpose12(nn_ctx *c, const nn_tensor *x, nn_tensor *y);
 
-/* y[i] = act(x[i]) for n contiguous floats, x == y allowed (act.c):
- * cpu_act_span on the calling thread, cpu_act_inplace across threads. */
+/* y[i] = act(x[i]) for n contiguous floats on the calling thread, x == y
+ * allowed (act.c). */
 void cpu_act_span(const float *x, float *y, int64_t n, nn_act act);
-void cpu_act_inplace(float *x, int64_t n, nn_act act);
 
 /*
  * exp(x) for fp32 in plain arithmetic, so loops calling it vectorise (libm's

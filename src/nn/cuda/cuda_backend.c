@@ -306,7 +306,6 @@ static const nn_backend cuda_backend = {
     .record_free = cuda_record_free,
     .linear = cuda_linear,
     .conv2d = cuda_conv2d,
-    .conv1d = cuda_conv1d,
     .group_norm = cuda_group_norm,
     .layer_norm = cuda_layer_norm,
     .activation = cuda_activation,

@@ -1,5 +1,5 @@
 /*
- * cuda_conv.c - conv2d and conv1d on cuDNN (NCHW fp32, TF32 tensor cores).
+ * cuda_conv.c - conv2d on cuDNN (NCHW fp32, TF32 tensor cores).
  *
  * cuDNN pads symmetrically and cannot read its input upsampled, so a
  * convolution with upsample2x or with unequal padding first builds its input
@@ -110,16 +110,4 @@ void cuda_conv2d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_ten
                         left, hp, wp);
     run_conv(c, s, xp, xs, w, b, pad_h, pad_w, p->stride_h, p->stride_w, residual, y);
     nn_arena_release(c->arena, mark);
-}
-
-void cuda_conv1d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b, int stride,
-                 int pad_left, int pad_right, nn_act act, nn_tensor *y)
-{
-    nn_tensor x2 = nn_view4(x->data, x->shape[0], x->shape[1], 1, x->shape[2]);
-    nn_tensor w2 = nn_view4(w->data, w->shape[0], w->shape[1], 1, w->shape[2]);
-    nn_tensor y2 = nn_view4(y->data, y->shape[0], y->shape[1], 1, y->shape[2]);
-    nn_conv2d_params p = { .stride_h = 1, .stride_w = stride,
-                           .pad_left = pad_left, .pad_right = pad_right };
-    cuda_conv2d(c, &x2, &w2, b, &p, NULL, &y2);
-    cuda_activation(c, y, act, y);
 }

@@ -77,8 +77,6 @@ void cuda_attention(nn_ctx *c, const nn_tensor *q, const nn_tensor *k, const nn_
                     int heads, nn_tensor *out);
 void cuda_conv2d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
                  const nn_conv2d_params *p, const nn_tensor *residual, nn_tensor *y);
-void cuda_conv1d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b, int stride,
-                 int pad_left, int pad_right, nn_act act, nn_tensor *y);
 void cuda_group_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma, const nn_tensor *beta,
                      int groups, float eps, nn_act act, nn_tensor *y);
 void cuda_layer_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma, const nn_tensor *beta,
