@@ -59,8 +59,7 @@ static void run_direct(nn_ctx *c, nn_pass pass, void *arg)
     nn_arena_mark mark = nn_arena_get_mark(c->arena);
     pass(c, arg);
     NN_CHECK(nn_arena_get_mark(c->arena) == mark, "a recorded pass must release what it takes");
-    if (c->recordings)
-        c->recordings->stats.direct++;
+    c->recordings->stats.direct++;
 }
 
 /* Records the pass into slot (the operators are queued by the replay). */
