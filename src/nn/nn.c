@@ -79,11 +79,6 @@ nn_tensor nn_alloc(nn_ctx *c, int ndim, const int64_t *shape)
     return t;
 }
 
-nn_tensor nn_alloc2(nn_ctx *c, int64_t a, int64_t b)
-{
-    return nn_alloc(c, 2, (int64_t[]){ a, b });
-}
-
 nn_tensor nn_alloc3(nn_ctx *c, int64_t a, int64_t b, int64_t d)
 {
     return nn_alloc(c, 3, (int64_t[]){ a, b, d });

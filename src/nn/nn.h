@@ -44,7 +44,6 @@ int nn_get_threads(void);
 
 /* Activation tensors from the context's arena. */
 nn_tensor nn_alloc(nn_ctx *c, int ndim, const int64_t *shape);
-nn_tensor nn_alloc2(nn_ctx *c, int64_t a, int64_t b);
 nn_tensor nn_alloc3(nn_ctx *c, int64_t a, int64_t b, int64_t d);
 nn_tensor nn_alloc4(nn_ctx *c, int64_t a, int64_t b, int64_t d, int64_t e);
 
