@@ -17,8 +17,13 @@
  * a replay would not see (a host buffer read while recording, tensors at
  * other addresses the next time) gives a wrong result here as on a GPU.
  *
- * The operators themselves are the CPU backend's, so results must equal
- * the CPU's exactly.
+ * Storage: with elem_bytes 4 tensors are fp32 and the operators are the
+ * CPU backend's, so results must equal the CPU's exactly. With 2 tensors
+ * are fp16 as on the CUDA backend: every operator converts its tensors to
+ * fp32, runs the CPU's kernel and stores its output rounded to fp16, as the
+ * GPU's kernels load halves, compute in fp32 and store halves. The models'
+ * handling of 2-byte elements (allocation, offsets, copies) is then checked
+ * here, and the networks' error from fp16 storage measured.
  */
 #ifndef LS_TESTS_FENCED_BACKEND_H
 #define LS_TESTS_FENCED_BACKEND_H
@@ -26,6 +31,7 @@
 #include <stdlib.h>
 
 #include "avatar/paste.h"
+#include "nn/half.h"
 #include "nn/nn.h"
 
 #define FENCE_MAX_BLOCKS 4096
@@ -66,6 +72,11 @@ static void fence_need(const char *op, const void *p, size_t bytes)
     for (int i = 0; i < fence_count && !inside; i++)
         inside = c >= fence_blocks[i].base && c + bytes <= fence_blocks[i].base + fence_blocks[i].size;
     CHECK(inside, "%s: %zu bytes at %p are not backend memory", op, bytes, p);
+}
+
+static size_t fence_bytes(const nn_tensor *t)
+{
+    return (size_t)nn_numel(t) * (size_t)fenced.elem_bytes;
 }
 
 /* --- calls: run now, or recorded --------------------------------------------- */
@@ -117,17 +128,53 @@ static fence_call fence_tensors(const char *op, void (*run)(nn_ctx *, const fenc
     fence_call k = { .run = run };
     for (int i = 0; i < FENCE_TENSORS; i++)
         if (all[i]) {
-            fence_need(op, all[i]->data, (size_t)nn_numel(all[i]) * sizeof(float));
+            fence_need(op, all[i]->data, fence_bytes(all[i]));
             k.t[i] = *all[i];
             k.given[i] = 1;
         }
     return k;
 }
 
+/* Runs call k: on fp16 storage, on fp32 copies of its tensors (one per
+ * distinct address, so aliases stay aliases), every copy stored back
+ * rounded (inputs come back unchanged: fp16 -> fp32 -> fp16 is exact). */
+static void fence_run(nn_ctx *c, const fence_call *k)
+{
+    if (fenced.elem_bytes == 4) {
+        k->run(c, k);
+        return;
+    }
+    fence_call wide = *k;
+    float *copy[FENCE_TENSORS] = { 0 };
+    for (int i = 0; i < FENCE_TENSORS; i++) {
+        if (!k->given[i])
+            continue;
+        int alias = -1;
+        for (int j = 0; j < i && alias < 0; j++)
+            if (copy[j] && k->t[j].data == k->t[i].data)
+                alias = j;
+        if (alias >= 0) {
+            NN_CHECK(nn_numel(&k->t[alias]) == nn_numel(&k->t[i]), "fence: tensors overlap");
+            wide.t[i].data = copy[alias];
+            continue;
+        }
+        copy[i] = malloc((size_t)nn_numel(&k->t[i]) * sizeof(float));
+        NN_CHECK(copy[i] != NULL, "fence: out of memory");
+        nn_floats_from_halves(copy[i], (const uint16_t *)k->t[i].data, nn_numel(&k->t[i]));
+        wide.t[i].data = copy[i];
+    }
+    k->run(c, &wide);
+    for (int i = 0; i < FENCE_TENSORS; i++)
+        if (copy[i]) {
+            nn_halves_from_floats((uint16_t *)k->t[i].data, copy[i], nn_numel(&k->t[i]));
+            free(copy[i]);
+        }
+}
+
 static void fence_issue(nn_ctx *c, const fence_call *k)
 {
     if (!fence_rec.on) {
-        k->run(c, k);
+        fence_run(c, k);
         return;
     }
     fence_recording *r = &fence_rec.now;
@@ -167,7 +214,7 @@ static void fence_replay(nn_ctx *c, void *recording)
     nn_arena_mark now = nn_arena_get_mark(c->arena);
     for (int i = 0; i < r->count; i++) {
         nn_arena_release(c->arena, r->calls[i].mark);   /* its scratch where it was recorded */
-        r->calls[i].run(c, &r->calls[i]);
+        fence_run(c, &r->calls[i]);
     }
     nn_arena_release(c->arena, now);
 }
@@ -342,7 +389,7 @@ static void fence_paste_faces(nn_ctx *c, const nn_tensor *faces, const nn_paste 
 {
     (void)c;
     CHECK(!fence_rec.on, "paste_faces while recording");
-    fence_need("paste", faces->data, (size_t)nn_numel(faces) * sizeof(float));
+    fence_need("paste", faces->data, fence_bytes(faces));
     for (int64_t i = 0; i < faces->shape[0]; i++) {
         const nn_paste *p = &pastes[i];
         size_t frame = (size_t)p->width * p->height * 3;
@@ -350,13 +397,24 @@ static void fence_paste_faces(nn_ctx *c, const nn_tensor *faces, const nn_paste 
         fence_need("paste out", p->out, frame);
         fence_need("paste mask", p->mask, (size_t)p->crop_width * p->crop_height);
     }
-    ls_paste_faces_host(faces, pastes);
+    if (fenced.elem_bytes == 4) {
+        ls_paste_faces_host(faces, pastes);
+        return;
+    }
+    nn_tensor wide = *faces;
+    wide.data = malloc((size_t)nn_numel(faces) * sizeof(float));
+    NN_CHECK(wide.data != NULL, "fence: out of memory");
+    nn_floats_from_halves(wide.data, (const uint16_t *)faces->data, nn_numel(faces));
+    ls_paste_faces_host(&wide, pastes);
+    free(wide.data);
 }
 
-static const nn_backend *fenced_backend(void)
+/* The fenced backend with tensors of elem_bytes 4 (fp32) or 2 (fp16). */
+static const nn_backend *fenced_backend(int elem_bytes)
 {
     fenced = *nn_backend_cpu();
-    fenced.name = "fenced";
+    fenced.name = elem_bytes == 2 ? "fenced-fp16" : "fenced";
+    fenced.elem_bytes = elem_bytes;
     fenced.alloc = fence_alloc;
     fenced.free = fence_free;
     fenced.upload = fence_upload;

@@ -11,3 +11,8 @@ set_tests_properties(test_ops PROPERTIES FIXTURES_REQUIRED ops_ref)
 # run on the CPU against a direct softmax in double.
 ls_test(test_attention_math test_attention_math.c)
 add_test(NAME test_attention_math COMMAND test_attention_math)
+
+# fp32 <-> fp16 on the host (src/nn/half.h), against an oracle that searches
+# the table of all halves.
+ls_test(test_half test_half.c)
+add_test(NAME test_half COMMAND test_half)

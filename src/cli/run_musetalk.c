@@ -47,7 +47,7 @@ static nn_ctx *device_context(const char *device, ls_error *err)
 static nn_tensor to_context(nn_ctx *c, const nn_tensor *t)
 {
     nn_tensor d = nn_alloc(c, t->ndim, t->shape);
-    c->be->upload(c, d.data, t->data, (size_t)nn_numel(t) * sizeof(float));
+    nn_upload(c, d.data, t->data, nn_numel(t));
     return d;
 }
 
@@ -108,7 +108,7 @@ int ls_run_unet(int argc, char **argv)
     nn_tensor result = nn_alloc(ctx, 4, out.shape);
     double start = seconds_now();
     ls_unet_forward(unet, ctx, &latent_in, &audio_in, &result);
-    ctx->be->download(ctx, out.data, result.data, (size_t)nn_numel(&out) * sizeof *out.data);
+    nn_download(ctx, out.data, result.data, nn_numel(&out));
     double elapsed = seconds_now() - start;
     if (ls_npy_write(out_path, &out, &err) != 0)
         goto done;
@@ -196,7 +196,7 @@ static int run_vae(int argc, char **argv, int encode)
         ls_vae_encode_mean(vae, ctx, &input, &result);
     else
         ls_vae_decode(vae, ctx, &input, &result);
-    ctx->be->download(ctx, out.data, result.data, (size_t)nn_numel(&out) * sizeof *out.data);
+    nn_download(ctx, out.data, result.data, nn_numel(&out));
     double elapsed = seconds_now() - start;
     if (ls_npy_write(out_path, &out, &err) != 0)
         goto done;

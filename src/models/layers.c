@@ -164,9 +164,9 @@ void ls_upsample(nn_ctx *c, const nn_tensor *x, const ls_affine *conv, nn_tensor
 
 #define PLACE_ALIGN 256   /* the GPU's preferred alignment for vector loads */
 
-static size_t place_bytes(const nn_tensor *t)
+static size_t place_bytes(const ls_placement *p, const nn_tensor *t)
 {
-    size_t bytes = (size_t)nn_numel(t) * sizeof(float);
+    size_t bytes = (size_t)nn_numel(t) * (size_t)p->be->elem_bytes;
     return (bytes + PLACE_ALIGN - 1) & ~(size_t)(PLACE_ALIGN - 1);
 }
 
@@ -175,14 +175,14 @@ void ls_place(ls_placement *p, nn_tensor *t)
     if (!t->data)
         return;
     if (!p->block) {
-        p->bytes += place_bytes(t);
+        p->bytes += place_bytes(p, t);
         return;
     }
-    NN_CHECK(p->used + place_bytes(t) <= p->bytes, "placement: the walks differ");
-    char *dst = p->block + p->used;
-    p->be->upload(NULL, dst, t->data, (size_t)nn_numel(t) * sizeof(float));
-    t->data = (float *)dst;
-    p->used += place_bytes(t);
+    NN_CHECK(p->used + place_bytes(p, t) <= p->bytes, "placement: the walks differ");
+    float *dst = (float *)(p->block + p->used);
+    nn_upload_weights(p->be, dst, t->data, nn_numel(t));
+    t->data = dst;
+    p->used += place_bytes(p, t);
 }
 
 void ls_place_affine(ls_placement *p, ls_affine *a)

@@ -537,7 +537,7 @@ void ls_vae_encode_mean(const ls_vae *v, nn_ctx *c, const nn_tensor *x, nn_tenso
 {
     check_backend(v, c);
     for (int64_t i = 0; i < x->shape[0]; i++) {
-        nn_tensor xi = nn_slice0(*x, i, 1), zi = nn_slice0(*z, i, 1);
+        nn_tensor xi = nn_slice0(c, *x, i, 1), zi = nn_slice0(c, *z, i, 1);
         encode_mean(v, c, &xi, &zi);
     }
 }
@@ -547,7 +547,7 @@ static void decode_each(const ls_vae *v, nn_ctx *c, const nn_tensor *z,
 {
     check_backend(v, c);
     for (int64_t i = 0; i < z->shape[0]; i++) {
-        nn_tensor zi = nn_slice0(*z, i, 1), xi = nn_slice0(*x, i, 1);
+        nn_tensor zi = nn_slice0(c, *z, i, 1), xi = nn_slice0(c, *x, i, 1);
         decode(v, c, &zi, post_quant, &xi);
     }
 }

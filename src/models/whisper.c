@@ -55,7 +55,7 @@ static void emit_state(const ls_whisper *w, nn_ctx *c, const nn_tensor *state, i
                        int64_t keep, float *rows, float *states)
 {
     int64_t width = w->n_state, stacked = ls_whisper_n_states(w);
-    c->be->download(c, rows, state->data, (size_t)(keep * width) * sizeof *rows);
+    nn_download(c, rows, state->data, keep * width);
     for (int64_t s = 0; s < keep; s++)
         memcpy(states + (s * stacked + slot) * width, rows + s * width,
                (size_t)width * sizeof *rows);
@@ -69,8 +69,8 @@ static void add_positions(const ls_whisper *w, nn_ctx *c, nn_tensor *x, int64_t 
     int64_t row = (first % n_ctx + n_ctx) % n_ctx;
     for (int64_t done = 0; done < steps;) {
         int64_t run = steps - done < n_ctx - row ? steps - done : n_ctx - row;
-        nn_tensor part = nn_view3(x->data + done * width, 1, run, width);
-        nn_tensor rows = nn_view3(w->positions.data + row * width, 1, run, width);
+        nn_tensor part = nn_view3(nn_at(c->be, x->data, done * width), 1, run, width);
+        nn_tensor rows = nn_view3(nn_at(c->be, w->positions.data, row * width), 1, run, width);
         nn_add(c, &part, &rows, &part);
         done += run;
         row = 0;
@@ -93,7 +93,7 @@ int ls_whisper_encode(const ls_whisper *w, nn_ctx *c, const float *mel, int64_t 
 
     // --- embeddings: x = gelu(conv2(gelu(conv1(mel)))).permute(0, 2, 1) + positions
     nn_tensor input = nn_alloc3(c, 1, w->n_mels, frames);
-    c->be->upload(c, input.data, mel, (size_t)nn_numel(&input) * sizeof *mel);
+    nn_upload(c, input.data, mel, nn_numel(&input));
     nn_tensor conv1 = nn_alloc3(c, 1, width, frames);
     nn_conv1d(c, &input, &w->conv1_w, &w->conv1_b, 1, 1, 1, NN_ACT_GELU, &conv1);
     nn_tensor conv2 = nn_alloc3(c, 1, width, steps);

@@ -4,9 +4,10 @@
  * Models never call a backend's kernels directly: they call the nn_* wrappers
  * of nn.h, which dispatch through the nn_backend table held by the nn_ctx.
  * The CPU backend (nn/cpu/) implements the table with OpenBLAS and OpenMP; a
- * GPU backend implements the same table over device memory. All tensors are
- * fp32, contiguous, row-major; outputs are preallocated by the caller and
- * never alias inputs unless an operator says it allows it.
+ * GPU backend implements the same table over device memory. Tensors are
+ * contiguous and row-major, their elements fp32 or, on a backend whose
+ * elem_bytes is 2, IEEE fp16 (see elem_bytes); outputs are preallocated by
+ * the caller and never alias inputs unless an operator says it allows it.
  *
  * Fused epilogues: where an operator takes `residual`, it computes
  * y = op(x) + residual (residual may be NULL, and may alias y).
@@ -59,6 +60,15 @@ typedef struct nn_paste {
 
 typedef struct nn_backend {
     const char *name;
+
+    /* Bytes per tensor element in this backend's memory: 4 (fp32), or 2
+     * (IEEE fp16: a tensor's `data` then points at halves, and operators
+     * compute in fp32 between loading and storing them). Host code moves
+     * tensors with nn_upload/nn_download (nn.h), which convert from and to
+     * fp32, and offsets device pointers with nn_at; upload and download copy
+     * bytes as they are. Scratch from nn_arena_alloc is counted in floats
+     * whatever the element size. */
+    int elem_bytes;
 
     /* Memory for weights and activations on this backend. */
     void *(*alloc)(size_t bytes);

@@ -1,6 +1,8 @@
 /*
- * nn.c - execution context, thread control, and the operator wrappers that
- * check shape contracts before dispatching to the backend table.
+ * nn.c - execution context, thread control, host copies (converting to the
+ * backend's element type through a staging buffer), and the operator
+ * wrappers that check shape contracts before dispatching to the backend
+ * table.
  */
 #include "nn/nn.h"
 
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "nn/half.h"
 #include "nn/recording.h"
 
 nn_ctx *nn_ctx_new(const nn_backend *be)
@@ -38,22 +41,80 @@ void nn_ctx_free(nn_ctx *c)
         c->be->ctx_close(c);   /* finishes the context's queued work first */
     nn_arena_free(c->arena);
     free(c->host);
+    free(c->stage);
     free(c);
 }
 
-void *nn_host_buffer(nn_ctx *c, size_t bytes)
+/* *buf, grown to at least `bytes` (its contents are not kept). */
+static void *grown(void **buf, size_t *size, size_t bytes)
 {
-    if (bytes > c->host_bytes) {
-        free(c->host);
-        c->host = malloc(bytes);
-        if (!c->host) {
+    if (bytes > *size) {
+        free(*buf);
+        *buf = malloc(bytes);
+        if (!*buf) {
             fprintf(stderr, "lipstream: out of memory allocating %zu bytes of host staging\n",
                     bytes);
             abort();
         }
-        c->host_bytes = bytes;
+        *size = bytes;
     }
-    return c->host;
+    return *buf;
+}
+
+void *nn_host_buffer(nn_ctx *c, size_t bytes)
+{
+    return grown(&c->host, &c->host_bytes, bytes);
+}
+
+/* --- copies ---------------------------------------------------------------- */
+
+void nn_upload(nn_ctx *c, float *dst, const float *src, int64_t n)
+{
+    if (c->be->elem_bytes == 4) {
+        c->be->upload(c, dst, src, (size_t)n * sizeof *src);
+        return;
+    }
+    uint16_t *halves = grown(&c->stage, &c->stage_bytes, (size_t)n * sizeof *halves);
+    nn_halves_from_floats(halves, src, n);
+    c->be->upload(c, dst, halves, (size_t)n * sizeof *halves);
+}
+
+void nn_download(nn_ctx *c, float *dst, const float *src, int64_t n)
+{
+    if (c->be->elem_bytes == 4) {
+        c->be->download(c, dst, src, (size_t)n * sizeof *dst);
+        return;
+    }
+    uint16_t *halves = grown(&c->stage, &c->stage_bytes, (size_t)n * sizeof *halves);
+    c->be->download(c, halves, src, (size_t)n * sizeof *halves);
+    nn_floats_from_halves(dst, halves, n);
+}
+
+void nn_upload_weights(const nn_backend *be, float *dst, const float *src, int64_t n)
+{
+    if (be->elem_bytes == 4) {
+        be->upload(NULL, dst, src, (size_t)n * sizeof *src);
+        return;
+    }
+    uint16_t *halves = malloc((size_t)(n ? n : 1) * sizeof *halves);
+    NN_CHECK(halves != NULL, "out of memory converting weights");
+    nn_halves_from_floats(halves, src, n);
+    be->upload(NULL, dst, halves, (size_t)n * sizeof *halves);
+    free(halves);
+}
+
+float *nn_at(const nn_backend *be, float *data, int64_t n)
+{
+    return (float *)((char *)data + n * be->elem_bytes);
+}
+
+nn_tensor nn_slice0(const nn_ctx *c, nn_tensor t, int64_t start, int64_t count)
+{
+    NN_CHECK(start >= 0 && count >= 0 && start + count <= t.shape[0], "slice0: out of range");
+    int64_t inner = nn_numel(&t) / (t.shape[0] ? t.shape[0] : 1);
+    t.data = nn_at(c->be, t.data, start * inner);
+    t.shape[0] = count;
+    return t;
 }
 
 void nn_set_threads(int threads)
@@ -75,7 +136,8 @@ nn_tensor nn_alloc(nn_ctx *c, int ndim, const int64_t *shape)
     NN_CHECK(ndim >= 1 && ndim <= NN_MAX_DIMS, "alloc: bad rank");
     for (int i = 0; i < ndim; i++)
         t.shape[i] = shape[i];
-    t.data = nn_arena_alloc(c->arena, nn_numel(&t));
+    /* the arena counts floats: elements of 2 bytes take half as many */
+    t.data = nn_arena_alloc(c->arena, (nn_numel(&t) * c->be->elem_bytes + 3) / 4);
     return t;
 }
 

@@ -8,9 +8,11 @@
  * OpenBLAS thread counts for the whole process (0 = all cores); the device
  * is chosen the same way (nn/device.h).
  *
- * On a GPU backend activations are device memory: host code moves inputs in
- * and results out with be->upload / be->download, staging host-side math in
- * nn_host_buffer() when it needs a buffer.
+ * On a GPU backend activations are device memory: host code moves tensors
+ * in and out with nn_upload / nn_download (fp32 on the host, converted to
+ * and from the backend's element type), staging host-side math in
+ * nn_host_buffer() when it needs a buffer, and offsets device pointers with
+ * nn_at / nn_slice0, which count in the backend's elements.
  */
 #ifndef LS_NN_NN_H
 #define LS_NN_NN_H
@@ -25,6 +27,8 @@ struct nn_ctx {
     void *device;          /* the backend's state for this context (a CUDA stream), or NULL */
     void *host;            /* nn_host_buffer's memory */
     size_t host_bytes;
+    void *stage;           /* conversions of nn_upload / nn_download */
+    size_t stage_bytes;
     struct nn_recordings *recordings;   /* nn/recording.h's passes, or NULL */
 };
 
@@ -38,6 +42,23 @@ void nn_ctx_free(nn_ctx *c);
  * more), valid until the next call or nn_ctx_free. Aborts when out of memory,
  * as the arena does. */
 void *nn_host_buffer(nn_ctx *c, size_t bytes);
+
+/* Copies between n fp32 values on the host and backend memory, converted
+ * when the backend keeps halves (backend.h's elem_bytes); ordered and
+ * complete as be->upload / be->download with context c. */
+void nn_upload(nn_ctx *c, float *dst, const float *src, int64_t n);
+void nn_download(nn_ctx *c, float *dst, const float *src, int64_t n);
+
+/* The same for weights placed on backend be, with no context (backend.h:
+ * memory no operator is using yet). */
+void nn_upload_weights(const nn_backend *be, float *dst, const float *src, int64_t n);
+
+/* Backend memory n elements after data. */
+float *nn_at(const nn_backend *be, float *data, int64_t n);
+
+/* Slice [start, start+count) of the outermost dimension of a tensor in c's
+ * memory. */
+nn_tensor nn_slice0(const nn_ctx *c, nn_tensor t, int64_t start, int64_t count);
 
 void nn_set_threads(int threads);
 int nn_get_threads(void);

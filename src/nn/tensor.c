@@ -36,15 +36,6 @@ nn_tensor nn_reshape(nn_tensor t, int ndim, const int64_t *shape)
     return r;
 }
 
-nn_tensor nn_slice0(nn_tensor t, int64_t start, int64_t count)
-{
-    NN_CHECK(start >= 0 && count >= 0 && start + count <= t.shape[0], "slice0: out of range");
-    int64_t inner = nn_numel(&t) / (t.shape[0] ? t.shape[0] : 1);
-    t.data += start * inner;
-    t.shape[0] = count;
-    return t;
-}
-
 int nn_same_shape(const nn_tensor *a, const nn_tensor *b)
 {
     if (a->ndim != b->ndim)

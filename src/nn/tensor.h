@@ -1,12 +1,14 @@
 /*
- * tensor.h - the fp32 tensor value the whole engine passes around.
+ * tensor.h - the tensor value the whole engine passes around.
  *
  * A tensor is a pointer to contiguous row-major float data (last dimension
  * fastest) plus a shape of 1 to 4 dimensions. It never owns its memory:
  * weights live in the weight store (io/weights.h), activations in an arena
  * (nn/arena.h). Views are plain copies of the struct with another shape or
  * an offset pointer, so reshaping and slicing the outer dimension are free.
- * On a GPU backend `data` is a device pointer; host code must not touch it.
+ * On a GPU backend `data` is a device pointer, to halves where the backend
+ * stores fp16 (backend.h's elem_bytes): host code must not touch it, and
+ * offsets it with nn_at / nn_slice0 (nn.h).
  */
 #ifndef LS_NN_TENSOR_H
 #define LS_NN_TENSOR_H
@@ -38,9 +40,6 @@ nn_tensor nn_view4(float *data, int64_t a, int64_t b, int64_t c, int64_t d);
 /* Same data, new shape; aborts if the element counts differ (a programming
  * error, never caused by outside input). */
 nn_tensor nn_reshape(nn_tensor t, int ndim, const int64_t *shape);
-
-/* Slice [start, start+count) of the outermost dimension. */
-nn_tensor nn_slice0(nn_tensor t, int64_t start, int64_t count);
 
 /* 1 when both tensors have the same dimensions. */
 int nn_same_shape(const nn_tensor *a, const nn_tensor *b);

@@ -3,7 +3,9 @@
  * and the operators that are one kernel each.
  *
  * One GPU per process: nn_backend_cuda() opens it on first use and later
- * calls for the same index return the same table. Memory is cudaMalloc'd.
+ * calls for the same index return the same table. Memory is cudaMalloc'd
+ * and tensors in it are fp16 (elem_bytes 2, see cuda_internal.h); copies
+ * move bytes as they are, the host converting on either side.
  * A copy given a context runs on that context's stream and is waited for;
  * one given none is cudaMemcpy on the legacy default stream, then waited
  * for (a pageable upload may still be in flight when cudaMemcpy returns).
@@ -160,7 +162,7 @@ static int cuda_ctx_open(nn_ctx *c)
         cublasSetStream(s->blas, s->stream) != CUBLAS_STATUS_SUCCESS ||
         cublasSetWorkspace(s->blas, s->blas_workspace, CUDA_BLAS_WORKSPACE) !=
             CUBLAS_STATUS_SUCCESS ||
-        cublasSetMathMode(s->blas, CUBLAS_TF32_TENSOR_OP_MATH) != CUBLAS_STATUS_SUCCESS ||
+        cublasSetMathMode(s->blas, CUBLAS_DEFAULT_MATH) != CUBLAS_STATUS_SUCCESS ||
         cudnnCreate(&s->dnn) != CUDNN_STATUS_SUCCESS ||
         cudnnSetStream(s->dnn, s->stream) != CUDNN_STATUS_SUCCESS ||
         cudnnCreateTensorDescriptor(&s->x_desc) != CUDNN_STATUS_SUCCESS ||
@@ -283,8 +285,8 @@ void cuda_paste_faces(nn_ctx *c, const nn_tensor *faces, const nn_paste *pastes)
     int h = (int)faces->shape[2], w = (int)faces->shape[3];
     for (int64_t i = 0; i < faces->shape[0]; i++) {
         const nn_paste *p = &pastes[i];
-        cuda_run_paste(stream, faces->data + i * 3 * h * w, h, w, p->frame, p->out, p->width,
-                       p->height, p->mask, p->crop_width, p->face_x1 - p->crop_x1,
+        cuda_run_paste(stream, nn_at(c->be, faces->data, i * 3 * h * w), h, w, p->frame, p->out,
+                       p->width, p->height, p->mask, p->crop_width, p->face_x1 - p->crop_x1,
                        p->face_y1 - p->crop_y1, p->face_x1, p->face_y1, p->face_x2, p->face_y2);
     }
 }
@@ -293,6 +295,7 @@ void cuda_paste_faces(nn_ctx *c, const nn_tensor *faces, const nn_paste *pastes)
 
 static const nn_backend cuda_backend = {
     .name = "cuda",
+    .elem_bytes = 2,   /* fp16 */
     .alloc = cuda_alloc,
     .free = cuda_free,
     .upload = cuda_upload,

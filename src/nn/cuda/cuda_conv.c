@@ -1,5 +1,5 @@
 /*
- * cuda_conv.c - conv2d on cuDNN (NCHW fp32, TF32 tensor cores).
+ * cuda_conv.c - conv2d on cuDNN (NCHW fp16, tensor cores, fp32 accumulation).
  *
  * cuDNN pads symmetrically and cannot read its input upsampled, so a
  * convolution with upsample2x or with unequal padding first builds its input
@@ -9,13 +9,13 @@
  *
  * The algorithm for a geometry is chosen once per context from cuDNN's
  * heuristics (the first one whose workspace fits CONV_WORKSPACE_MAX) and
- * cached; the workspace comes from the arena. Math: CUDNN_DEFAULT_MATH,
- * which on compute capability 8.0+ runs fp32 convolutions in TF32 on the
- * tensor cores; CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION would also let cuDNN
- * convert fp32 data to fp16 (range 65504), which belongs to the fp16 step.
+ * cached; the workspace comes from the arena. x, w and y are halves; the
+ * convolution's compute type is fp32 (cuDNN's pseudo-half configuration:
+ * fp32 accumulation, float alpha and beta) with CUDNN_TENSOR_OP_MATH.
  *
  * Epilogue: the bias and a residual that is another buffer are added by one
- * kernel pass; a residual that is y itself is accumulated by cuDNN (beta 1).
+ * kernel pass over the fp16 result; a residual that is y itself is
+ * accumulated by cuDNN (beta 1).
  */
 #include "nn/cuda/cuda_internal.h"
 
@@ -47,7 +47,7 @@ static const cuda_conv_plan *find_plan(cuda_ctx *s, const int key[13])
 }
 
 /* y = conv(x, w) with symmetric padding (pad_h, pad_w), then the epilogue. */
-static void run_conv(nn_ctx *c, cuda_ctx *s, const float *x, const int64_t xs[4],
+static void run_conv(nn_ctx *c, cuda_ctx *s, const void *x, const int64_t xs[4],
                      const nn_tensor *w, const nn_tensor *b, int pad_h, int pad_w, int stride_h,
                      int stride_w, const nn_tensor *residual, nn_tensor *y)
 {
@@ -60,7 +60,7 @@ static void run_conv(nn_ctx *c, cuda_ctx *s, const float *x, const int64_t xs[4]
                                       kw));
     DNN_OK(cudnnSetConvolution2dDescriptor(s->conv_desc, pad_h, pad_w, stride_h, stride_w, 1, 1,
                                            CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    DNN_OK(cudnnSetConvolutionMathType(s->conv_desc, CUDNN_DEFAULT_MATH));
+    DNN_OK(cudnnSetConvolutionMathType(s->conv_desc, CUDNN_TENSOR_OP_MATH));
     DNN_OK(cudnnSetTensor4dDescriptor(s->y_desc, CUDNN_TENSOR_NCHW, CUDA_STORAGE_DNN, n, o, ho,
                                       wo));
     const int key[13] = { n, ch, h, wd, o, kh, kw, pad_h, pad_w, stride_h, stride_w, ho, wo };
@@ -76,7 +76,7 @@ static void run_conv(nn_ctx *c, cuda_ctx *s, const float *x, const int64_t xs[4]
                                    plan->algo, workspace, plan->workspace, &beta, s->y_desc,
                                    y->data));
     nn_arena_release(c->arena, mark);
-    const float *res = residual && !accumulate ? residual->data : NULL;
+    const void *res = residual && !accumulate ? residual->data : NULL;
     if (b || res)
         cuda_run_bias_residual(s->stream, y->data, b ? b->data : NULL, res, nn_numel(y), o,
                                (int64_t)ho * wo);
@@ -105,7 +105,7 @@ void cuda_conv2d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_ten
     int64_t wp = (x->shape[3] << up) + left + (p->pad_right - pad_w);
     int64_t xs[4] = { x->shape[0], x->shape[1], hp, wp };
     nn_arena_mark mark = nn_arena_get_mark(c->arena);
-    float *xp = nn_arena_alloc(c->arena, xs[0] * xs[1] * hp * wp);
+    void *xp = nn_arena_alloc(c->arena, (xs[0] * xs[1] * hp * wp + 1) / 2);   /* halves */
     cuda_run_conv_input(s->stream, x->data, xp, xs[0] * xs[1], x->shape[2], x->shape[3], up, top,
                         left, hp, wp);
     run_conv(c, s, xp, xs, w, b, pad_h, pad_w, p->stride_h, p->stride_w, residual, y);

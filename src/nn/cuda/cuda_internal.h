@@ -3,20 +3,14 @@
  * state, error checks and the operators (C files; the kernels are in
  * cuda_kernels.h).
  *
- * Precision: tensors are fp32 at the interface and in memory. GEMMs and
- * convolutions run on tensor cores in TF32 (10-bit mantissa inputs, fp32
- * accumulation); norms, softmax and pointwise kernels compute in fp32.
- *
- * fp16 storage, the next step, switches at the CUDA_STORAGE_* and
- * CUDA_GEMM_COMPUTE definitions below: it needs the weights converted to
- * half once at placement (a conversion kernel; the tensor's data pointer
- * then points at halves), activations allocated at 2 bytes per element (the
- * arena sizes in floats today), every kernel here templated on its load and
- * store type while still accumulating in fp32 (norm statistics, softmax,
- * GELU), cuDNN descriptors of CUDNN_DATA_HALF with a CUDNN_DATA_FLOAT
- * convolution (compute) type, cuBLAS A/B/C of CUDA_R_16F with
- * CUBLAS_COMPUTE_32F, and upload/download converting at the boundary, where
- * the host keeps fp32. The operator table stays as it is.
+ * Precision: tensors, weights included, are IEEE fp16 in device memory
+ * (elem_bytes 2); the host converts inputs to halves before uploading them
+ * and results back to fp32 after downloading them (nn/half.h). GEMMs and
+ * convolutions run on the tensor cores with fp16 inputs and fp32
+ * accumulation; norms (their statistics), softmax, activations and the
+ * other kernels load halves, compute in fp32 and round once on the store.
+ * The range is fp16's: an activation beyond 65504 overflows to infinity,
+ * as it does in PyTorch's fp16 inference, which MuseTalk and LiveTalking run.
  */
 #ifndef LS_NN_CUDA_INTERNAL_H
 #define LS_NN_CUDA_INTERNAL_H
@@ -28,9 +22,9 @@
 #include "nn/cuda/cuda_kernels.h"
 #include "nn/nn.h"
 
-#define CUDA_STORAGE_BLAS CUDA_R_32F
-#define CUDA_STORAGE_DNN CUDNN_DATA_FLOAT
-#define CUDA_GEMM_COMPUTE CUBLAS_COMPUTE_32F_FAST_TF32
+#define CUDA_STORAGE_BLAS CUDA_R_16F
+#define CUDA_STORAGE_DNN CUDNN_DATA_HALF
+#define CUDA_GEMM_COMPUTE CUBLAS_COMPUTE_32F
 
 /* Convolution algorithm chosen once per geometry and context. */
 typedef struct cuda_conv_plan {

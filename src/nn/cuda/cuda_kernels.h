@@ -1,8 +1,10 @@
 /*
  * cuda_kernels.h - launchers of the backend's own CUDA kernels (kernels_*.cu),
  * callable from C. Every launcher queues its kernels on stream `s` and
- * returns at once; pointers are device memory, tensors contiguous fp32.
- * `act` is an nn_act value.
+ * returns at once; pointers are device memory. Tensors are contiguous IEEE
+ * fp16 and passed as void pointers (C has no half type; the kernels read
+ * them as __half, half.cuh); scratch and scores that hold floats are float
+ * pointers. `act` is an nn_act value.
  */
 #ifndef LS_NN_CUDA_KERNELS_H
 #define LS_NN_CUDA_KERNELS_H
@@ -15,47 +17,49 @@
 extern "C" {
 #endif
 
-void cuda_run_activation(cudaStream_t s, const float *x, float *y, int64_t n, int act);
-void cuda_run_geglu(cudaStream_t s, const float *x, float *y, int64_t rows, int64_t f);
-void cuda_run_add(cudaStream_t s, const float *a, const float *b, float *y, int64_t n);
+void cuda_run_activation(cudaStream_t s, const void *x, void *y, int64_t n, int act);
+void cuda_run_geglu(cudaStream_t s, const void *x, void *y, int64_t rows, int64_t f);
+void cuda_run_add(cudaStream_t s, const void *a, const void *b, void *y, int64_t n);
 /* y (planes, 2h, 2w) = nearest x2 of x (planes, h, w) */
-void cuda_run_upsample2x(cudaStream_t s, const float *x, float *y, int64_t planes, int64_t h,
+void cuda_run_upsample2x(cudaStream_t s, const void *x, void *y, int64_t planes, int64_t h,
                          int64_t w);
 /* y (batch, ca + cb, plane) = cat(a (batch, ca, plane), b (batch, cb, plane)) */
-void cuda_run_concat(cudaStream_t s, const float *a, const float *b, float *y, int64_t batch,
+void cuda_run_concat(cudaStream_t s, const void *a, const void *b, void *y, int64_t batch,
                      int64_t ca, int64_t cb, int64_t plane);
 /* y (batch, cols, rows) = x (batch, rows, cols) transposed */
-void cuda_run_transpose12(cudaStream_t s, const float *x, float *y, int64_t batch, int64_t rows,
+void cuda_run_transpose12(cudaStream_t s, const void *x, void *y, int64_t batch, int64_t rows,
                           int64_t cols);
 /* y[i] += b[(i / inner) % channels] + residual[i]; b or residual may be NULL */
-void cuda_run_bias_residual(cudaStream_t s, float *y, const float *b, const float *residual,
+void cuda_run_bias_residual(cudaStream_t s, void *y, const void *b, const void *residual,
                             int64_t n, int64_t channels, int64_t inner);
 /* xp (planes, hp, wp): x (planes, h, w) read as nearest-upsampled by
  * 2^up_shift, placed at (top, left), zeros around */
-void cuda_run_conv_input(cudaStream_t s, const float *x, float *xp, int64_t planes, int64_t h,
+void cuda_run_conv_input(cudaStream_t s, const void *x, void *xp, int64_t planes, int64_t h,
                          int64_t w, int up_shift, int64_t top, int64_t left, int64_t hp,
                          int64_t wp);
-/* each of `rows` rows of n values becomes its softmax, in place */
-void cuda_run_softmax_rows(cudaStream_t s, float *x, int64_t rows, int64_t n);
+/* each of `rows` rows of n float scores becomes its softmax, written as
+ * halves to the same row of probs */
+void cuda_run_softmax_rows(cudaStream_t s, const float *scores, void *probs, int64_t rows,
+                           int64_t n);
 /* out (batch, lq, heads * d) = softmax(q k^T / sqrt(d)) v per head, fused
  * (kernels_attention.cu), for d = ch / heads up to CUDA_ATTENTION_FUSED_MAX_D
  * (its shared memory then stays under the default 48 KiB); k and v are
  * (batch, lk, ch) */
 #define CUDA_ATTENTION_FUSED_MAX_D 160
-void cuda_run_attention_fused(cudaStream_t s, const float *q, const float *k, const float *v,
-                              float *out, int64_t batch, int64_t lq, int64_t lk, int64_t ch,
+void cuda_run_attention_fused(cudaStream_t s, const void *q, const void *k, const void *v,
+                              void *out, int64_t batch, int64_t lq, int64_t lk, int64_t ch,
                               int heads);
 /* GroupNorm + activation; scratch holds cuda_group_norm_scratch() floats */
 int64_t cuda_group_norm_scratch(int64_t batch, int groups, int64_t group_size);
-void cuda_run_group_norm(cudaStream_t s, const float *x, float *y, const float *gamma,
-                         const float *beta, int64_t batch, int64_t channels, int64_t spatial,
+void cuda_run_group_norm(cudaStream_t s, const void *x, void *y, const void *gamma,
+                         const void *beta, int64_t batch, int64_t channels, int64_t spatial,
                          int groups, float eps, int act, float *scratch);
-void cuda_run_layer_norm(cudaStream_t s, const float *x, float *y, const float *gamma,
-                         const float *beta, int64_t rows, int64_t d, float eps);
+void cuda_run_layer_norm(cudaStream_t s, const void *x, void *y, const void *gamma,
+                         const void *beta, int64_t rows, int64_t d, float eps);
 /* out (height, width, 3) = frame with face (3, face_h, face_w) pasted into
  * the box [x1, x2) x [y1, y2) through mask (rows of mask_width bytes, the
  * box's top-left at (mask_x, mask_y)); see paste_math.h */
-void cuda_run_paste(cudaStream_t s, const float *face, int face_h, int face_w,
+void cuda_run_paste(cudaStream_t s, const void *face, int face_h, int face_w,
                     const uint8_t *frame, uint8_t *out, int width, int height,
                     const uint8_t *mask, int mask_width, int mask_x, int mask_y, int x1, int y1,
                     int x2, int y2);

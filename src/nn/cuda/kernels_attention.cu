@@ -4,17 +4,19 @@
  *
  * One warp per query row, ATT_WARPS rows of one (batch element, head) per
  * block. The block walks the keys in tiles of 32: its threads copy the
- * tile's keys and values of the head into shared memory, then each lane of
- * a warp scores one key against the warp's query row (the row, scaled by
- * 1/sqrt(d), sits in shared memory too), the warp takes the tile's maximum
- * and the sum of its weights with shuffles, and each lane accumulates the
- * weighted values of its own output columns (lane, lane + 32, ...), with
- * the online softmax of attention_math.h carrying the running maximum and
- * sum from tile to tile. Key rows in shared memory are padded to d + 1
- * floats, so the 32 lanes reading 32 different keys at the same column hit
- * 32 different banks.
+ * tile's keys and values of the head into shared memory, widened to fp32,
+ * then each lane of a warp scores one key against the warp's query row (the
+ * row, scaled by 1/sqrt(d), sits in shared memory too), the warp takes the
+ * tile's maximum and the sum of its weights with shuffles, and each lane
+ * accumulates the weighted values of its own output columns (lane,
+ * lane + 32, ...), with the online softmax of attention_math.h carrying the
+ * running maximum and sum from tile to tile. Key rows in shared memory are
+ * padded to d + 1 floats, so the 32 lanes reading 32 different keys at the
+ * same column hit 32 different banks.
  *
- * Everything is fp32 on the CUDA cores: for a few dozen keys (cross
+ * q, k, v and out are fp16 in memory; everything between is fp32 on the
+ * CUDA cores (the scaled query, scores, softmax, accumulators), and each
+ * output is rounded to half once, at the end. For a few dozen keys (cross
  * attention over the audio tokens, the self-attention of the smallest
  * feature maps) this beats two GEMMs and a softmax pass through memory;
  * longer sequences take the cuBLAS path (cuda_gemm.c).
@@ -23,6 +25,7 @@
 
 #include "nn/cuda/attention_math.h"
 #include "nn/cuda/cuda_kernels.h"
+#include "nn/cuda/half.cuh"
 
 #define ATT_WARPS 8
 #define ATT_TILE 32
@@ -44,8 +47,8 @@ static __device__ __forceinline__ float warp_sum(float v)
 }
 
 /* Grid (row blocks, heads, batch); ATT_WARPS * 32 threads. */
-__global__ void attention_fused_kernel(const float *q, const float *k, const float *v,
-                                       float *out, int64_t lq, int64_t lk, int64_t ch, int d,
+__global__ void attention_fused_kernel(const __half *q, const __half *k, const __half *v,
+                                       __half *out, int64_t lq, int64_t lk, int64_t ch, int d,
                                        float scale)
 {
     extern __shared__ float smem[];
@@ -58,10 +61,10 @@ __global__ void attention_fused_kernel(const float *q, const float *k, const flo
     const int64_t n = blockIdx.z, head = blockIdx.y;
     const int64_t row = (int64_t)blockIdx.x * ATT_WARPS + warp;
     const int active = row < lq;
-    const float *kn = k + n * lk * ch + head * d, *vn = v + n * lk * ch + head * d;
+    const __half *kn = k + n * lk * ch + head * d, *vn = v + n * lk * ch + head * d;
     if (active)
         for (int e = lane; e < d; e += 32)
-            query[e] = q[(n * lq + row) * ch + head * d + e] * scale;
+            query[e] = load(q, (n * lq + row) * ch + head * d + e) * scale;
 
     float acc[ATT_PER_LANE];
     for (int i = 0; i < ATT_PER_LANE; i++)
@@ -72,8 +75,8 @@ __global__ void attention_fused_kernel(const float *q, const float *k, const flo
         __syncthreads();   /* the previous tile is used up (and the query rows written) */
         for (int i = threadIdx.x; i < tile * d; i += blockDim.x) {
             int j = i / d, e = i % d;
-            keys[j * key_stride + e] = kn[(j0 + j) * ch + e];
-            values[j * d + e] = vn[(j0 + j) * ch + e];
+            keys[j * key_stride + e] = load(kn, (j0 + j) * ch + e);
+            values[j * d + e] = load(vn, (j0 + j) * ch + e);
         }
         __syncthreads();
         if (!active)
@@ -103,21 +106,21 @@ __global__ void attention_fused_kernel(const float *q, const float *k, const flo
     }
     if (!active)
         return;
-    float *o = out + (n * lq + row) * ch + head * d;
+    __half *o = out + (n * lq + row) * ch + head * d;
     for (int i = 0; i < ATT_PER_LANE; i++) {
         int e = lane + 32 * i;
         if (e < d)
-            o[e] = attn_finish(&run, acc[i]);
+            store(o, e, attn_finish(&run, acc[i]));
     }
 }
 
-extern "C" void cuda_run_attention_fused(cudaStream_t s, const float *q, const float *k,
-                                         const float *v, float *out, int64_t batch, int64_t lq,
+extern "C" void cuda_run_attention_fused(cudaStream_t s, const void *q, const void *k,
+                                         const void *v, void *out, int64_t batch, int64_t lq,
                                          int64_t lk, int64_t ch, int heads)
 {
     int d = (int)(ch / heads);
     size_t shared = (size_t)(ATT_TILE * (d + 1) + ATT_TILE * d + ATT_WARPS * d) * sizeof(float);
     dim3 grid((unsigned)((lq + ATT_WARPS - 1) / ATT_WARPS), (unsigned)heads, (unsigned)batch);
-    attention_fused_kernel<<<grid, ATT_WARPS * 32, shared, s>>>(q, k, v, out, lq, lk, ch, d,
-                                                                 1.0f / sqrtf((float)d));
+    attention_fused_kernel<<<grid, ATT_WARPS * 32, shared, s>>>(
+        halves(q), halves(k), halves(v), halves(out), lq, lk, ch, d, 1.0f / sqrtf((float)d));
 }

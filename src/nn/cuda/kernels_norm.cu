@@ -14,10 +14,15 @@
  *
  * LayerNorm: one block per row; the mean, then the mean squared deviation
  * from it (two passes over the row, which stays in L1/L2). Softmax: one
- * block per row; the maximum, exp(x - max) with its sum, then the scaling.
+ * block per row of fp32 scores; the maximum, the sum of exp(x - max), then
+ * the probabilities written as halves.
+ *
+ * Tensors (x, y, gamma, beta) are fp16; every statistic, the normalization
+ * and the activation are computed in fp32 (half.cuh).
  */
 #include "nn/cuda/activation.cuh"
 #include "nn/cuda/cuda_kernels.h"
+#include "nn/cuda/half.cuh"
 
 #define THREADS 256
 #define WARPS (THREADS / 32)
@@ -96,15 +101,15 @@ __device__ float block_reduce(float v, int op)
 /* --- GroupNorm --------------------------------------------------------------- */
 
 /* grid (chunks, batch * groups): partial[(span * chunks + chunk)] moments */
-__global__ void gn_partial_kernel(const float *x, moments *partial, int64_t span_size)
+__global__ void gn_partial_kernel(const __half *x, moments *partial, int64_t span_size)
 {
     int64_t span = blockIdx.y, chunks = gridDim.x;
     int64_t begin = (int64_t)blockIdx.x * GN_CHUNK;
     int64_t end = begin + GN_CHUNK < span_size ? begin + GN_CHUNK : span_size;
-    const float *src = x + span * span_size;
+    const __half *src = x + span * span_size;
     moments m = { 0.0f, 0.0f, 0.0f };
     for (int64_t i = begin + threadIdx.x; i < end; i += THREADS) {
-        float v = src[i];
+        float v = load(src, i);
         m.n += 1.0f;
         float delta = v - m.mean;
         m.mean += delta / m.n;
@@ -116,8 +121,8 @@ __global__ void gn_partial_kernel(const float *x, moments *partial, int64_t span
 }
 
 /* grid (ceil(span_size / GN_APPLY_SPAN), batch * groups) */
-__global__ void gn_apply_kernel(const float *x, float *y, const moments *partial, int chunks,
-                                const float *gamma, const float *beta, int64_t span_size,
+__global__ void gn_apply_kernel(const __half *x, __half *y, const moments *partial, int chunks,
+                                const __half *gamma, const __half *beta, int64_t span_size,
                                 int64_t spatial, int64_t per_group, int groups, float eps, int act)
 {
     __shared__ float stats[2];
@@ -137,52 +142,50 @@ __global__ void gn_apply_kernel(const float *x, float *y, const moments *partial
     int64_t first_channel = (span % groups) * per_group;
     int64_t begin = (int64_t)blockIdx.x * GN_APPLY_SPAN;
     int64_t end = begin + GN_APPLY_SPAN < span_size ? begin + GN_APPLY_SPAN : span_size;
-    const float *src = x + span * span_size;
-    float *dst = y + span * span_size;
+    const __half *src = x + span * span_size;
+    __half *dst = y + span * span_size;
     for (int64_t i = begin + threadIdx.x; i < end; i += THREADS) {
         int64_t ch = first_channel + i / spatial;
-        float scale = gamma[ch] * rstd, shift = beta[ch] - mean * scale;
-        dst[i] = apply_act(src[i] * scale + shift, act);
+        float scale = load(gamma, ch) * rstd, shift = load(beta, ch) - mean * scale;
+        store(dst, i, apply_act(load(src, i) * scale + shift, act));
     }
 }
 
 /* --- LayerNorm and softmax --------------------------------------------------- */
 
-__global__ void layer_norm_kernel(const float *x, float *y, const float *gamma, const float *beta,
-                                  int64_t d, float eps)
+__global__ void layer_norm_kernel(const __half *x, __half *y, const __half *gamma,
+                                  const __half *beta, int64_t d, float eps)
 {
-    const float *src = x + (int64_t)blockIdx.x * d;
-    float *dst = y + (int64_t)blockIdx.x * d;
+    const __half *src = x + (int64_t)blockIdx.x * d;
+    __half *dst = y + (int64_t)blockIdx.x * d;
     float sum = 0.0f;
     for (int64_t i = threadIdx.x; i < d; i += THREADS)
-        sum += src[i];
+        sum += load(src, i);
     float mean = block_reduce(sum, 0) / (float)d;
     float sq = 0.0f;
     for (int64_t i = threadIdx.x; i < d; i += THREADS) {
-        float dev = src[i] - mean;
+        float dev = load(src, i) - mean;
         sq += dev * dev;
     }
     float rstd = rsqrtf(block_reduce(sq, 0) / (float)d + eps);
     for (int64_t i = threadIdx.x; i < d; i += THREADS)
-        dst[i] = (src[i] - mean) * rstd * gamma[i] + beta[i];
+        store(dst, i, (load(src, i) - mean) * rstd * load(gamma, i) + load(beta, i));
 }
 
-__global__ void softmax_kernel(float *x, int64_t n)
+__global__ void softmax_kernel(const float *scores, __half *probs, int64_t n)
 {
-    float *row = x + (int64_t)blockIdx.x * n;
+    const float *row = scores + (int64_t)blockIdx.x * n;
+    __half *out = probs + (int64_t)blockIdx.x * n;
     float max = -INFINITY;
     for (int64_t i = threadIdx.x; i < n; i += THREADS)
         max = fmaxf(max, row[i]);
     max = block_reduce(max, 1);
     float sum = 0.0f;
-    for (int64_t i = threadIdx.x; i < n; i += THREADS) {
-        float e = expf(row[i] - max);
-        row[i] = e;
-        sum += e;
-    }
+    for (int64_t i = threadIdx.x; i < n; i += THREADS)
+        sum += expf(row[i] - max);
     float inv = 1.0f / block_reduce(sum, 0);
     for (int64_t i = threadIdx.x; i < n; i += THREADS)
-        row[i] *= inv;
+        store(out, i, expf(row[i] - max) * inv);
 }
 
 extern "C" {
@@ -197,30 +200,33 @@ int64_t cuda_group_norm_scratch(int64_t batch, int groups, int64_t group_size)
     return batch * groups * gn_chunks(group_size) * (int64_t)(sizeof(moments) / sizeof(float));
 }
 
-void cuda_run_group_norm(cudaStream_t s, const float *x, float *y, const float *gamma,
-                         const float *beta, int64_t batch, int64_t channels, int64_t spatial,
+void cuda_run_group_norm(cudaStream_t s, const void *x, void *y, const void *gamma,
+                         const void *beta, int64_t batch, int64_t channels, int64_t spatial,
                          int groups, float eps, int act, float *scratch)
 {
     int64_t per_group = channels / groups, span_size = per_group * spatial;
     int64_t chunks = gn_chunks(span_size);
     moments *partial = (moments *)scratch;
     dim3 partial_grid((unsigned)chunks, (unsigned)(batch * groups));
-    gn_partial_kernel<<<partial_grid, THREADS, 0, s>>>(x, partial, span_size);
+    gn_partial_kernel<<<partial_grid, THREADS, 0, s>>>(halves(x), partial, span_size);
     dim3 apply_grid((unsigned)((span_size + GN_APPLY_SPAN - 1) / GN_APPLY_SPAN),
                     (unsigned)(batch * groups));
-    gn_apply_kernel<<<apply_grid, THREADS, 0, s>>>(x, y, partial, (int)chunks, gamma, beta,
-                                                  span_size, spatial, per_group, groups, eps, act);
+    gn_apply_kernel<<<apply_grid, THREADS, 0, s>>>(halves(x), halves(y), partial, (int)chunks,
+                                                  halves(gamma), halves(beta), span_size, spatial,
+                                                  per_group, groups, eps, act);
 }
 
-void cuda_run_layer_norm(cudaStream_t s, const float *x, float *y, const float *gamma,
-                         const float *beta, int64_t rows, int64_t d, float eps)
+void cuda_run_layer_norm(cudaStream_t s, const void *x, void *y, const void *gamma,
+                         const void *beta, int64_t rows, int64_t d, float eps)
 {
-    layer_norm_kernel<<<(unsigned)rows, THREADS, 0, s>>>(x, y, gamma, beta, d, eps);
+    layer_norm_kernel<<<(unsigned)rows, THREADS, 0, s>>>(halves(x), halves(y), halves(gamma),
+                                                         halves(beta), d, eps);
 }
 
-void cuda_run_softmax_rows(cudaStream_t s, float *x, int64_t rows, int64_t n)
+void cuda_run_softmax_rows(cudaStream_t s, const float *scores, void *probs, int64_t rows,
+                           int64_t n)
 {
-    softmax_kernel<<<(unsigned)rows, THREADS, 0, s>>>(x, n);
+    softmax_kernel<<<(unsigned)rows, THREADS, 0, s>>>(scores, halves(probs), n);
 }
 
 }

@@ -2,18 +2,19 @@
  * kernels_paste.cu - the paste-back of one generated face into one frame:
  * one thread per frame pixel writes its three bytes, copied from the avatar
  * frame outside the face box and computed by paste_math.h inside it (the
- * face's bytes, bilinear resize and mask blend, all from the VAE's float
- * output, so the face never exists as bytes in memory).
+ * face's bytes, bilinear resize and mask blend, all from the VAE's fp16
+ * output widened to float, so the face never exists as bytes in memory).
  */
 #include <stdint.h>
 
 #include "nn/cuda/cuda_kernels.h"
+#include "nn/cuda/half.cuh"
 #include "nn/cuda/paste_math.h"
 
 #define BLOCK_X 32
 #define BLOCK_Y 8
 
-__global__ void paste_kernel(const float *face, int face_h, int face_w, const uint8_t *frame,
+__global__ void paste_kernel(const __half *face, int face_h, int face_w, const uint8_t *frame,
                              uint8_t *out, int width, int height, const uint8_t *mask,
                              int mask_width, int mask_x, int mask_y, int x1, int y1, int x2,
                              int y2)
@@ -35,13 +36,13 @@ __global__ void paste_kernel(const float *face, int face_h, int face_w, const ui
         out[at + c] = (uint8_t)paste_byte(face, face_h, face_w, tx, ty, c, m, frame[at + c]);
 }
 
-extern "C" void cuda_run_paste(cudaStream_t s, const float *face, int face_h, int face_w,
+extern "C" void cuda_run_paste(cudaStream_t s, const void *face, int face_h, int face_w,
                                const uint8_t *frame, uint8_t *out, int width, int height,
                                const uint8_t *mask, int mask_width, int mask_x, int mask_y,
                                int x1, int y1, int x2, int y2)
 {
     dim3 block(BLOCK_X, BLOCK_Y);
     dim3 grid((width + BLOCK_X - 1) / BLOCK_X, (height + BLOCK_Y - 1) / BLOCK_Y);
-    paste_kernel<<<grid, block, 0, s>>>(face, face_h, face_w, frame, out, width, height, mask,
-                                        mask_width, mask_x, mask_y, x1, y1, x2, y2);
+    paste_kernel<<<grid, block, 0, s>>>(halves(face), face_h, face_w, frame, out, width, height,
+                                        mask, mask_width, mask_x, mask_y, x1, y1, x2, y2);
 }

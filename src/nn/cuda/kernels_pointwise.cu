@@ -4,6 +4,8 @@
  * upsampling, channel concatenation, the last-two-dimensions transpose and
  * the input builder of padded or upsampled convolutions.
  *
+ * Tensors are fp16: the arithmetic kernels compute in fp32 between load and
+ * store (half.cuh), the data-movement kernels copy halves as they are.
  * Elementwise kernels are grid-stride loops over 64-bit indices, launched
  * with enough blocks to fill the GPU (capped: each thread then takes several
  * elements). The transpose goes through a shared-memory tile so both its
@@ -11,6 +13,7 @@
  */
 #include "nn/cuda/activation.cuh"
 #include "nn/cuda/cuda_kernels.h"
+#include "nn/cuda/half.cuh"
 
 #define THREADS 256
 #define MAX_BLOCKS 65535
@@ -26,41 +29,41 @@ static unsigned blocks_for(int64_t n)
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n);                \
          i += (int64_t)gridDim.x * blockDim.x)
 
-__global__ void activation_kernel(const float *x, float *y, int64_t n, int act)
+__global__ void activation_kernel(const __half *x, __half *y, int64_t n, int act)
 {
-    GRID_STRIDE(i, n) y[i] = apply_act(x[i], act);
+    GRID_STRIDE(i, n) store(y, i, apply_act(load(x, i), act));
 }
 
-__global__ void geglu_kernel(const float *x, float *y, int64_t rows, int64_t f)
+__global__ void geglu_kernel(const __half *x, __half *y, int64_t rows, int64_t f)
 {
     GRID_STRIDE(i, rows * f)
     {
         int64_t r = i / f, j = i % f;
-        const float *row = x + r * 2 * f;
-        y[i] = row[j] * apply_act(row[f + j], 2);
+        const __half *row = x + r * 2 * f;
+        store(y, i, load(row, j) * apply_act(load(row, f + j), 2));
     }
 }
 
-__global__ void add_kernel(const float *a, const float *b, float *y, int64_t n)
+__global__ void add_kernel(const __half *a, const __half *b, __half *y, int64_t n)
 {
-    GRID_STRIDE(i, n) y[i] = a[i] + b[i];
+    GRID_STRIDE(i, n) store(y, i, load(a, i) + load(b, i));
 }
 
-__global__ void bias_residual_kernel(float *y, const float *b, const float *res, int64_t n,
+__global__ void bias_residual_kernel(__half *y, const __half *b, const __half *res, int64_t n,
                                      int64_t channels, int64_t inner)
 {
     GRID_STRIDE(i, n)
     {
-        float v = y[i];
+        float v = load(y, i);
         if (b)
-            v += b[(i / inner) % channels];
+            v += load(b, (i / inner) % channels);
         if (res)
-            v += res[i];
-        y[i] = v;
+            v += load(res, i);
+        store(y, i, v);
     }
 }
 
-__global__ void upsample_kernel(const float *x, float *y, int64_t planes, int64_t h, int64_t w)
+__global__ void upsample_kernel(const __half *x, __half *y, int64_t planes, int64_t h, int64_t w)
 {
     int64_t w2 = 2 * w, plane2 = 4 * h * w;
     GRID_STRIDE(i, planes * plane2)
@@ -71,8 +74,8 @@ __global__ void upsample_kernel(const float *x, float *y, int64_t planes, int64_
     }
 }
 
-__global__ void concat_kernel(const float *a, const float *b, float *y, int64_t batch, int64_t ca,
-                              int64_t cb, int64_t plane)
+__global__ void concat_kernel(const __half *a, const __half *b, __half *y, int64_t batch,
+                              int64_t ca, int64_t cb, int64_t plane)
 {
     int64_t ct = ca + cb;
     GRID_STRIDE(i, batch * ct * plane)
@@ -83,8 +86,9 @@ __global__ void concat_kernel(const float *a, const float *b, float *y, int64_t 
     }
 }
 
-__global__ void conv_input_kernel(const float *x, float *xp, int64_t planes, int64_t h, int64_t w,
-                                  int up_shift, int64_t top, int64_t left, int64_t hp, int64_t wp)
+__global__ void conv_input_kernel(const __half *x, __half *xp, int64_t planes, int64_t h,
+                                  int64_t w, int up_shift, int64_t top, int64_t left, int64_t hp,
+                                  int64_t wp)
 {
     int64_t hi = h << up_shift, wi = w << up_shift;
     GRID_STRIDE(i, planes * hp * wp)
@@ -92,16 +96,19 @@ __global__ void conv_input_kernel(const float *x, float *xp, int64_t planes, int
         int64_t p = i / (hp * wp), r = i % (hp * wp);
         int64_t iy = r / wp - top, ix = r % wp - left;
         int inside = iy >= 0 && iy < hi && ix >= 0 && ix < wi;
-        xp[i] = inside ? x[(p * h + (iy >> up_shift)) * w + (ix >> up_shift)] : 0.0f;
+        xp[i] = inside ? x[(p * h + (iy >> up_shift)) * w + (ix >> up_shift)]
+                       : __float2half_rn(0.0f);
     }
 }
 
 /* grid (col tiles, row tiles, batch); block (TILE, 8) */
-__global__ void transpose_kernel(const float *x, float *y, int64_t rows, int64_t cols)
+__global__ void transpose_kernel(const __half *x, __half *y, int64_t rows, int64_t cols)
 {
-    __shared__ float tile[TILE][TILE + 1];   /* +1: no bank conflicts on the column read */
-    const float *src = x + (int64_t)blockIdx.z * rows * cols;
-    float *dst = y + (int64_t)blockIdx.z * rows * cols;
+    /* rows of TILE + 2 halves, an odd number of 4-byte banks: the column
+     * read hits 32 different banks */
+    __shared__ __half tile[TILE][TILE + 2];
+    const __half *src = x + (int64_t)blockIdx.z * rows * cols;
+    __half *dst = y + (int64_t)blockIdx.z * rows * cols;
     int64_t c0 = (int64_t)blockIdx.x * TILE, r0 = (int64_t)blockIdx.y * TILE;
     for (int j = threadIdx.y; j < TILE; j += blockDim.y) {
         int64_t r = r0 + j, col = c0 + threadIdx.x;
@@ -118,54 +125,56 @@ __global__ void transpose_kernel(const float *x, float *y, int64_t rows, int64_t
 
 extern "C" {
 
-void cuda_run_activation(cudaStream_t s, const float *x, float *y, int64_t n, int act)
+void cuda_run_activation(cudaStream_t s, const void *x, void *y, int64_t n, int act)
 {
-    activation_kernel<<<blocks_for(n), THREADS, 0, s>>>(x, y, n, act);
+    activation_kernel<<<blocks_for(n), THREADS, 0, s>>>(halves(x), halves(y), n, act);
 }
 
-void cuda_run_geglu(cudaStream_t s, const float *x, float *y, int64_t rows, int64_t f)
+void cuda_run_geglu(cudaStream_t s, const void *x, void *y, int64_t rows, int64_t f)
 {
-    geglu_kernel<<<blocks_for(rows * f), THREADS, 0, s>>>(x, y, rows, f);
+    geglu_kernel<<<blocks_for(rows * f), THREADS, 0, s>>>(halves(x), halves(y), rows, f);
 }
 
-void cuda_run_add(cudaStream_t s, const float *a, const float *b, float *y, int64_t n)
+void cuda_run_add(cudaStream_t s, const void *a, const void *b, void *y, int64_t n)
 {
-    add_kernel<<<blocks_for(n), THREADS, 0, s>>>(a, b, y, n);
+    add_kernel<<<blocks_for(n), THREADS, 0, s>>>(halves(a), halves(b), halves(y), n);
 }
 
-void cuda_run_bias_residual(cudaStream_t s, float *y, const float *b, const float *residual,
+void cuda_run_bias_residual(cudaStream_t s, void *y, const void *b, const void *residual,
                             int64_t n, int64_t channels, int64_t inner)
 {
-    bias_residual_kernel<<<blocks_for(n), THREADS, 0, s>>>(y, b, residual, n, channels, inner);
+    bias_residual_kernel<<<blocks_for(n), THREADS, 0, s>>>(halves(y), halves(b),
+                                                           halves(residual), n, channels, inner);
 }
 
-void cuda_run_upsample2x(cudaStream_t s, const float *x, float *y, int64_t planes, int64_t h,
+void cuda_run_upsample2x(cudaStream_t s, const void *x, void *y, int64_t planes, int64_t h,
                          int64_t w)
 {
-    upsample_kernel<<<blocks_for(planes * 4 * h * w), THREADS, 0, s>>>(x, y, planes, h, w);
+    upsample_kernel<<<blocks_for(planes * 4 * h * w), THREADS, 0, s>>>(halves(x), halves(y),
+                                                                       planes, h, w);
 }
 
-void cuda_run_concat(cudaStream_t s, const float *a, const float *b, float *y, int64_t batch,
+void cuda_run_concat(cudaStream_t s, const void *a, const void *b, void *y, int64_t batch,
                      int64_t ca, int64_t cb, int64_t plane)
 {
-    concat_kernel<<<blocks_for(batch * (ca + cb) * plane), THREADS, 0, s>>>(a, b, y, batch, ca,
-                                                                           cb, plane);
+    concat_kernel<<<blocks_for(batch * (ca + cb) * plane), THREADS, 0, s>>>(
+        halves(a), halves(b), halves(y), batch, ca, cb, plane);
 }
 
-void cuda_run_transpose12(cudaStream_t s, const float *x, float *y, int64_t batch, int64_t rows,
+void cuda_run_transpose12(cudaStream_t s, const void *x, void *y, int64_t batch, int64_t rows,
                           int64_t cols)
 {
     dim3 grid((unsigned)((cols + TILE - 1) / TILE), (unsigned)((rows + TILE - 1) / TILE),
               (unsigned)batch);
-    transpose_kernel<<<grid, dim3(TILE, 8), 0, s>>>(x, y, rows, cols);
+    transpose_kernel<<<grid, dim3(TILE, 8), 0, s>>>(halves(x), halves(y), rows, cols);
 }
 
-void cuda_run_conv_input(cudaStream_t s, const float *x, float *xp, int64_t planes, int64_t h,
+void cuda_run_conv_input(cudaStream_t s, const void *x, void *xp, int64_t planes, int64_t h,
                          int64_t w, int up_shift, int64_t top, int64_t left, int64_t hp,
                          int64_t wp)
 {
-    conv_input_kernel<<<blocks_for(planes * hp * wp), THREADS, 0, s>>>(x, xp, planes, h, w,
-                                                                      up_shift, top, left, hp, wp);
+    conv_input_kernel<<<blocks_for(planes * hp * wp), THREADS, 0, s>>>(
+        halves(x), halves(xp), planes, h, w, up_shift, top, left, hp, wp);
 }
 
 }

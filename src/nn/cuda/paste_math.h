@@ -6,7 +6,9 @@
  * requires equal bytes. On the GPU every floating-point step is an explicit
  * round-to-nearest intrinsic, so nvcc cannot fuse a multiply and an add
  * into one rounding where the host rounds twice; in C they are the plain
- * operators (ISO C11 does not contract them).
+ * operators (ISO C11 does not contract them). The face is the backend's
+ * tensor, halves on the GPU (widened to float exactly, PASTE_LOAD), floats
+ * in C: equal values give equal bytes.
  *
  * The steps mirror the host code: the face value becomes a byte as
  * ls_musetalk_faces_to_bgr does, the bilinear taps and their 11-bit weights
@@ -19,7 +21,10 @@
 #define LS_NN_CUDA_PASTE_MATH_H
 
 #ifdef __CUDACC__
+#include <cuda_fp16.h>
 #define PASTE_FN static __device__ __forceinline__
+#define PASTE_FACE __half
+#define PASTE_LOAD(x) __half2float(x)
 #define PASTE_MUL_F(a, b) __fmul_rn((a), (b))
 #define PASTE_ADD_F(a, b) __fadd_rn((a), (b))
 #define PASTE_MUL_D(a, b) __dmul_rn((a), (b))
@@ -30,6 +35,8 @@
 #else
 #include <math.h>
 #define PASTE_FN static inline
+#define PASTE_FACE float
+#define PASTE_LOAD(x) (x)
 #define PASTE_MUL_F(a, b) ((a) * (b))
 #define PASTE_ADD_F(a, b) ((a) + (b))
 #define PASTE_MUL_D(a, b) ((a) * (b))
@@ -69,17 +76,18 @@ PASTE_FN paste_tap paste_bilinear_tap(int d, int src_n, int dst_n)
 
 /* Byte `bgr` (0 blue .. 2 red) of the face's pixel (y, x); face is
  * (3, h, w) RGB in [-1, 1]: round(clamp(v / 2 + 0.5, 0, 1) * 255). */
-PASTE_FN int paste_face_byte(const float *face, int h, int w, int y, int x, int bgr)
+PASTE_FN int paste_face_byte(const PASTE_FACE *face, int h, int w, int y, int x, int bgr)
 {
-    float v = PASTE_ADD_F(PASTE_MUL_F(face[((2 - bgr) * h + y) * w + x], 0.5f), 0.5f);
+    float f = PASTE_LOAD(face[((2 - bgr) * h + y) * w + x]);
+    float v = PASTE_ADD_F(PASTE_MUL_F(f, 0.5f), 0.5f);
     v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
     return (int)rintf(PASTE_MUL_F(v, 255.0f));
 }
 
 /* The pasted byte: the resized face's byte at the taps, blended with mask
  * value m over the frame's byte `under`. */
-PASTE_FN int paste_byte(const float *face, int h, int w, paste_tap tx, paste_tap ty, int bgr,
-                        int m, int under)
+PASTE_FN int paste_byte(const PASTE_FACE *face, int h, int w, paste_tap tx, paste_tap ty,
+                        int bgr, int m, int under)
 {
     int r0 = paste_face_byte(face, h, w, ty.s0, tx.s0, bgr) * tx.w0 +
              paste_face_byte(face, h, w, ty.s0, tx.s1, bgr) * tx.w1;
