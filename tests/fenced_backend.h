@@ -21,9 +21,10 @@
  * CPU backend's, so results must equal the CPU's exactly. With 2 tensors
  * are fp16 as on the CUDA backend: every operator converts its tensors to
  * fp32, runs the CPU's kernel and stores its output rounded to fp16, as the
- * GPU's kernels load halves, compute in fp32 and store halves. The models'
- * handling of 2-byte elements (allocation, offsets, copies) is then checked
- * here, and the networks' error from fp16 storage measured.
+ * GPU's kernels load halves, compute in fp32 and store halves, and it
+ * prefers batches as the GPU does (the VAE runs a batch at once). The
+ * models' handling of 2-byte elements (allocation, offsets, copies) is then
+ * checked here, and the networks' error from fp16 storage measured.
  */
 #ifndef LS_TESTS_FENCED_BACKEND_H
 #define LS_TESTS_FENCED_BACKEND_H
@@ -415,6 +416,7 @@ static const nn_backend *fenced_backend(int elem_bytes)
     fenced = *nn_backend_cpu();
     fenced.name = elem_bytes == 2 ? "fenced-fp16" : "fenced";
     fenced.elem_bytes = elem_bytes;
+    fenced.prefers_batches = elem_bytes == 2;   /* as the GPU: its storage, its batches */
     fenced.alloc = fence_alloc;
     fenced.free = fence_free;
     fenced.upload = fence_upload;

@@ -11,7 +11,7 @@
  *   mid_block: resnet -> attention (GroupNorm, one head over the HW tokens, + input) -> resnet
  * Only the posterior mean is needed from quant_conv, so only its first
  * latent_channels output rows are applied. A batch is run one image at a
- * time; each chain of blocks alternates between two buffers (ls_pingpong) and
+ * time on the CPU, at once on a GPU; each chain of blocks alternates between two buffers (ls_pingpong) and
  * blocks release their temporaries.
  */
 #include "models/vae.h"
@@ -521,12 +521,20 @@ static void decode(const ls_vae *v, nn_ctx *c, const nn_tensor *z, const ls_affi
     nn_arena_release(c->arena, start);
 }
 
-/* --- one image at a time ------------------------------------------------ */
+/* --- one image at a time, or the batch ---------------------------------- */
 
 /* At image size every convolution reuses each weight over thousands of
- * positions within one image, so batching gains nothing there; running the
- * images one by one keeps the activations of a single image in memory
- * (about 370 MiB for a 256x256 decode instead of 1.3 GiB at batch 4). */
+ * positions within one image, so on the CPU batching gains nothing there;
+ * running the images one by one keeps the activations of a single image in
+ * memory (about 370 MiB for a 256x256 decode instead of 1.3 GiB at batch 4).
+ * A GPU (backend.h's prefers_batches) runs the batch at once: its layers at
+ * the latent's resolution are too small to fill it image by image. */
+
+/* The number of images the backend of c runs at once, of n. */
+static int64_t images_at_once(const nn_ctx *c, int64_t n)
+{
+    return c->be->prefers_batches ? n : 1;
+}
 
 static void check_backend(const ls_vae *v, const nn_ctx *c)
 {
@@ -536,8 +544,9 @@ static void check_backend(const ls_vae *v, const nn_ctx *c)
 void ls_vae_encode_mean(const ls_vae *v, nn_ctx *c, const nn_tensor *x, nn_tensor *z)
 {
     check_backend(v, c);
-    for (int64_t i = 0; i < x->shape[0]; i++) {
-        nn_tensor xi = nn_slice0(c, *x, i, 1), zi = nn_slice0(c, *z, i, 1);
+    int64_t step = images_at_once(c, x->shape[0]);
+    for (int64_t i = 0; i < x->shape[0]; i += step) {
+        nn_tensor xi = nn_slice0(c, *x, i, step), zi = nn_slice0(c, *z, i, step);
         encode_mean(v, c, &xi, &zi);
     }
 }
@@ -546,8 +555,9 @@ static void decode_each(const ls_vae *v, nn_ctx *c, const nn_tensor *z,
                         const ls_affine *post_quant, nn_tensor *x)
 {
     check_backend(v, c);
-    for (int64_t i = 0; i < z->shape[0]; i++) {
-        nn_tensor zi = nn_slice0(c, *z, i, 1), xi = nn_slice0(c, *x, i, 1);
+    int64_t step = images_at_once(c, z->shape[0]);
+    for (int64_t i = 0; i < z->shape[0]; i += step) {
+        nn_tensor zi = nn_slice0(c, *z, i, step), xi = nn_slice0(c, *x, i, step);
         decode(v, c, &zi, post_quant, &xi);
     }
 }

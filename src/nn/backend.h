@@ -70,6 +70,13 @@ typedef struct nn_backend {
      * whatever the element size. */
     int elem_bytes;
 
+    /* 1 where a pass over a whole batch outruns the same pass image by image
+     * (a GPU, whose late layers at low resolution fill it only with many
+     * images at once): models that can run either way (the VAE) then keep
+     * the batch together. 0 on the CPU, where one image at a time keeps the
+     * activations small and loses nothing. */
+    int prefers_batches;
+
     /* Memory for weights and activations on this backend. */
     void *(*alloc)(size_t bytes);
     void (*free)(void *p);

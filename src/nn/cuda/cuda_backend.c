@@ -296,6 +296,7 @@ void cuda_paste_faces(nn_ctx *c, const nn_tensor *faces, const nn_paste *pastes)
 static const nn_backend cuda_backend = {
     .name = "cuda",
     .elem_bytes = 2,   /* fp16 */
+    .prefers_batches = 1,
     .alloc = cuda_alloc,
     .free = cuda_free,
     .upload = cuda_upload,
