@@ -65,6 +65,25 @@ static void fence_free(void *p)
     nn_backend_cpu()->free(p);
 }
 
+/* Host memory of host_alloc: plain, but counted, so that a test can tell
+ * that every buffer taken was given back (as a GPU's page-locked memory
+ * must be, to its own free). */
+static int fence_host_count, fence_host_taken;
+
+static void *fence_host_alloc(size_t bytes)
+{
+    void *p = malloc(bytes);
+    fence_host_count += p != NULL;
+    fence_host_taken += p != NULL;
+    return p;
+}
+
+static void fence_host_free(void *p)
+{
+    fence_host_count -= p != NULL;
+    free(p);
+}
+
 /* Fails the check unless [p, p + bytes) lies in one block of the backend. */
 static void fence_need(const char *op, const void *p, size_t bytes)
 {
@@ -419,6 +438,8 @@ static const nn_backend *fenced_backend(int elem_bytes)
     fenced.prefers_batches = elem_bytes == 2;   /* as the GPU: its storage, its batches */
     fenced.alloc = fence_alloc;
     fenced.free = fence_free;
+    fenced.host_alloc = fence_host_alloc;
+    fenced.host_free = fence_host_free;
     fenced.upload = fence_upload;
     fenced.download = fence_download;
     fenced.record_begin = fence_record_begin;

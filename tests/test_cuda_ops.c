@@ -286,12 +286,36 @@ static void test_attention(op_env *e, const char *what, int64_t batch, int64_t l
     free(q.data), free(k.data), free(v.data), free(want.data);
 }
 
+/* Copies through the backend's host memory (page-locked on a GPU): fp16
+ * values come back as they went. */
+static void test_host_memory(op_env *e)
+{
+    const int64_t n = 1 << 20;
+    nn_tensor x = host_rand(SHAPE(n), 100.0f);
+    float *in = nn_host_alloc(e->gpu->be, (size_t)n * sizeof *in);
+    float *out = nn_host_alloc(e->gpu->be, (size_t)n * sizeof *out);
+    CHECK(in && out, "host memory of the backend");
+    if (in && out) {
+        memcpy(in, x.data, (size_t)n * sizeof *in);
+        nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
+        nn_tensor d = nn_alloc(e->gpu, 1, x.shape);
+        nn_upload(e->gpu, d.data, in, n);
+        nn_download(e->gpu, out, d.data, n);
+        check_close("copies through the backend's host memory", out, x.data, n, 0, 0);
+        nn_arena_release(e->gpu->arena, mark);
+    }
+    nn_host_free(e->gpu->be, in);
+    nn_host_free(e->gpu->be, out);
+    free(x.data);
+}
+
 static void test_operators(const nn_backend *gpu)
 {
     op_env e = { nn_ctx_new(nn_backend_cpu()), nn_ctx_new(gpu) };
     CHECK(e.cpu && e.gpu, "contexts");
     if (!e.cpu || !e.gpu)
         return;
+    test_host_memory(&e);
     test_linear(&e, "linear (2, 1024, 320) + bias + residual", 1, 1, 2, 1024, 320, 320);
     test_linear(&e, "linear, residual is y", 1, 2, 2, 1024, 1280, 320);
     test_linear(&e, "linear (2, 50, 384) no bias", 0, 0, 2, 50, 384, 320);
@@ -684,10 +708,15 @@ int main(int argc, char **argv)
         /* the same CPU kernels on both sides: any difference is a fault */
         test_networks(fenced_backend(4), 0, 0);
         CHECK(fence_count == 0, "fenced backend: %d blocks never freed", fence_count);
+        CHECK(fence_host_taken > 0 && fence_host_count == 0,
+              "fenced backend: %d host buffers taken, %d never freed", fence_host_taken,
+              fence_host_count);
         /* fp16 storage as on the GPU: its rounding alone */
         device_elem_bytes = 2;
         test_networks(fenced_backend(2), NET_RTOL, FACE_ATOL);
         CHECK(fence_count == 0, "fenced fp16 backend: %d blocks never freed", fence_count);
+        CHECK(fence_host_count == 0, "fenced fp16 backend: %d host buffers never freed",
+              fence_host_count);
         return check_result("test_cuda_ops host");
     }
     nn_device cuda = { NN_DEVICE_CUDA, 0 };

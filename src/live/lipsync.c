@@ -114,7 +114,7 @@ static int make_slots(ls_lipsync *s, ls_error *err)
         slot *sl = &s->slots[k];
         sl->latents = calloc((size_t)cf->batch_size, sizeof *sl->latents);
         sl->chunks = malloc((size_t)cf->batch_size * wc->tokens * wc->dim * sizeof *sl->chunks);
-        sl->faces = malloc((size_t)cf->batch_size * s->face_bytes);
+        sl->faces = nn_host_alloc(s->paste_on, (size_t)(cf->batch_size * s->face_bytes));
         if (!sl->latents || !sl->chunks || !sl->faces)
             return ls_error_set(err, "lipsync: out of memory");
         if (s->paste_on &&
@@ -175,7 +175,7 @@ void ls_lipsync_free(ls_lipsync *s)
     for (int k = 0; s->slots && k < s->config.max_in_flight; k++) {
         free(s->slots[k].latents);
         free(s->slots[k].chunks);
-        free(s->slots[k].faces);
+        nn_host_free(s->paste_on, s->slots[k].faces);
         free(s->slots[k].frame_index);
         if (s->slots[k].device_frames)
             s->paste_on->free(s->slots[k].device_frames);

@@ -84,6 +84,13 @@ typedef struct nn_backend {
     void (*download)(nn_ctx *c, void *host_dst, const void *src, size_t bytes);
     void (*synchronize)(nn_ctx *c);
 
+    /* Optional (NULL: plain host memory will do): host memory this backend
+     * copies to and from fastest, for buffers that are copied often (a
+     * GPU's page-locked memory, which its DMA engines reach directly where
+     * pageable memory goes through a staging copy). NULL when out of it. */
+    void *(*host_alloc)(size_t bytes);
+    void (*host_free)(void *p);
+
     /* Optional (NULL on the CPU): per-context state in c->device, made by
      * nn_ctx_new (0, or -1 when it cannot be made) and freed by nn_ctx_free. */
     int (*ctx_open)(nn_ctx *c);

@@ -40,17 +40,18 @@ void nn_ctx_free(nn_ctx *c)
     if (c->be->ctx_close)
         c->be->ctx_close(c);   /* finishes the context's queued work first */
     nn_arena_free(c->arena);
-    free(c->host);
-    free(c->stage);
+    nn_host_free(c->be, c->host);
+    nn_host_free(c->be, c->stage);
     free(c);
 }
 
-/* *buf, grown to at least `bytes` (its contents are not kept). */
-static void *grown(void **buf, size_t *size, size_t bytes)
+/* *buf, grown to at least `bytes` (its contents are not kept), in the host
+ * memory c's backend copies fastest. */
+static void *grown(nn_ctx *c, void **buf, size_t *size, size_t bytes)
 {
     if (bytes > *size) {
-        free(*buf);
-        *buf = malloc(bytes);
+        nn_host_free(c->be, *buf);
+        *buf = nn_host_alloc(c->be, bytes);
         if (!*buf) {
             fprintf(stderr, "lipstream: out of memory allocating %zu bytes of host staging\n",
                     bytes);
@@ -63,7 +64,7 @@ static void *grown(void **buf, size_t *size, size_t bytes)
 
 void *nn_host_buffer(nn_ctx *c, size_t bytes)
 {
-    return grown(&c->host, &c->host_bytes, bytes);
+    return grown(c, &c->host, &c->host_bytes, bytes);
 }
 
 /* --- copies ---------------------------------------------------------------- */
@@ -74,7 +75,7 @@ void nn_upload(nn_ctx *c, float *dst, const float *src, int64_t n)
         c->be->upload(c, dst, src, (size_t)n * sizeof *src);
         return;
     }
-    uint16_t *halves = grown(&c->stage, &c->stage_bytes, (size_t)n * sizeof *halves);
+    uint16_t *halves = grown(c, &c->stage, &c->stage_bytes, (size_t)n * sizeof *halves);
     nn_halves_from_floats(halves, src, n);
     c->be->upload(c, dst, halves, (size_t)n * sizeof *halves);
 }
@@ -85,7 +86,7 @@ void nn_download(nn_ctx *c, float *dst, const float *src, int64_t n)
         c->be->download(c, dst, src, (size_t)n * sizeof *dst);
         return;
     }
-    uint16_t *halves = grown(&c->stage, &c->stage_bytes, (size_t)n * sizeof *halves);
+    uint16_t *halves = grown(c, &c->stage, &c->stage_bytes, (size_t)n * sizeof *halves);
     c->be->download(c, halves, src, (size_t)n * sizeof *halves);
     nn_floats_from_halves(dst, halves, n);
 }
@@ -101,6 +102,19 @@ void nn_upload_weights(const nn_backend *be, float *dst, const float *src, int64
     nn_halves_from_floats(halves, src, n);
     be->upload(NULL, dst, halves, (size_t)n * sizeof *halves);
     free(halves);
+}
+
+void *nn_host_alloc(const nn_backend *be, size_t bytes)
+{
+    return be && be->host_alloc ? be->host_alloc(bytes) : malloc(bytes);
+}
+
+void nn_host_free(const nn_backend *be, void *p)
+{
+    if (be && be->host_alloc)
+        be->host_free(p);
+    else
+        free(p);
 }
 
 float *nn_at(const nn_backend *be, float *data, int64_t n)

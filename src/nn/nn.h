@@ -39,8 +39,8 @@ void nn_ctx_free(nn_ctx *c);
 
 /* Host memory of at least `bytes` owned by the context, for staging a pass's
  * inputs and outputs: the same buffer every call (grown when asked for
- * more), valid until the next call or nn_ctx_free. Aborts when out of memory,
- * as the arena does. */
+ * more; the backend's nn_host_alloc memory), valid until the next call or
+ * nn_ctx_free. Aborts when out of memory, as the arena does. */
 void *nn_host_buffer(nn_ctx *c, size_t bytes);
 
 /* Copies between n fp32 values on the host and backend memory, converted
@@ -52,6 +52,12 @@ void nn_download(nn_ctx *c, float *dst, const float *src, int64_t n);
 /* The same for weights placed on backend be, with no context (backend.h:
  * memory no operator is using yet). */
 void nn_upload_weights(const nn_backend *be, float *dst, const float *src, int64_t n);
+
+/* Host memory for buffers copied often to and from backend be (its
+ * host_alloc; malloc where it has none, or be is NULL); NULL when out of
+ * memory. Freed by nn_host_free with the same backend. */
+void *nn_host_alloc(const nn_backend *be, size_t bytes);
+void nn_host_free(const nn_backend *be, void *p);
 
 /* Backend memory n elements after data. */
 float *nn_at(const nn_backend *be, float *data, int64_t n);

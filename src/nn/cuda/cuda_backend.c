@@ -87,6 +87,24 @@ static void cuda_free(void *p)
     CUDA_OK(cudaFree(p));
 }
 
+/* Page-locked host memory: copies from and to it go straight over DMA. */
+static void *cuda_host_alloc(size_t bytes)
+{
+    enter_device();
+    void *p = NULL;
+    if (cudaMallocHost(&p, bytes ? bytes : 1) != cudaSuccess) {
+        cudaGetLastError();
+        return NULL;
+    }
+    return p;
+}
+
+static void cuda_host_free(void *p)
+{
+    enter_device();
+    CUDA_OK(cudaFreeHost(p));
+}
+
 /* With a context: on its stream, then waited for (the other contexts' work
  * goes on). Without: on the legacy default stream, then waited for; no
  * context's work is involved either way. */
@@ -302,6 +320,8 @@ static const nn_backend cuda_backend = {
     .upload = cuda_upload,
     .download = cuda_download,
     .synchronize = cuda_synchronize,
+    .host_alloc = cuda_host_alloc,
+    .host_free = cuda_host_free,
     .ctx_open = cuda_ctx_open,
     .ctx_close = cuda_ctx_close,
     .record_begin = cuda_record_begin,
