@@ -11,7 +11,9 @@
  * heuristics (the first one whose workspace fits CONV_WORKSPACE_MAX) and
  * cached; the workspace comes from the arena. x, w and y are halves; the
  * convolution's compute type is fp32 (cuDNN's pseudo-half configuration:
- * fp32 accumulation, float alpha and beta) with CUDNN_TENSOR_OP_MATH.
+ * fp32 accumulation, float alpha and beta). The heuristics are asked with
+ * CUDNN_TENSOR_OP_MATH (tensor cores allowed); the algorithm then runs with
+ * the math type cuDNN proposed it with.
  *
  * Epilogue: the bias and a residual that is another buffer are added by one
  * kernel pass over the fp16 result; a residual that is y itself is
@@ -38,7 +40,8 @@ static const cuda_conv_plan *find_plan(cuda_ctx *s, const int key[13])
         if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= CONV_WORKSPACE_MAX)
             pick = i;
     NN_CHECK(pick >= 0, "cuDNN has no convolution algorithm for this geometry");
-    cuda_conv_plan plan = { .algo = perf[pick].algo, .workspace = perf[pick].memory };
+    cuda_conv_plan plan = { .algo = perf[pick].algo, .math = perf[pick].mathType,
+                            .workspace = perf[pick].memory };
     memcpy(plan.key, key, sizeof plan.key);
     if (s->n_plans == CUDA_MAX_PLANS)
         s->n_plans = 0;   /* more geometries than slots: start over */
@@ -60,11 +63,12 @@ static void run_conv(nn_ctx *c, cuda_ctx *s, const void *x, const int64_t xs[4],
                                       kw));
     DNN_OK(cudnnSetConvolution2dDescriptor(s->conv_desc, pad_h, pad_w, stride_h, stride_w, 1, 1,
                                            CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    DNN_OK(cudnnSetConvolutionMathType(s->conv_desc, CUDNN_TENSOR_OP_MATH));
+    DNN_OK(cudnnSetConvolutionMathType(s->conv_desc, CUDNN_TENSOR_OP_MATH));   /* for find_plan */
     DNN_OK(cudnnSetTensor4dDescriptor(s->y_desc, CUDNN_TENSOR_NCHW, CUDA_STORAGE_DNN, n, o, ho,
                                       wo));
     const int key[13] = { n, ch, h, wd, o, kh, kw, pad_h, pad_w, stride_h, stride_w, ho, wo };
     const cuda_conv_plan *plan = find_plan(s, key);
+    DNN_OK(cudnnSetConvolutionMathType(s->conv_desc, plan->math));
 
     int accumulate = residual && residual->data == y->data;
     float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;

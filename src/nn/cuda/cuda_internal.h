@@ -30,6 +30,7 @@
 typedef struct cuda_conv_plan {
     int key[13];                     /* n c h w o kh kw pad_h pad_w stride_h stride_w ho wo */
     cudnnConvolutionFwdAlgo_t algo;
+    cudnnMathType_t math;            /* the math type cuDNN proposed the algorithm with */
     size_t workspace;
 } cuda_conv_plan;
 
