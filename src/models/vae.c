@@ -11,8 +11,8 @@
  *   mid_block: resnet -> attention (GroupNorm, one head over the HW tokens, + input) -> resnet
  * Only the posterior mean is needed from quant_conv, so only its first
  * latent_channels output rows are applied. A batch is run one image at a
- * time on the CPU, at once on a GPU; each chain of blocks alternates between two buffers (ls_pingpong) and
- * blocks release their temporaries.
+ * time on the CPU, at once on a GPU; each chain of blocks alternates between
+ * two buffers (ls_pingpong) and blocks release their temporaries.
  */
 #include "models/vae.h"
 

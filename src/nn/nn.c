@@ -69,15 +69,25 @@ void *nn_host_buffer(nn_ctx *c, size_t bytes)
 
 /* --- copies ---------------------------------------------------------------- */
 
-void nn_upload(nn_ctx *c, float *dst, const float *src, int64_t n)
+/* n floats to be's memory with context c (or none): as they are, or
+ * converted into `halves` (room for n) first where be keeps fp16. */
+static void upload_floats(const nn_backend *be, nn_ctx *c, float *dst, const float *src,
+                          int64_t n, uint16_t *halves)
 {
-    if (c->be->elem_bytes == 4) {
-        c->be->upload(c, dst, src, (size_t)n * sizeof *src);
+    if (be->elem_bytes == 4) {
+        be->upload(c, dst, src, (size_t)n * sizeof *src);
         return;
     }
-    uint16_t *halves = grown(c, &c->stage, &c->stage_bytes, (size_t)n * sizeof *halves);
     nn_halves_from_floats(halves, src, n);
-    c->be->upload(c, dst, halves, (size_t)n * sizeof *halves);
+    be->upload(c, dst, halves, (size_t)n * sizeof *halves);
+}
+
+void nn_upload(nn_ctx *c, float *dst, const float *src, int64_t n)
+{
+    uint16_t *halves = c->be->elem_bytes == 2
+                           ? grown(c, &c->stage, &c->stage_bytes, (size_t)n * sizeof *halves)
+                           : NULL;
+    upload_floats(c->be, c, dst, src, n, halves);
 }
 
 void nn_download(nn_ctx *c, float *dst, const float *src, int64_t n)
@@ -93,14 +103,12 @@ void nn_download(nn_ctx *c, float *dst, const float *src, int64_t n)
 
 void nn_upload_weights(const nn_backend *be, float *dst, const float *src, int64_t n)
 {
-    if (be->elem_bytes == 4) {
-        be->upload(NULL, dst, src, (size_t)n * sizeof *src);
-        return;
+    uint16_t *halves = NULL;
+    if (be->elem_bytes == 2) {
+        halves = malloc((size_t)(n ? n : 1) * sizeof *halves);
+        NN_CHECK(halves != NULL, "out of memory converting weights");
     }
-    uint16_t *halves = malloc((size_t)(n ? n : 1) * sizeof *halves);
-    NN_CHECK(halves != NULL, "out of memory converting weights");
-    nn_halves_from_floats(halves, src, n);
-    be->upload(NULL, dst, halves, (size_t)n * sizeof *halves);
+    upload_floats(be, NULL, dst, src, n, halves);
     free(halves);
 }
 

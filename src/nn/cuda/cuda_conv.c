@@ -32,6 +32,7 @@ static const cuda_conv_plan *find_plan(cuda_ctx *s, const int key[13])
             return &s->plans[i];
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int found = 0;
+    DNN_OK(cudnnSetConvolutionMathType(s->conv_desc, CUDNN_TENSOR_OP_MATH));   /* allowed */
     DNN_OK(cudnnGetConvolutionForwardAlgorithm_v7(s->dnn, s->x_desc, s->w_desc, s->conv_desc,
                                                   s->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
                                                   &found, perf));
@@ -63,7 +64,6 @@ static void run_conv(nn_ctx *c, cuda_ctx *s, const void *x, const int64_t xs[4],
                                       kw));
     DNN_OK(cudnnSetConvolution2dDescriptor(s->conv_desc, pad_h, pad_w, stride_h, stride_w, 1, 1,
                                            CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    DNN_OK(cudnnSetConvolutionMathType(s->conv_desc, CUDNN_TENSOR_OP_MATH));   /* for find_plan */
     DNN_OK(cudnnSetTensor4dDescriptor(s->y_desc, CUDNN_TENSOR_NCHW, CUDA_STORAGE_DNN, n, o, ho,
                                       wo));
     const int key[13] = { n, ch, h, wd, o, kh, kw, pad_h, pad_w, stride_h, stride_w, ho, wo };
