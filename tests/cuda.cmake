@@ -45,3 +45,41 @@ add_test(NAME device_render_missing_gpu
 set_tests_properties(device_render_missing_gpu PROPERTIES
                      ENVIRONMENT "ASAN_OPTIONS=protect_shadow_gap=0"
                      PASS_REGULAR_EXPRESSION "lipstream render: --device: cuda:99: ")
+
+# The CUDA backend on the CPU: test_cuda_ops gpu linked with the backend's C
+# files and kernel files (compiled as C++, tests/cuda_emu/cuda_emu.h first)
+# over the tests' emulation of the CUDA runtime, cuBLAS and cuDNN
+# (tests/cuda_emu). It runs everywhere the backend compiles, GPU or not:
+# every kernel's code (barriers, shuffles, shared memory, indexing under
+# AddressSanitizer), every library call's arguments, stream ordering and
+# graph capture, against the CPU backend. It proves nothing about speed or
+# about the GPU's own arithmetic.
+if(LS_WITH_CUDA)
+  file(GLOB ls_cuda_c_sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/nn/cuda/*.c)
+  file(GLOB ls_cuda_kernel_files CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/nn/cuda/*.cu)
+  set(ls_emulated_kernels "")
+  foreach(kernel_file ${ls_cuda_kernel_files})
+    get_filename_component(kernel_name ${kernel_file} NAME_WE)
+    set(wrapper ${CMAKE_CURRENT_BINARY_DIR}/cuda_emu/${kernel_name}.cpp)
+    file(CONFIGURE OUTPUT ${wrapper} CONTENT "#include \"cuda_emu.h\"\n#include \"${kernel_file}\"\n")
+    list(APPEND ls_emulated_kernels ${wrapper})
+  endforeach()
+  file(GLOB ls_emulator_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/cuda_emu/*.cpp)
+  # the emulated libraries' arithmetic is optimized even in Debug builds
+  set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/cuda_emu/emu_blas.cpp
+                              ${CMAKE_CURRENT_SOURCE_DIR}/cuda_emu/emu_dnn.cpp
+                              PROPERTIES COMPILE_OPTIONS -O2)
+  add_library(lipstream_core_emulated STATIC ${CMAKE_SOURCE_DIR}/src/nn/device.c
+              ${ls_cuda_c_sources} ${ls_emulated_kernels} ${ls_emulator_sources})
+  target_link_libraries(lipstream_core_emulated PUBLIC lipstream_common)
+  target_compile_definitions(lipstream_core_emulated PUBLIC LS_HAVE_CUDA)
+  target_include_directories(lipstream_core_emulated PRIVATE ${CUDAToolkit_INCLUDE_DIRS}
+                             ${LS_CUDNN_INCLUDE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/cuda_emu)
+  target_compile_options(lipstream_core_emulated PRIVATE
+                         $<$<COMPILE_LANGUAGE:CXX>:-Wno-deprecated-declarations>)
+  add_executable(test_cuda_ops_emulated test_cuda_ops.c)
+  target_link_libraries(test_cuda_ops_emulated PRIVATE lipstream_core_emulated)
+  target_include_directories(test_cuda_ops_emulated PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  add_test(NAME cuda_ops_emulated COMMAND test_cuda_ops_emulated gpu ${LS_CUDA_TEST_DATA})
+  set_tests_properties(cuda_ops_emulated PROPERTIES FIXTURES_REQUIRED "musetalk_small;whisper_ref")
+endif()

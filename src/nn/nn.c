@@ -119,6 +119,8 @@ void *nn_host_alloc(const nn_backend *be, size_t bytes)
 
 void nn_host_free(const nn_backend *be, void *p)
 {
+    if (!p)
+        return;   /* backends are never asked to free nothing */
     if (be && be->host_alloc)
         be->host_free(p);
     else

@@ -26,6 +26,7 @@
 #include "nn/cuda/attention_math.h"
 #include "nn/cuda/cuda_kernels.h"
 #include "nn/cuda/half.cuh"
+#include "nn/cuda/launch.cuh"
 
 #define ATT_WARPS 8
 #define ATT_TILE 32
@@ -51,9 +52,8 @@ __global__ void attention_fused_kernel(const __half *q, const __half *k, const _
                                        __half *out, int64_t lq, int64_t lk, int64_t ch, int d,
                                        float scale)
 {
-    extern __shared__ float smem[];
     const int key_stride = d + 1;
-    float *keys = smem;                              /* (ATT_TILE, d + 1) */
+    float *keys = dynamic_shared_floats();           /* (ATT_TILE, d + 1) */
     float *values = keys + ATT_TILE * key_stride;    /* (ATT_TILE, d) */
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     float *query = values + ATT_TILE * d + warp * d; /* this warp's row, scaled */
@@ -121,6 +121,6 @@ extern "C" void cuda_run_attention_fused(cudaStream_t s, const void *q, const vo
     int d = (int)(ch / heads);
     size_t shared = (size_t)(ATT_TILE * (d + 1) + ATT_TILE * d + ATT_WARPS * d) * sizeof(float);
     dim3 grid((unsigned)((lq + ATT_WARPS - 1) / ATT_WARPS), (unsigned)heads, (unsigned)batch);
-    attention_fused_kernel<<<grid, ATT_WARPS * 32, shared, s>>>(
+    LS_LAUNCH(attention_fused_kernel, grid, ATT_WARPS * 32, shared, s)(
         halves(q), halves(k), halves(v), halves(out), lq, lk, ch, d, 1.0f / sqrtf((float)d));
 }

@@ -23,6 +23,7 @@
 #include "nn/cuda/activation.cuh"
 #include "nn/cuda/cuda_kernels.h"
 #include "nn/cuda/half.cuh"
+#include "nn/cuda/launch.cuh"
 
 #define THREADS 256
 #define WARPS (THREADS / 32)
@@ -208,25 +209,27 @@ void cuda_run_group_norm(cudaStream_t s, const void *x, void *y, const void *gam
     int64_t chunks = gn_chunks(span_size);
     moments *partial = (moments *)scratch;
     dim3 partial_grid((unsigned)chunks, (unsigned)(batch * groups));
-    gn_partial_kernel<<<partial_grid, THREADS, 0, s>>>(halves(x), partial, span_size);
+    LS_LAUNCH(gn_partial_kernel, partial_grid, THREADS, 0, s)(halves(x), partial, span_size);
     dim3 apply_grid((unsigned)((span_size + GN_APPLY_SPAN - 1) / GN_APPLY_SPAN),
                     (unsigned)(batch * groups));
-    gn_apply_kernel<<<apply_grid, THREADS, 0, s>>>(halves(x), halves(y), partial, (int)chunks,
-                                                  halves(gamma), halves(beta), span_size, spatial,
-                                                  per_group, groups, eps, act);
+    LS_LAUNCH(gn_apply_kernel, apply_grid, THREADS, 0, s)(halves(x), halves(y), partial,
+                                                          (int)chunks, halves(gamma),
+                                                          halves(beta), span_size, spatial,
+                                                          per_group, groups, eps, act);
 }
 
 void cuda_run_layer_norm(cudaStream_t s, const void *x, void *y, const void *gamma,
                          const void *beta, int64_t rows, int64_t d, float eps)
 {
-    layer_norm_kernel<<<(unsigned)rows, THREADS, 0, s>>>(halves(x), halves(y), halves(gamma),
-                                                         halves(beta), d, eps);
+    LS_LAUNCH(layer_norm_kernel, (unsigned)rows, THREADS, 0, s)(halves(x), halves(y),
+                                                                halves(gamma), halves(beta), d,
+                                                                eps);
 }
 
 void cuda_run_softmax_rows(cudaStream_t s, const float *scores, void *probs, int64_t rows,
                            int64_t n)
 {
-    softmax_kernel<<<(unsigned)rows, THREADS, 0, s>>>(scores, halves(probs), n);
+    LS_LAUNCH(softmax_kernel, (unsigned)rows, THREADS, 0, s)(scores, halves(probs), n);
 }
 
 }

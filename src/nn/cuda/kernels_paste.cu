@@ -9,6 +9,7 @@
 
 #include "nn/cuda/cuda_kernels.h"
 #include "nn/cuda/half.cuh"
+#include "nn/cuda/launch.cuh"
 #include "nn/cuda/paste_math.h"
 
 #define BLOCK_X 32
@@ -43,6 +44,7 @@ extern "C" void cuda_run_paste(cudaStream_t s, const void *face, int face_h, int
 {
     dim3 block(BLOCK_X, BLOCK_Y);
     dim3 grid((width + BLOCK_X - 1) / BLOCK_X, (height + BLOCK_Y - 1) / BLOCK_Y);
-    paste_kernel<<<grid, block, 0, s>>>(halves(face), face_h, face_w, frame, out, width, height,
-                                        mask, mask_width, mask_x, mask_y, x1, y1, x2, y2);
+    LS_LAUNCH(paste_kernel, grid, block, 0, s)(halves(face), face_h, face_w, frame, out, width,
+                                               height, mask, mask_width, mask_x, mask_y, x1, y1,
+                                               x2, y2);
 }

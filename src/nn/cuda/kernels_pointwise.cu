@@ -14,6 +14,7 @@
 #include "nn/cuda/activation.cuh"
 #include "nn/cuda/cuda_kernels.h"
 #include "nn/cuda/half.cuh"
+#include "nn/cuda/launch.cuh"
 
 #define THREADS 256
 #define MAX_BLOCKS 65535
@@ -127,37 +128,37 @@ extern "C" {
 
 void cuda_run_activation(cudaStream_t s, const void *x, void *y, int64_t n, int act)
 {
-    activation_kernel<<<blocks_for(n), THREADS, 0, s>>>(halves(x), halves(y), n, act);
+    LS_LAUNCH(activation_kernel, blocks_for(n), THREADS, 0, s)(halves(x), halves(y), n, act);
 }
 
 void cuda_run_geglu(cudaStream_t s, const void *x, void *y, int64_t rows, int64_t f)
 {
-    geglu_kernel<<<blocks_for(rows * f), THREADS, 0, s>>>(halves(x), halves(y), rows, f);
+    LS_LAUNCH(geglu_kernel, blocks_for(rows * f), THREADS, 0, s)(halves(x), halves(y), rows, f);
 }
 
 void cuda_run_add(cudaStream_t s, const void *a, const void *b, void *y, int64_t n)
 {
-    add_kernel<<<blocks_for(n), THREADS, 0, s>>>(halves(a), halves(b), halves(y), n);
+    LS_LAUNCH(add_kernel, blocks_for(n), THREADS, 0, s)(halves(a), halves(b), halves(y), n);
 }
 
 void cuda_run_bias_residual(cudaStream_t s, void *y, const void *b, const void *residual,
                             int64_t n, int64_t channels, int64_t inner)
 {
-    bias_residual_kernel<<<blocks_for(n), THREADS, 0, s>>>(halves(y), halves(b),
-                                                           halves(residual), n, channels, inner);
+    LS_LAUNCH(bias_residual_kernel, blocks_for(n), THREADS, 0, s)(
+        halves(y), halves(b), halves(residual), n, channels, inner);
 }
 
 void cuda_run_upsample2x(cudaStream_t s, const void *x, void *y, int64_t planes, int64_t h,
                          int64_t w)
 {
-    upsample_kernel<<<blocks_for(planes * 4 * h * w), THREADS, 0, s>>>(halves(x), halves(y),
-                                                                       planes, h, w);
+    LS_LAUNCH(upsample_kernel, blocks_for(planes * 4 * h * w), THREADS, 0, s)(
+        halves(x), halves(y), planes, h, w);
 }
 
 void cuda_run_concat(cudaStream_t s, const void *a, const void *b, void *y, int64_t batch,
                      int64_t ca, int64_t cb, int64_t plane)
 {
-    concat_kernel<<<blocks_for(batch * (ca + cb) * plane), THREADS, 0, s>>>(
+    LS_LAUNCH(concat_kernel, blocks_for(batch * (ca + cb) * plane), THREADS, 0, s)(
         halves(a), halves(b), halves(y), batch, ca, cb, plane);
 }
 
@@ -166,14 +167,14 @@ void cuda_run_transpose12(cudaStream_t s, const void *x, void *y, int64_t batch,
 {
     dim3 grid((unsigned)((cols + TILE - 1) / TILE), (unsigned)((rows + TILE - 1) / TILE),
               (unsigned)batch);
-    transpose_kernel<<<grid, dim3(TILE, 8), 0, s>>>(halves(x), halves(y), rows, cols);
+    LS_LAUNCH(transpose_kernel, grid, dim3(TILE, 8), 0, s)(halves(x), halves(y), rows, cols);
 }
 
 void cuda_run_conv_input(cudaStream_t s, const void *x, void *xp, int64_t planes, int64_t h,
                          int64_t w, int up_shift, int64_t top, int64_t left, int64_t hp,
                          int64_t wp)
 {
-    conv_input_kernel<<<blocks_for(planes * hp * wp), THREADS, 0, s>>>(
+    LS_LAUNCH(conv_input_kernel, blocks_for(planes * hp * wp), THREADS, 0, s)(
         halves(x), halves(xp), planes, h, w, up_shift, top, left, hp, wp);
 }
 

@@ -20,7 +20,7 @@
 #ifndef LS_NN_CUDA_PASTE_MATH_H
 #define LS_NN_CUDA_PASTE_MATH_H
 
-#ifdef __CUDACC__
+#if defined(__CUDACC__) || defined(LS_CUDA_EMULATED)
 #include <cuda_fp16.h>
 #define PASTE_FN static __device__ __forceinline__
 #define PASTE_FACE __half

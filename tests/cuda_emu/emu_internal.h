@@ -1,0 +1,50 @@
+/*
+ * emu_internal.h - what the CUDA emulator's files share (tests/cuda_emu):
+ * the one lock, device memory bookkeeping, stream work and failures.
+ *
+ * Every entry point (runtime, cuBLAS, cuDNN, kernel launch) takes the
+ * emulator's lock, so threads of the program under test see one device that
+ * does one thing at a time. Work given to a stream is not done when it is
+ * queued: it runs, in order, when the program waits for that stream (or
+ * frees memory, which waits for the device). A program that reads a result
+ * it did not wait for therefore reads stale data here, as it could on a GPU.
+ * A stream being captured records the work into its graph instead.
+ */
+#ifndef LS_TESTS_CUDA_EMU_INTERNAL_H
+#define LS_TESTS_CUDA_EMU_INTERNAL_H
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <functional>
+#include <mutex>
+
+namespace emu {
+
+/* The lock every entry point holds (recursive: work run at a wait may not
+ * call back in, but the runtime's own helpers nest). */
+std::recursive_mutex &lock();
+
+/* Stops the program with the emulator's diagnosis: a use of CUDA that a
+ * GPU would reject, fail on or run wrongly. */
+[[noreturn]] void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Whether [p, p + bytes) lies inside one live cudaMalloc block. */
+bool in_device_memory(const void *p, size_t bytes);
+
+/* Queues (or, while the stream is captured, records) one piece of work. */
+void enqueue(cudaStream_t stream, std::function<void()> work);
+
+/* Whether the stream is being captured. */
+bool capturing(cudaStream_t stream);
+
+/* Runs the grid of a kernel: body() once per thread, each with its own
+ * threadIdx/blockIdx (cuda_emu.h), blocks one after another, the threads of
+ * a block as cooperating fibers that meet at __syncthreads and shuffles.
+ * shared_bytes of dynamic shared memory per block. */
+void run_grid(const char *kernel, dim3 grid, dim3 block, size_t shared_bytes,
+              const std::function<void()> &body);
+
+} // namespace emu
+
+#endif
