@@ -82,4 +82,7 @@ if(LS_WITH_CUDA)
   target_include_directories(test_cuda_ops_emulated PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
   add_test(NAME cuda_ops_emulated COMMAND test_cuda_ops_emulated gpu ${LS_CUDA_TEST_DATA})
   set_tests_properties(cuda_ops_emulated PROPERTIES FIXTURES_REQUIRED "musetalk_small;whisper_ref")
+  # the command line on the emulator: `render --device cuda` in loop.cmake
+  add_executable(lipstream_emulated ${CMAKE_SOURCE_DIR}/src/main.c)
+  target_link_libraries(lipstream_emulated PRIVATE lipstream_core_emulated)
 endif()

@@ -55,8 +55,23 @@ add_test(NAME loop_render_text
 set_tests_properties(loop_render loop_render_none loop_render_text PROPERTIES
                      FIXTURES_REQUIRED "loop_ref;loop_avatar" FIXTURES_SETUP loop_render
                      ENVIRONMENT "${LS_LOOP_GST_ENV}")
+# The same render with the CUDA backend on the tests' CUDA emulator (cuda.cmake): the
+# whole per-frame path of a session on the backend's code (avatar upload, worker batches
+# captured and replayed as graphs, paste-back and download of composed frames).
+set(LS_LOOP_DEVICE_RENDER "")
+if(TARGET lipstream_emulated)
+  add_test(NAME loop_render_emulated_cuda
+           COMMAND lipstream_emulated render --avatar ${LS_LOOP_WORK}/avatar --threads 2 --device cuda
+                   --audio ${LS_LOOP_REF}/speech.wav --weights_dir ${LS_LOOP_REF}/models
+                   --batch_size 4 --out ${LS_LOOP_WORK}/render_cuda.mp4)
+  set_tests_properties(loop_render_emulated_cuda PROPERTIES
+                       FIXTURES_REQUIRED "loop_ref;loop_avatar" FIXTURES_SETUP loop_render
+                       ENVIRONMENT "${LS_LOOP_GST_ENV}")
+  set(LS_LOOP_DEVICE_RENDER ${LS_LOOP_WORK}/render_cuda.mp4)
+endif()
 ls_test(test_render test_render.c)
-add_test(NAME test_render COMMAND test_render ${LS_LOOP_REF} ${LS_LOOP_WORK}/avatar ${LS_LOOP_WORK})
+add_test(NAME test_render COMMAND test_render ${LS_LOOP_REF} ${LS_LOOP_WORK}/avatar ${LS_LOOP_WORK}
+                                  ${LS_LOOP_DEVICE_RENDER})
 set_tests_properties(test_render PROPERTIES FIXTURES_REQUIRED "loop_ref;loop_avatar;loop_render"
                      ENVIRONMENT "${LS_LOOP_GST_ENV}")
 

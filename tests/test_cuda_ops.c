@@ -14,7 +14,8 @@
  * from a CUDA graph with new inputs) against the same network on the CPU,
  * and the paste-back of faces into frames against the host's, byte for
  * byte. Exits 77 (skipped) with the reason when there is no GPU or no CUDA
- * build.
+ * build. The same file linked with the tests' CUDA emulator instead of CUDA
+ * (test_cuda_ops_emulated, tests/cuda_emu) runs this mode on the CPU.
  *
  * host: runs anywhere. The same network comparisons on the "fenced" backend
  * of fenced_backend.h: the CPU's kernels behind a table that fails an

@@ -44,7 +44,7 @@ struct thread_place {
 };
 
 /* The running thread's place in its grid. */
-extern thread_local const thread_place *here;
+extern const thread_place *here;
 
 void sync_block();
 /* This lane's value out of the warp exchange: `bytes` of `value` from every

@@ -70,7 +70,7 @@ emu_context_switch:
 
 namespace emu {
 
-thread_local const thread_place *here;
+const thread_place *here;
 
 namespace {
 
@@ -134,9 +134,13 @@ struct fiber {
     void *fake_stack = nullptr;   /* AddressSanitizer's, while switched away */
 };
 
+/* A shuffle is one barrier: lanes write their values into the slots of the
+ * barrier's generation parity and read from them once all are in; a lane
+ * can only write the same slots again two shuffles later, after every lane
+ * has arrived at the one in between, so after all have read. */
 struct warp_state {
     unsigned generation = 0, arrived = 0, mask = 0;
-    unsigned char slots[32][16];
+    unsigned char slots[2][32][16];
 };
 
 struct block_run {
@@ -156,7 +160,9 @@ struct block_run {
     long syncs = 0;        /* barriers and shuffles met */
 };
 
-thread_local block_run *running;
+/* The running grid and thread: plain globals, as grids only run under the
+ * emulator's lock (emu_internal.h), so never two at once. */
+block_run *running;
 
 void switch_to_fiber(block_run &b, fiber &f)
 {
@@ -333,7 +339,7 @@ void shuffle(unsigned mask, const void *value, void *out, size_t bytes, int src_
     if (!(mask & (1u << src_lane)))
         fail("kernel %s: lane %d reads lane %d, outside the shuffle's mask 0x%08x", b.kernel, me,
              src_lane, mask);
-    if (bytes > sizeof w.slots[0])
+    if (bytes > sizeof w.slots[0][0])
         fail("kernel %s: shuffle of a %zu-byte value", b.kernel, bytes);
     unsigned expected = (unsigned)__builtin_popcount(mask);
     if (w.arrived == 0)
@@ -341,10 +347,10 @@ void shuffle(unsigned mask, const void *value, void *out, size_t bytes, int src_
     else if (w.mask != mask)
         fail("kernel %s: lanes of warp %d shuffle with different masks (0x%08x, 0x%08x)",
              b.kernel, f.warp, w.mask, mask);
-    memcpy(w.slots[me], value, bytes);
+    unsigned char(*slots)[16] = w.slots[w.generation & 1];
+    memcpy(slots[me], value, bytes);
     arrive(b, f, waiting::warp, w.generation, w.arrived, expected);   /* all values written */
-    memcpy(out, w.slots[src_lane], bytes);
-    arrive(b, f, waiting::warp, w.generation, w.arrived, expected);   /* all values read */
+    memcpy(out, slots[src_lane], bytes);
 }
 
 void check_launch(const char *kernel, dim3 grid, dim3 block, size_t shared_bytes)
@@ -390,7 +396,7 @@ struct stack_pool {
 void run_grid(const char *kernel, dim3 grid, dim3 block, size_t shared_bytes,
               const std::function<void()> &body)
 {
-    static thread_local stack_pool pool;
+    static stack_pool pool;
     std::vector<char *> &stacks = pool.stacks;
     block_run b;
     b.kernel = kernel;

@@ -8,7 +8,9 @@
  * into one rounding where the host rounds twice; in C they are the plain
  * operators (ISO C11 does not contract them). The face is the backend's
  * tensor, halves on the GPU (widened to float exactly, PASTE_LOAD), floats
- * in C: equal values give equal bytes.
+ * in C: equal values give equal bytes. The tests' CUDA emulator
+ * (LS_CUDA_EMULATED) compiles the kernel's side for the CPU, with the
+ * intrinsics as the plain operations.
  *
  * The steps mirror the host code: the face value becomes a byte as
  * ls_musetalk_faces_to_bgr does, the bilinear taps and their 11-bit weights
