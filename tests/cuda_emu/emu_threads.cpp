@@ -1,11 +1,13 @@
 /*
  * emu_threads.cpp - runs a kernel's grid on the CPU (tests/cuda_emu).
  *
- * Blocks run one after another. The threads of a block are fibers
- * switched by a scheduler on the calling thread: a fiber runs
- * until it reaches __syncthreads or a warp shuffle, where it waits until
- * every thread of its block (or every lane of the shuffle's mask) has
- * arrived. A round in which no fiber can go on is a deadlock on a GPU too
+ * Blocks run one after another. The threads of a block are fibers on the
+ * calling thread: a fiber runs until it reaches __syncthreads or a warp
+ * shuffle, where it waits until every thread of its block (or every lane of
+ * the shuffle's mask) has arrived, and switches straight to the next fiber,
+ * round robin, that may go on. When none may, control returns to the
+ * block's scheduler: all threads have returned, or it is a deadlock, on a
+ * GPU too
  * (a barrier in divergent code, a thread that returned before a barrier the
  * others wait at, a shuffle naming a lane that never comes): the emulator
  * says which kernel and which threads, and stops. Dynamic shared memory is
@@ -156,6 +158,7 @@ struct block_run {
     const void *scheduler_stack = nullptr;
     size_t scheduler_stack_bytes = 0;
     fiber *current = nullptr;
+    bool from_scheduler = false;   /* the switch under way left the scheduler */
     bool direct = false;   /* threads run as plain calls (no fibers) */
     long syncs = 0;        /* barriers and shuffles met */
 };
@@ -163,54 +166,6 @@ struct block_run {
 /* The running grid and thread: plain globals, as grids only run under the
  * emulator's lock (emu_internal.h), so never two at once. */
 block_run *running;
-
-void switch_to_fiber(block_run &b, fiber &f)
-{
-    b.current = &f;
-    here = &f.place;
-#ifdef EMU_ASAN
-    __sanitizer_start_switch_fiber(&b.scheduler_fake_stack, f.stack, STACK_BYTES);
-#endif
-    context_switch(b.scheduler, f.context);
-#ifdef EMU_ASAN
-    __sanitizer_finish_switch_fiber(b.scheduler_fake_stack, nullptr, nullptr);
-#endif
-    b.current = nullptr;
-}
-
-/* From the running fiber back to the scheduler; returns when resumed. */
-void yield(block_run &b, bool dying = false)
-{
-    fiber &f = *b.current;
-#ifdef EMU_ASAN
-    __sanitizer_start_switch_fiber(dying ? nullptr : &f.fake_stack, b.scheduler_stack,
-                                   b.scheduler_stack_bytes);
-#else
-    (void)dying;
-#endif
-    context_switch(f.context, b.scheduler);
-#ifdef EMU_ASAN
-    __sanitizer_finish_switch_fiber(f.fake_stack, &b.scheduler_stack, &b.scheduler_stack_bytes);
-#endif
-}
-
-void fiber_main()
-{
-    block_run &b = *running;
-#ifdef EMU_ASAN
-    __sanitizer_finish_switch_fiber(nullptr, &b.scheduler_stack, &b.scheduler_stack_bytes);
-#endif
-    (*b.body)();
-    fiber &f = *b.current;
-    if (b.arrived > 0)
-        fail("kernel %s: thread (%u,%u,%u) of block (%u,%u,%u) returned while others wait "
-             "at __syncthreads",
-             b.kernel, f.place.thread.x, f.place.thread.y, f.place.thread.z, f.place.block.x,
-             f.place.block.y, f.place.block.z);
-    f.wait = waiting::done;
-    b.finished++;
-    yield(b, true);
-}
 
 bool released(const block_run &b, const fiber &f)
 {
@@ -225,6 +180,68 @@ bool released(const block_run &b, const fiber &f)
         return false;
     }
     return false;
+}
+
+/* The first fiber after `from`, round robin, that may run; null if none. */
+fiber *next_runnable(block_run &b, const fiber &from)
+{
+    int n = b.threads, start = (int)(&from - b.fibers.data()) + 1;
+    for (int i = 0; i < n; i++) {
+        fiber &f = b.fibers[(start + i) % n];
+        if (f.wait != waiting::done && released(b, f))
+            return &f;
+    }
+    return nullptr;
+}
+
+/* Leaves the running fiber (for good when it is dying) straight for the
+ * next one that may run, or for the scheduler when none can (all returned,
+ * or a deadlock); returns when some fiber switches back to this one. */
+void yield(block_run &b, bool dying = false)
+{
+    fiber &f = *b.current;
+    fiber *next = next_runnable(b, f);
+    if (next) {
+        next->wait = waiting::none;
+        b.current = next;
+        here = &next->place;
+    }
+#ifdef EMU_ASAN
+    __sanitizer_start_switch_fiber(dying ? nullptr : &f.fake_stack,
+                                   next ? next->stack : b.scheduler_stack,
+                                   next ? STACK_BYTES : b.scheduler_stack_bytes);
+#else
+    (void)dying;
+#endif
+    context_switch(f.context, next ? next->context : b.scheduler);
+#ifdef EMU_ASAN
+    __sanitizer_finish_switch_fiber(f.fake_stack, nullptr, nullptr);
+#endif
+}
+
+void fiber_main()
+{
+    block_run &b = *running;
+#ifdef EMU_ASAN
+    const void *from_stack;
+    size_t from_bytes;
+    __sanitizer_finish_switch_fiber(nullptr, &from_stack, &from_bytes);
+    if (b.from_scheduler) {   /* the block's first fiber: note the stack to return to */
+        b.scheduler_stack = from_stack;
+        b.scheduler_stack_bytes = from_bytes;
+    }
+#endif
+    b.from_scheduler = false;
+    (*b.body)();
+    fiber &f = *b.current;
+    if (b.arrived > 0)
+        fail("kernel %s: thread (%u,%u,%u) of block (%u,%u,%u) returned while others wait "
+             "at __syncthreads",
+             b.kernel, f.place.thread.x, f.place.thread.y, f.place.thread.z, f.place.block.x,
+             f.place.block.y, f.place.block.z);
+    f.wait = waiting::done;
+    b.finished++;
+    yield(b, true);
 }
 
 [[noreturn]] void report_deadlock(const block_run &b)
@@ -252,18 +269,20 @@ void run_fibers(block_run &b, std::vector<char *> &stacks)
         f.wait = waiting::none;
         context_start(f.context, f.stack, STACK_BYTES, fiber_main);
     }
-    while (b.finished < b.threads) {
-        bool progressed = false;
-        for (fiber &f : b.fibers) {
-            if (f.wait == waiting::done || !released(b, f))
-                continue;
-            f.wait = waiting::none;
-            switch_to_fiber(b, f);
-            progressed = true;
-        }
-        if (!progressed)
-            report_deadlock(b);
-    }
+    fiber &first = b.fibers[0];
+    b.current = &first;
+    here = &first.place;
+    b.from_scheduler = true;
+#ifdef EMU_ASAN
+    __sanitizer_start_switch_fiber(&b.scheduler_fake_stack, first.stack, STACK_BYTES);
+#endif
+    context_switch(b.scheduler, first.context);   /* back when no fiber can run */
+#ifdef EMU_ASAN
+    __sanitizer_finish_switch_fiber(b.scheduler_fake_stack, nullptr, nullptr);
+#endif
+    b.current = nullptr;
+    if (b.finished < b.threads)
+        report_deadlock(b);
 }
 
 thread_place place_of(dim3 grid, dim3 block, unsigned bx, unsigned by, unsigned bz, int t)
