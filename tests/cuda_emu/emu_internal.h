@@ -35,9 +35,6 @@ bool in_device_memory(const void *p, size_t bytes);
 /* Queues (or, while the stream is captured, records) one piece of work. */
 void enqueue(cudaStream_t stream, std::function<void()> work);
 
-/* Whether the stream is being captured. */
-bool capturing(cudaStream_t stream);
-
 /* Runs the grid of a kernel: body() once per thread, each with its own
  * threadIdx/blockIdx (cuda_emu.h), blocks one after another, the threads of
  * a block as cooperating fibers that meet at __syncthreads and shuffles.

@@ -165,12 +165,6 @@ void enqueue(cudaStream_t stream, std::function<void()> work)
         s->queue.push_back(std::move(work));
 }
 
-bool capturing(cudaStream_t stream)
-{
-    std::lock_guard<std::recursive_mutex> hold(lock());
-    return stream_of(stream)->capture != nullptr;
-}
-
 } // namespace emu
 
 using emu::lock;
