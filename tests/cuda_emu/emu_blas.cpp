@@ -15,7 +15,6 @@
  */
 #include <cblas.h>
 #include <cublas_v2.h>
-#include <cuda_fp16.h>
 
 #include <cstring>
 #include <memory>
@@ -36,21 +35,6 @@ typedef std::lock_guard<std::recursive_mutex> hold_lock;
 size_t element_bytes(cudaDataType t)
 {
     return t == CUDA_R_16F ? 2 : t == CUDA_R_32F ? 4 : 0;
-}
-
-float load_element(const void *base, cudaDataType t, int64_t i)
-{
-    if (t == CUDA_R_16F)
-        return __half2float(static_cast<const __half *>(base)[i]);
-    return static_cast<const float *>(base)[i];
-}
-
-void store_element(void *base, cudaDataType t, int64_t i, float v)
-{
-    if (t == CUDA_R_16F)
-        static_cast<__half *>(base)[i] = __float2half_rn(v);
-    else
-        static_cast<float *>(base)[i] = v;
 }
 
 /* A stored column-major matrix: rows x cols with leading dimension ld. */
@@ -93,11 +77,11 @@ bool valid(const char *call, const char *name, const matrix &a, int batches)
 std::vector<float> widen(const matrix &a, int64_t batch)
 {
     std::vector<float> out((size_t)extent(a));
-    const char *base =
-        static_cast<const char *>(a.data) + batch * a.stride * (int64_t)element_bytes(a.type);
+    size_t eb = element_bytes(a.type);
+    const char *base = static_cast<const char *>(a.data) + batch * a.stride * (int64_t)eb;
     for (int64_t j = 0; j < a.cols; j++)
         for (int64_t i = 0; i < a.rows; i++)
-            out[(size_t)(j * a.ld + i)] = load_element(base, a.type, j * a.ld + i);
+            out[(size_t)(j * a.ld + i)] = emu::load_element(base, eb, j * a.ld + i);
     return out;
 }
 
@@ -136,7 +120,8 @@ cublasStatus_t gemm(const char *call, cublasHandle_t h, cublasOperation_t ta,
                         batch * c.stride * (int64_t)element_bytes(c.type);
             for (int64_t j = 0; j < n; j++)
                 for (int64_t i = 0; i < m; i++)
-                    store_element(out, c.type, j * c.ld + i, fc[(size_t)(j * c.ld + i)]);
+                    emu::store_element(out, element_bytes(c.type), j * c.ld + i,
+                                       fc[(size_t)(j * c.ld + i)]);
         }
     });
     return CUBLAS_STATUS_SUCCESS;

@@ -16,7 +16,6 @@
  * filling the workspace with NaN bytes, as if the algorithm had used it.
  */
 #include <cblas.h>
-#include <cuda_fp16.h>
 #include <cudnn.h>
 
 #include <cstring>
@@ -92,25 +91,11 @@ size_t workspace_of(cudnnConvolutionFwdAlgo_t algo, const cudnnFilterStruct *w,
     return 0;
 }
 
-float load(const void *p, cudnnDataType_t t, size_t i)
-{
-    return t == CUDNN_DATA_HALF ? __half2float(static_cast<const __half *>(p)[i])
-                                : static_cast<const float *>(p)[i];
-}
-
-void store(void *p, cudnnDataType_t t, size_t i, float v)
-{
-    if (t == CUDNN_DATA_HALF)
-        static_cast<__half *>(p)[i] = __float2half_rn(v);
-    else
-        static_cast<float *>(p)[i] = v;
-}
-
 std::vector<float> widen(const void *p, cudnnDataType_t t, size_t n)
 {
     std::vector<float> out(n);
     for (size_t i = 0; i < n; i++)
-        out[i] = load(p, t, i);
+        out[i] = emu::load_element(p, element_bytes(t), (int64_t)i);
     return out;
 }
 
@@ -145,8 +130,8 @@ void convolve(cudnnTensorStruct x, const void *xd, cudnnFilterStruct w, const vo
         for (size_t i = 0; i < out.size(); i++) {
             float v = out[i];
             if (beta != 0.0f)
-                v += beta * load(yd, y.type, base + i);
-            store(yd, y.type, base + i, v);
+                v += beta * emu::load_element(yd, element_bytes(y.type), (int64_t)(base + i));
+            emu::store_element(yd, element_bytes(y.type), (int64_t)(base + i), v);
         }
     }
 }

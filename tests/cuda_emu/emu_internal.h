@@ -13,9 +13,11 @@
 #ifndef LS_TESTS_CUDA_EMU_INTERNAL_H
 #define LS_TESTS_CUDA_EMU_INTERNAL_H
 
+#include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 
@@ -41,6 +43,23 @@ void enqueue(cudaStream_t stream, std::function<void()> work);
  * shared_bytes of dynamic shared memory per block. */
 void run_grid(const char *kernel, dim3 grid, dim3 block, size_t shared_bytes,
               const std::function<void()> &body);
+
+/* Element i of a library operand stored as fp16 (element_bytes 2) or fp32
+ * (4), widened to float; and the rounding store back. */
+inline float load_element(const void *base, size_t element_bytes, int64_t i)
+{
+    if (element_bytes == 2)
+        return __half2float(static_cast<const __half *>(base)[i]);
+    return static_cast<const float *>(base)[i];
+}
+
+inline void store_element(void *base, size_t element_bytes, int64_t i, float v)
+{
+    if (element_bytes == 2)
+        static_cast<__half *>(base)[i] = __float2half_rn(v);
+    else
+        static_cast<float *>(base)[i] = v;
+}
 
 } // namespace emu
 

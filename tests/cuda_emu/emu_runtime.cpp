@@ -55,7 +55,7 @@ namespace emu {
 
 namespace {
 
-std::map<const char *, size_t, std::less<>> device_blocks, host_blocks;
+std::map<const char *, size_t, std::less<>> device_blocks, host_blocks;   /* base -> bytes */
 std::set<CUstream_st *> streams;
 CUstream_st legacy_stream;
 thread_local cudaError_t last_error = cudaSuccess;
@@ -228,58 +228,57 @@ const char *cudaGetErrorString(cudaError_t e)
     }
 }
 
-cudaError_t cudaMalloc(void **p, size_t bytes)
+typedef std::map<const char *, size_t, std::less<>> block_map;
+
+/* cudaMalloc and cudaMallocHost: a recorded malloc block. */
+static cudaError_t allocate(block_map &blocks, const char *call, void **p, size_t bytes)
 {
     hold_lock hold(lock());
-    if (emu::prohibited_in_capture("cudaMalloc"))
+    if (emu::prohibited_in_capture(call))
         return emu::result(cudaErrorStreamCaptureUnsupported);
     *p = malloc(bytes ? bytes : 1);
     if (!*p)
         return emu::result(cudaErrorMemoryAllocation);
-    emu::device_blocks[static_cast<const char *>(*p)] = bytes;
+    blocks[static_cast<const char *>(*p)] = bytes;
     return cudaSuccess;
+}
+
+/* cudaFree and cudaFreeHost: wait for the device, then free a recorded block
+ * (NULL: nothing). */
+static cudaError_t release(block_map &blocks, const char *call, void *p)
+{
+    hold_lock hold(lock());
+    if (emu::prohibited_in_capture(call))
+        return emu::result(cudaErrorStreamCaptureUnsupported);
+    emu::drain_all();
+    if (!p)
+        return cudaSuccess;
+    auto it = blocks.find(static_cast<const char *>(p));
+    if (it == blocks.end())
+        emu::fail("%s(%p): not a block of its allocator (or freed twice)", call, p);
+    blocks.erase(it);
+    free(p);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMalloc(void **p, size_t bytes)
+{
+    return allocate(emu::device_blocks, "cudaMalloc", p, bytes);
 }
 
 cudaError_t cudaFree(void *p)
 {
-    hold_lock hold(lock());
-    if (emu::prohibited_in_capture("cudaFree"))
-        return emu::result(cudaErrorStreamCaptureUnsupported);
-    emu::drain_all();   /* cudaFree waits for the device */
-    if (!p)
-        return cudaSuccess;
-    auto it = emu::device_blocks.find(static_cast<const char *>(p));
-    if (it == emu::device_blocks.end())
-        emu::fail("cudaFree(%p): not a block from cudaMalloc (or freed twice)", p);
-    emu::device_blocks.erase(it);
-    free(p);
-    return cudaSuccess;
+    return release(emu::device_blocks, "cudaFree", p);
 }
 
 cudaError_t cudaMallocHost(void **p, size_t bytes)
 {
-    hold_lock hold(lock());
-    if (emu::prohibited_in_capture("cudaMallocHost"))
-        return emu::result(cudaErrorStreamCaptureUnsupported);
-    *p = malloc(bytes ? bytes : 1);
-    if (!*p)
-        return emu::result(cudaErrorMemoryAllocation);
-    emu::host_blocks[static_cast<const char *>(*p)] = bytes;
-    return cudaSuccess;
+    return allocate(emu::host_blocks, "cudaMallocHost", p, bytes);
 }
 
 cudaError_t cudaFreeHost(void *p)
 {
-    hold_lock hold(lock());
-    if (emu::prohibited_in_capture("cudaFreeHost"))
-        return emu::result(cudaErrorStreamCaptureUnsupported);
-    emu::drain_all();
-    auto it = emu::host_blocks.find(static_cast<const char *>(p));
-    if (it == emu::host_blocks.end())
-        emu::fail("cudaFreeHost(%p): not a block from cudaMallocHost (or freed twice)", p);
-    emu::host_blocks.erase(it);
-    free(p);
-    return cudaSuccess;
+    return release(emu::host_blocks, "cudaFreeHost", p);
 }
 
 /* Checks a copy's ends against its kind; fails on a mismatch. */
