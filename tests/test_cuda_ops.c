@@ -109,20 +109,31 @@ static nn_tensor host_like(const nn_tensor *t)
     return h;
 }
 
+/* How a tensor is laid out in a backend's memory (nn/backend.h): SPATIAL
+ * for the (N, C, S...) tensors of the convolutions and norms, channels
+ * innermost on a channels-last backend; FLAT for the others. */
+enum layout { FLAT, SPATIAL };
+
 /* A copy of host tensor h in c's memory. */
-static nn_tensor to_ctx(nn_ctx *c, const nn_tensor *h)
+static nn_tensor to_ctx(nn_ctx *c, const nn_tensor *h, enum layout layout)
 {
     nn_tensor d = nn_alloc(c, h->ndim, h->shape);
-    nn_upload(c, d.data, h->data, nn_numel(h));
+    if (layout == SPATIAL)
+        nn_upload_spatial(c, &d, h->data);
+    else
+        nn_upload(c, d.data, h->data, nn_numel(h));
     return d;
 }
 
 /* Downloads device tensor d and compares it with host tensor want. */
 static void compare_ctx(const char *what, nn_ctx *c, const nn_tensor *d, const nn_tensor *want,
-                        double atol, double rtol)
+                        enum layout layout, double atol, double rtol)
 {
     nn_tensor got = host_like(want);
-    nn_download(c, got.data, d->data, nn_numel(want));
+    if (layout == SPATIAL)
+        nn_download_spatial(c, got.data, d);
+    else
+        nn_download(c, got.data, d->data, nn_numel(want));
     check_close(what, got.data, want->data, nn_numel(want), atol, rtol);
     free(got.data);
 }
@@ -147,13 +158,13 @@ static void test_linear(op_env *e, const char *what, int with_bias, int residual
     nn_linear(e->cpu, &x, &w, with_bias ? &b : NULL,
               residual_mode == 1 ? &r : residual_mode == 2 ? &want : NULL, &want);
     nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
-    nn_tensor dx = to_ctx(e->gpu, &x), dw = to_ctx(e->gpu, &w), db = to_ctx(e->gpu, &b);
-    nn_tensor dr = to_ctx(e->gpu, &r), dy = nn_alloc(e->gpu, 3, r.shape);
+    nn_tensor dx = to_ctx(e->gpu, &x, FLAT), dw = to_ctx(e->gpu, &w, FLAT), db = to_ctx(e->gpu, &b, FLAT);
+    nn_tensor dr = to_ctx(e->gpu, &r, FLAT), dy = nn_alloc(e->gpu, 3, r.shape);
     if (residual_mode == 2)
         dy = dr;
     nn_linear(e->gpu, &dx, &dw, with_bias ? &db : NULL, residual_mode == 1 ? &dr :
               residual_mode == 2 ? &dy : NULL, &dy);
-    compare_ctx(what, e->gpu, &dy, &want, 0, GEMM_RTOL);
+    compare_ctx(what, e->gpu, &dy, &want, FLAT, 0, GEMM_RTOL);
     nn_arena_release(e->gpu->arena, mark);
     free(x.data), free(w.data), free(b.data), free(r.data), free(want.data);
 }
@@ -172,11 +183,12 @@ static void test_conv2d(op_env *e, const char *what, const int64_t xs[4], int64_
     nn_conv2d(e->cpu, &x, &w, &b, &p, residual_mode == 1 ? &r : residual_mode == 2 ? &want : NULL,
               &want);
     nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
-    nn_tensor dx = to_ctx(e->gpu, &x), dw = to_ctx(e->gpu, &w), db = to_ctx(e->gpu, &b);
-    nn_tensor dr = to_ctx(e->gpu, &r), dy = residual_mode == 2 ? dr : nn_alloc(e->gpu, 4, ys);
+    nn_tensor dx = to_ctx(e->gpu, &x, SPATIAL), dw = to_ctx(e->gpu, &w, SPATIAL),
+              db = to_ctx(e->gpu, &b, FLAT);
+    nn_tensor dr = to_ctx(e->gpu, &r, SPATIAL), dy = residual_mode == 2 ? dr : nn_alloc(e->gpu, 4, ys);
     nn_conv2d(e->gpu, &dx, &dw, &db, &p, residual_mode == 1 ? &dr : residual_mode == 2 ? &dy : NULL,
               &dy);
-    compare_ctx(what, e->gpu, &dy, &want, 0, GEMM_RTOL);
+    compare_ctx(what, e->gpu, &dy, &want, SPATIAL, 0, GEMM_RTOL);
     nn_arena_release(e->gpu->arena, mark);
     free(x.data), free(w.data), free(b.data), free(r.data), free(want.data);
 }
@@ -189,10 +201,11 @@ static void test_conv1d(op_env *e, const char *what, int64_t c, int64_t len, int
     nn_tensor want = host_rand(SHAPE(1, o, nn_conv_out(len, 3, stride, 1, 1)), 0.0f);
     nn_conv1d(e->cpu, &x, &w, &b, stride, 1, 1, act, &want);
     nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
-    nn_tensor dx = to_ctx(e->gpu, &x), dw = to_ctx(e->gpu, &w), db = to_ctx(e->gpu, &b);
+    nn_tensor dx = to_ctx(e->gpu, &x, SPATIAL), dw = to_ctx(e->gpu, &w, SPATIAL),
+              db = to_ctx(e->gpu, &b, FLAT);
     nn_tensor dy = nn_alloc(e->gpu, 3, want.shape);
     nn_conv1d(e->gpu, &dx, &dw, &db, stride, 1, 1, act, &dy);
-    compare_ctx(what, e->gpu, &dy, &want, 0, GEMM_RTOL);
+    compare_ctx(what, e->gpu, &dy, &want, SPATIAL, 0, GEMM_RTOL);
     nn_arena_release(e->gpu->arena, mark);
     free(x.data), free(w.data), free(b.data), free(want.data);
 }
@@ -206,10 +219,11 @@ static void test_group_norm(op_env *e, const char *what, const int64_t xs[4], in
     nn_tensor g = host_rand(SHAPE(xs[1]), 1.0f), b = host_rand(SHAPE(xs[1]), 1.0f);
     nn_group_norm(e->cpu, &x, &g, &b, groups, 1e-6f, act, &want);
     nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
-    nn_tensor dx = to_ctx(e->gpu, &x), dg = to_ctx(e->gpu, &g), db = to_ctx(e->gpu, &b);
+    nn_tensor dx = to_ctx(e->gpu, &x, SPATIAL), dg = to_ctx(e->gpu, &g, FLAT),
+              db = to_ctx(e->gpu, &b, FLAT);
     nn_tensor dy = in_place ? dx : nn_alloc(e->gpu, 4, xs);
     nn_group_norm(e->gpu, &dx, &dg, &db, groups, 1e-6f, act, &dy);
-    compare_ctx(what, e->gpu, &dy, &want, 0, rtol);
+    compare_ctx(what, e->gpu, &dy, &want, SPATIAL, 0, rtol);
     nn_arena_release(e->gpu->arena, mark);
     free(x.data), free(want.data), free(g.data), free(b.data);
 }
@@ -220,9 +234,10 @@ static void test_layer_norm(op_env *e, int64_t rows, int64_t d)
     nn_tensor g = host_rand(SHAPE(d), 1.0f), b = host_rand(SHAPE(d), 1.0f);
     nn_layer_norm(e->cpu, &x, &g, &b, 1e-5f, &want);
     nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
-    nn_tensor dx = to_ctx(e->gpu, &x), dg = to_ctx(e->gpu, &g), db = to_ctx(e->gpu, &b);
+    nn_tensor dx = to_ctx(e->gpu, &x, FLAT), dg = to_ctx(e->gpu, &g, FLAT),
+              db = to_ctx(e->gpu, &b, FLAT);
     nn_layer_norm(e->gpu, &dx, &dg, &db, 1e-5f, &dx);   /* in place */
-    compare_ctx("layer_norm (1, 1024, 320) in place", e->gpu, &dx, &want, 0, HALF_RTOL);
+    compare_ctx("layer_norm (1, 1024, 320) in place", e->gpu, &dx, &want, FLAT, 0, HALF_RTOL);
     nn_arena_release(e->gpu->arena, mark);
     free(x.data), free(want.data), free(g.data), free(b.data);
 }
@@ -232,20 +247,20 @@ static void test_pointwise(op_env *e)
     nn_tensor x = host_rand(SHAPE(2, 1024, 2560), 4.0f), y = host_rand(SHAPE(2, 1024, 2560), 1.0f);
     nn_tensor want = host_like(&x), half = host_rand(SHAPE(2, 1024, 1280), 0.0f);
     nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
-    nn_tensor dx = to_ctx(e->gpu, &x), dy = to_ctx(e->gpu, &y), dout = nn_alloc(e->gpu, 3, x.shape);
+    nn_tensor dx = to_ctx(e->gpu, &x, FLAT), dy = to_ctx(e->gpu, &y, FLAT), dout = nn_alloc(e->gpu, 3, x.shape);
     static const char *const names[] = { "activation none", "activation silu", "activation gelu" };
     for (int act = NN_ACT_NONE; act <= NN_ACT_GELU; act++) {
         nn_activation(e->cpu, &x, act, &want);
         nn_activation(e->gpu, &dx, act, &dout);
-        compare_ctx(names[act], e->gpu, &dout, &want, 0, HALF_RTOL);
+        compare_ctx(names[act], e->gpu, &dout, &want, FLAT, 0, HALF_RTOL);
     }
     nn_geglu(e->cpu, &x, &half);
     nn_tensor dhalf = nn_alloc(e->gpu, 3, half.shape);
     nn_geglu(e->gpu, &dx, &dhalf);
-    compare_ctx("geglu (2, 1024, 2560)", e->gpu, &dhalf, &half, 0, HALF_RTOL);
+    compare_ctx("geglu (2, 1024, 2560)", e->gpu, &dhalf, &half, FLAT, 0, HALF_RTOL);
     nn_add(e->cpu, &x, &y, &want);
     nn_add(e->gpu, &dx, &dy, &dy);   /* y aliases b */
-    compare_ctx("add, y aliasing b", e->gpu, &dy, &want, 0, HALF_RTOL);
+    compare_ctx("add, y aliasing b", e->gpu, &dy, &want, FLAT, 0, HALF_RTOL);
     nn_arena_release(e->gpu->arena, mark);
     free(x.data), free(y.data), free(want.data), free(half.data);
 }
@@ -257,17 +272,20 @@ static void test_layout(op_env *e)
     nn_tensor t = host_rand(SHAPE(2, 320, 1000), 1.0f), tt = host_rand(SHAPE(2, 1000, 320), 0.0f);
     nn_concat_channels(e->cpu, &a, &b, &cat);
     nn_upsample2x(e->cpu, &a, &up);
-    nn_transpose12(e->cpu, &t, &tt);
+    nn_spatial_to_tokens(e->cpu, &t, &tt);
     nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
-    nn_tensor da = to_ctx(e->gpu, &a), db = to_ctx(e->gpu, &b), dt = to_ctx(e->gpu, &t);
+    nn_tensor da = to_ctx(e->gpu, &a, SPATIAL), db = to_ctx(e->gpu, &b, SPATIAL);
+    nn_tensor dt = to_ctx(e->gpu, &t, SPATIAL);
     nn_tensor dcat = nn_alloc(e->gpu, 4, cat.shape), dup = nn_alloc(e->gpu, 4, up.shape);
-    nn_tensor dtt = nn_alloc(e->gpu, 3, tt.shape);
+    nn_tensor dtt = nn_alloc(e->gpu, 3, tt.shape), dback = nn_alloc(e->gpu, 3, t.shape);
     nn_concat_channels(e->gpu, &da, &db, &dcat);
     nn_upsample2x(e->gpu, &da, &dup);
-    nn_transpose12(e->gpu, &dt, &dtt);
-    compare_ctx("concat_channels (2, 640+320, 16, 16)", e->gpu, &dcat, &cat, 0, 0);
-    compare_ctx("upsample2x (2, 640, 16, 16)", e->gpu, &dup, &up, 0, 0);
-    compare_ctx("transpose12 (2, 320, 1000)", e->gpu, &dtt, &tt, 0, 0);
+    nn_spatial_to_tokens(e->gpu, &dt, &dtt);
+    nn_tokens_to_spatial(e->gpu, &dtt, &dback);
+    compare_ctx("concat_channels (2, 640+320, 16, 16)", e->gpu, &dcat, &cat, SPATIAL, 0, 0);
+    compare_ctx("upsample2x (2, 640, 16, 16)", e->gpu, &dup, &up, SPATIAL, 0, 0);
+    compare_ctx("spatial_to_tokens (2, 320, 1000)", e->gpu, &dtt, &tt, FLAT, 0, 0);
+    compare_ctx("tokens_to_spatial (2, 1000, 320)", e->gpu, &dback, &t, SPATIAL, 0, 0);
     nn_arena_release(e->gpu->arena, mark);
     free(a.data), free(b.data), free(cat.data), free(up.data), free(t.data), free(tt.data);
 }
@@ -279,10 +297,11 @@ static void test_attention(op_env *e, const char *what, int64_t batch, int64_t l
     nn_tensor v = host_rand(SHAPE(batch, lk, ch), 1.0f), want = host_like(&q);
     nn_attention(e->cpu, &q, &k, &v, heads, &want);
     nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
-    nn_tensor dq = to_ctx(e->gpu, &q), dk = to_ctx(e->gpu, &k), dv = to_ctx(e->gpu, &v);
+    nn_tensor dq = to_ctx(e->gpu, &q, FLAT), dk = to_ctx(e->gpu, &k, FLAT);
+    nn_tensor dv = to_ctx(e->gpu, &v, FLAT);
     nn_tensor dout = nn_alloc(e->gpu, 3, q.shape);
     nn_attention(e->gpu, &dq, &dk, &dv, heads, &dout);
-    compare_ctx(what, e->gpu, &dout, &want, 0, rtol);
+    compare_ctx(what, e->gpu, &dout, &want, FLAT, 0, rtol);
     nn_arena_release(e->gpu->arena, mark);
     free(q.data), free(k.data), free(v.data), free(want.data);
 }
@@ -390,9 +409,9 @@ static void test_unet(const nn_backend *dev, const char *label, const char *conf
 
     nn_ctx *c = nn_ctx_new(dev);
     CHECK(ls_unet_place(u, dev, &err) == 0 && ls_unet_backend(u) == dev, "%s", err.msg);
-    nn_tensor dl = to_ctx(c, &lat), da = to_ctx(c, &aud), dout = nn_alloc(c, 4, want.shape);
+    nn_tensor dl = to_ctx(c, &lat, SPATIAL), da = to_ctx(c, &aud, FLAT), dout = nn_alloc(c, 4, want.shape);
     ls_unet_forward(u, c, &dl, &da, &dout);
-    compare_ctx(label, c, &dout, &want, 0, rtol);
+    compare_ctx(label, c, &dout, &want, SPATIAL, 0, rtol);
     nn_ctx_free(c);
     ls_unet_free(u);
     free(lat.data), free(aud.data), free(want.data);
@@ -419,12 +438,12 @@ static void test_vae(const nn_backend *dev, double rtol)
 
     nn_ctx *c = nn_ctx_new(dev);
     CHECK(ls_vae_place(v, dev, &err) == 0 && ls_vae_backend(v) == dev, "%s", err.msg);
-    nn_tensor dz = to_ctx(c, &z), dx = to_ctx(c, &x);
+    nn_tensor dz = to_ctx(c, &z, SPATIAL), dx = to_ctx(c, &x, SPATIAL);
     nn_tensor dimage = nn_alloc(c, 4, image.shape), dmean = nn_alloc(c, 4, mean.shape);
     ls_vae_decode(v, c, &dz, &dimage);
     ls_vae_encode_mean(v, c, &dx, &dmean);
-    compare_ctx("vae decode (2, 4, 8, 8)", c, &dimage, &image, 0, rtol);
-    compare_ctx("vae encode mean (2, 3, 64, 64)", c, &dmean, &mean, 0, rtol);
+    compare_ctx("vae decode (2, 4, 8, 8)", c, &dimage, &image, SPATIAL, 0, rtol);
+    compare_ctx("vae encode mean (2, 3, 64, 64)", c, &dmean, &mean, SPATIAL, 0, rtol);
     nn_ctx_free(c);
     ls_vae_free(v);
     free(z.data), free(x.data), free(image.data), free(mean.data);
@@ -555,7 +574,7 @@ static void test_paste(const nn_backend *dev)
         mask[i] = (uint8_t)(uniform() * 127.5f + 127.5f);
     nn_paste host[N], device[N];
     nn_ctx *c = nn_ctx_new(dev);
-    nn_tensor dface = to_ctx(c, &face);
+    nn_tensor dface = to_ctx(c, &face, SPATIAL);
     uint8_t *dframe = dev->alloc((size_t)N * H), *dout = dev->alloc((size_t)N * H);
     uint8_t *dmask = dev->alloc((size_t)N * 400 * 400);
     dev->upload(c, dframe, frame, (size_t)N * H);

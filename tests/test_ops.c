@@ -284,9 +284,11 @@ static void run_transpose12(const char *name)
     if (load(name, "x", &x, 1) || load(name, "y", &want, 1))
         return;
     nn_arena_mark mark = nn_arena_get_mark(ctx->arena);
-    nn_tensor y = alloc_like(&want);
-    nn_transpose12(ctx, &x, &y);
-    compare(name, "", &y, &want, TOL_EXACT);
+    nn_tensor y = alloc_like(&want), back = alloc_like(&x);
+    nn_spatial_to_tokens(ctx, &x, &y);
+    compare(name, " spatial_to_tokens", &y, &want, TOL_EXACT);
+    nn_tokens_to_spatial(ctx, &y, &back);
+    compare(name, " tokens_to_spatial", &back, &x, TOL_EXACT);
     nn_arena_release(ctx->arena, mark);
     unload(&x), unload(&want);
 }

@@ -83,10 +83,10 @@ static int compute_latents(ls_avatar *a, const ls_vae *vae, nn_ctx *ctx, float *
             nn_tensor x = nn_alloc4(ctx, 2, 3, SIDE, SIDE);
             nn_tensor z = nn_alloc4(ctx, 2, LS_AVATAR_LATENT_CHANNELS / 2, LS_AVATAR_LATENT_SIDE,
                                     LS_AVATAR_LATENT_SIDE);
-            nn_upload(ctx, x.data, input, LS_AVATAR_FACE_INPUT_SIZE);
+            nn_upload_spatial(ctx, &x, input);
             ls_vae_encode_mean(vae, ctx, &x, &z);
             float *dst = latents + (size_t)i * LS_AVATAR_LATENT_SIZE;
-            nn_download(ctx, dst, z.data, LS_AVATAR_LATENT_SIZE);
+            nn_download_spatial(ctx, dst, &z);
             nn_arena_release(ctx->arena, mark);
             for (int k = 0; k < LS_AVATAR_LATENT_SIZE; k++)
                 dst[k] *= scale;

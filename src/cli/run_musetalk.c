@@ -43,11 +43,15 @@ static nn_ctx *device_context(const char *device, ls_error *err)
     return ctx;
 }
 
-/* A copy of host tensor t in the context's memory. */
-static nn_tensor to_context(nn_ctx *c, const nn_tensor *t)
+/* A copy of host tensor t in the context's memory; `spatial` for the
+ * (N, C, H, W) tensors of the convolutions (nn.h's nn_upload_spatial). */
+static nn_tensor to_context(nn_ctx *c, const nn_tensor *t, int spatial)
 {
     nn_tensor d = nn_alloc(c, t->ndim, t->shape);
-    nn_upload(c, d.data, t->data, nn_numel(t));
+    if (spatial)
+        nn_upload_spatial(c, &d, t->data);
+    else
+        nn_upload(c, d.data, t->data, nn_numel(t));
     return d;
 }
 
@@ -104,11 +108,11 @@ int ls_run_unet(int argc, char **argv)
         ls_error_set(&err, "out of memory");
         goto done;
     }
-    nn_tensor latent_in = to_context(ctx, &latent), audio_in = to_context(ctx, &audio);
+    nn_tensor latent_in = to_context(ctx, &latent, 1), audio_in = to_context(ctx, &audio, 0);
     nn_tensor result = nn_alloc(ctx, 4, out.shape);
     double start = seconds_now();
     ls_unet_forward(unet, ctx, &latent_in, &audio_in, &result);
-    nn_download(ctx, out.data, result.data, nn_numel(&out));
+    nn_download_spatial(ctx, out.data, &result);
     double elapsed = seconds_now() - start;
     if (ls_npy_write(out_path, &out, &err) != 0)
         goto done;
@@ -190,13 +194,13 @@ static int run_vae(int argc, char **argv, int encode)
         ls_error_set(&err, "out of memory");
         goto done;
     }
-    nn_tensor input = to_context(ctx, &in), result = nn_alloc(ctx, 4, out.shape);
+    nn_tensor input = to_context(ctx, &in, 1), result = nn_alloc(ctx, 4, out.shape);
     double start = seconds_now();
     if (encode)
         ls_vae_encode_mean(vae, ctx, &input, &result);
     else
         ls_vae_decode(vae, ctx, &input, &result);
-    nn_download(ctx, out.data, result.data, nn_numel(&out));
+    nn_download_spatial(ctx, out.data, &result);
     double elapsed = seconds_now() - start;
     if (ls_npy_write(out_path, &out, &err) != 0)
         goto done;

@@ -180,7 +180,7 @@ void ls_place(ls_placement *p, nn_tensor *t)
     }
     NN_CHECK(p->used + place_bytes(p, t) <= p->bytes, "placement: the walks differ");
     float *dst = (float *)(p->block + p->used);
-    nn_upload_weights(p->be, dst, t->data, nn_numel(t));
+    nn_upload_weights(p->be, dst, t);
     t->data = dst;
     p->used += place_bytes(p, t);
 }

@@ -210,7 +210,7 @@ nn_tensor ls_musetalk_generate(const ls_musetalk *m, nn_ctx *c, const nn_tensor 
     ls_add_positional_encoding(host, batch, tokens, (int)dim, m->pe);
     nn_upload(c, cond.data, host, nn_numel(audio));
     nn_tensor lat = nn_alloc(c, 4, latents->shape);
-    nn_upload(c, lat.data, latents->data, nn_numel(latents));
+    nn_upload_spatial(c, &lat, latents->data);
     /* one recording per batch shape and place in the arena (nn/recording.h) */
     generate_pass pass = { m, &lat, &cond, &x };
     const int64_t key[] = { (int64_t)(intptr_t)m, batch, h, w, tokens, dim,
@@ -227,7 +227,7 @@ void ls_musetalk_render(const ls_musetalk *m, nn_ctx *c, const nn_tensor *latent
     nn_arena_mark mark = nn_arena_get_mark(c->arena);
     nn_tensor x = ls_musetalk_generate(m, c, latents, audio);
     float *host = nn_host_buffer(c, (size_t)nn_numel(&x) * sizeof(float));
-    nn_download(c, host, x.data, nn_numel(&x));
+    nn_download_spatial(c, host, &x);
     nn_tensor image = nn_view4(host, x.shape[0], 3, x.shape[2], x.shape[3]);
     ls_musetalk_faces_to_bgr(&image, faces);
     nn_arena_release(c->arena, mark);

@@ -435,14 +435,14 @@ static void transformer_forward(const transformer *t, nn_ctx *c, const nn_tensor
                   &normed);
     if (t->linear_projection) {
         /* tokens = proj_in(normed viewed as (N, HW, C)) */
-        nn_transpose12(c, &normed3, &tmp);
+        nn_spatial_to_tokens(c, &normed3, &tmp);
         nn_linear(c, &tmp, &t->proj_in.w, ls_bias(&t->proj_in), NULL, &tokens);
     } else {
         /* tokens = proj_in(normed) (1x1 conv), viewed as (N, HW, C) */
         nn_tensor projected = nn_view4(tmp.data, batch, ch, x->shape[2], x->shape[3]);
         ls_conv_same(c, &normed, &t->proj_in, NULL, &projected);
         nn_tensor projected3 = nn_view3(tmp.data, batch, ch, hw);
-        nn_transpose12(c, &projected3, &tokens);
+        nn_spatial_to_tokens(c, &projected3, &tokens);
     }
 
     transformer_block_forward(&t->block, t->heads, c, audio, &tokens);
@@ -451,11 +451,11 @@ static void transformer_forward(const transformer *t, nn_ctx *c, const nn_tensor
     if (t->linear_projection) {
         /* y = proj_out(tokens) back in (N, C, H, W) + x */
         nn_linear(c, &tokens, &t->proj_out.w, ls_bias(&t->proj_out), NULL, &tmp);
-        nn_transpose12(c, &tmp, &y3);
+        nn_tokens_to_spatial(c, &tmp, &y3);
         nn_add(c, y, x, y);
     } else {
         /* y = proj_out(tokens back in (N, C, H, W)) + x */
-        nn_transpose12(c, &tokens, &normed3);
+        nn_tokens_to_spatial(c, &tokens, &normed3);
         ls_conv_same(c, &normed, &t->proj_out, x, y);
     }
     nn_arena_release(c->arena, mark);

@@ -385,14 +385,14 @@ static void attention_forward(const vae_attention *a, int groups, nn_ctx *c, con
     nn_tensor v = nn_alloc3(c, batch, hw, ch);
     nn_tensor x3 = nn_view3(x->data, batch, ch, hw);
     nn_group_norm(c, &x3, &a->norm.w, &a->norm.b, groups, VAE_NORM_EPS, NN_ACT_NONE, &normed);
-    nn_transpose12(c, &normed, &tokens);
+    nn_spatial_to_tokens(c, &normed, &tokens);
     nn_linear(c, &tokens, &a->q.w, ls_bias(&a->q), NULL, &q);
     nn_linear(c, &tokens, &a->k.w, ls_bias(&a->k), NULL, &k);
     nn_linear(c, &tokens, &a->v.w, ls_bias(&a->v), NULL, &v);
     nn_attention(c, &q, &k, &v, 1, &tokens);
     nn_linear(c, &tokens, &a->out.w, ls_bias(&a->out), NULL, &q);
     nn_tensor y3 = nn_view3(y->data, batch, ch, hw);
-    nn_transpose12(c, &q, &y3);
+    nn_tokens_to_spatial(c, &q, &y3);
     nn_add(c, y, x, y);
     nn_arena_release(c->arena, mark);
 }

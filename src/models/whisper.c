@@ -93,13 +93,13 @@ int ls_whisper_encode(const ls_whisper *w, nn_ctx *c, const float *mel, int64_t 
 
     // --- embeddings: x = gelu(conv2(gelu(conv1(mel)))).permute(0, 2, 1) + positions
     nn_tensor input = nn_alloc3(c, 1, w->n_mels, frames);
-    nn_upload(c, input.data, mel, nn_numel(&input));
+    nn_upload_spatial(c, &input, mel);
     nn_tensor conv1 = nn_alloc3(c, 1, width, frames);
     nn_conv1d(c, &input, &w->conv1_w, &w->conv1_b, 1, 1, 1, NN_ACT_GELU, &conv1);
     nn_tensor conv2 = nn_alloc3(c, 1, width, steps);
     nn_conv1d(c, &conv1, &w->conv2_w, &w->conv2_b, 2, 1, 1, NN_ACT_GELU, &conv2);
     nn_tensor x = nn_alloc3(c, 1, steps, width);
-    nn_transpose12(c, &conv2, &x);
+    nn_spatial_to_tokens(c, &conv2, &x);
     add_positions(w, c, &x, first_position);
     emit_state(w, c, &x, 0, keep, rows, states);
 

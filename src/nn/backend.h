@@ -77,6 +77,20 @@ typedef struct nn_backend {
      * activations small and loses nothing. */
     int prefers_batches;
 
+    /* 1 where spatial tensors are stored with their channels innermost (a
+     * GPU's cuDNN, whose tensor-core convolutions read NHWC; 0 on the CPU).
+     * Spatial tensors are those the spatial operators take as (N, C, S...):
+     * conv2d's and conv1d's x, y and weights (O, C, kh, kw), group_norm's,
+     * upsample2x's and concat_channels' tensors and paste_faces' faces.
+     * Their shapes still say (N, C, S...); only the memory order is
+     * (N, S..., C): a convolution weight is then (O, kh, kw, C) and a spatial
+     * (N, C, S) tensor is already token rows (N, S, C). Host code moves
+     * spatial tensors with nn_upload_spatial / nn_download_spatial and turns
+     * them into token rows and back with nn_spatial_to_tokens /
+     * nn_tokens_to_spatial (nn.h); elementwise operators see no difference,
+     * and the others (linear, layer_norm, attention, geglu) take token rows. */
+    int channels_last;
+
     /* Memory for weights and activations on this backend. */
     void *(*alloc)(size_t bytes);
     void (*free)(void *p);
@@ -150,7 +164,8 @@ typedef struct nn_backend {
     void (*concat_channels)(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y);
 
     /* y[B,S,R] = x[B,R,S] transposed in its last two dimensions
-     * (NCHW <-> token-major (B, HW, C), (B, C, T) <-> (B, T, C)). */
+     * (NCHW <-> token-major (B, HW, C), (B, C, T) <-> (B, T, C)). NULL on a
+     * channels-last backend, whose spatial tensors are token-major already. */
     void (*transpose12)(nn_ctx *c, const nn_tensor *x, nn_tensor *y);
 
     /* MuseTalk's paste-back (avatar/blend.h) of faces[N,3,h,w], the VAE's

@@ -42,6 +42,7 @@ void nn_ctx_free(nn_ctx *c)
     nn_arena_free(c->arena);
     nn_host_free(c->be, c->host);
     nn_host_free(c->be, c->stage);
+    nn_host_free(c->be, c->order);
     free(c);
 }
 
@@ -101,15 +102,78 @@ void nn_download(nn_ctx *c, float *dst, const float *src, int64_t n)
     nn_floats_from_halves(dst, halves, n);
 }
 
-void nn_upload_weights(const nn_backend *be, float *dst, const float *src, int64_t n)
+/* A spatial tensor's (outer, channels, inner) dimensions: N, C and the
+ * product of the rest. */
+static void spatial_dims(const nn_tensor *t, int64_t *outer, int64_t *channels, int64_t *inner)
 {
+    NN_CHECK(t->ndim >= 2, "spatial tensor: rank below 2");
+    *outer = t->shape[0];
+    *channels = t->shape[1];
+    int64_t planes = *outer * *channels;
+    *inner = planes > 0 ? nn_numel(t) / planes : 0;
+}
+
+/* to = from reordered from (outer, a, b) to (outer, b, a). */
+static void swap_inner_pair(float *to, const float *from, int64_t outer, int64_t a, int64_t b)
+{
+    for (int64_t o = 0; o < outer; o++) {
+        const float *src = from + o * a * b;
+        float *dst = to + o * a * b;
+        for (int64_t i = 0; i < a; i++)
+            for (int64_t j = 0; j < b; j++)
+                dst[j * a + i] = src[i * b + j];
+    }
+}
+
+void nn_upload_spatial(nn_ctx *c, const nn_tensor *dst, const float *src)
+{
+    int64_t n = nn_numel(dst);
+    if (!c->be->channels_last) {
+        nn_upload(c, dst->data, src, n);
+        return;
+    }
+    int64_t outer, channels, inner;
+    spatial_dims(dst, &outer, &channels, &inner);
+    float *ordered = grown(c, (void **)&c->order, &c->order_bytes, (size_t)n * sizeof *ordered);
+    swap_inner_pair(ordered, src, outer, channels, inner);
+    nn_upload(c, dst->data, ordered, n);
+}
+
+void nn_download_spatial(nn_ctx *c, float *dst, const nn_tensor *src)
+{
+    int64_t n = nn_numel(src);
+    if (!c->be->channels_last) {
+        nn_download(c, dst, src->data, n);
+        return;
+    }
+    int64_t outer, channels, inner;
+    spatial_dims(src, &outer, &channels, &inner);
+    float *ordered = grown(c, (void **)&c->order, &c->order_bytes, (size_t)n * sizeof *ordered);
+    nn_download(c, ordered, src->data, n);
+    swap_inner_pair(dst, ordered, outer, inner, channels);
+}
+
+void nn_upload_weights(const nn_backend *be, float *dst, const nn_tensor *w)
+{
+    int64_t n = nn_numel(w);
+    const float *src = w->data;
+    float *ordered = NULL;
     uint16_t *halves = NULL;
+    if (be->channels_last && w->ndim >= 3) {
+        int64_t outer, channels, inner;
+        spatial_dims(w, &outer, &channels, &inner);
+        ordered = malloc((size_t)n * sizeof *ordered);
+        NN_CHECK(ordered != NULL, "out of memory reordering weights");
+        swap_inner_pair(ordered, src, outer, channels, inner);
+        src = ordered;
+    }
     if (be->elem_bytes == 2) {
         halves = malloc((size_t)(n ? n : 1) * sizeof *halves);
         NN_CHECK(halves != NULL, "out of memory converting weights");
     }
     upload_floats(be, NULL, dst, src, n, halves);
     free(halves);
+    free(ordered);
 }
 
 void *nn_host_alloc(const nn_backend *be, size_t bytes)
@@ -297,10 +361,37 @@ void nn_concat_channels(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_te
     c->be->concat_channels(c, a, b, y);
 }
 
-void nn_transpose12(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
+/* x (N, A, B) and y (N, B, A): the shapes of a transpose in the last two
+ * dimensions. */
+static int transposed_shapes(const nn_tensor *x, const nn_tensor *y)
 {
-    NN_CHECK(x->ndim == 3 && y->ndim == 3 && x->shape[0] == y->shape[0] &&
-                 x->shape[1] == y->shape[2] && x->shape[2] == y->shape[1],
-             "transpose12: shapes");
-    c->be->transpose12(c, x, y);
+    return x->ndim == 3 && y->ndim == 3 && x->shape[0] == y->shape[0] &&
+           x->shape[1] == y->shape[2] && x->shape[2] == y->shape[1];
+}
+
+/* y = x reordered between spatial and token rows: a transpose, or on a
+ * channels-last backend, where both orders are the same memory, a copy (the
+ * identity activation over x's elements). */
+static void spatial_tokens_copy(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
+{
+    if (!c->be->channels_last) {
+        c->be->transpose12(c, x, y);
+        return;
+    }
+    nn_tensor same = *y;
+    same.shape[1] = x->shape[1];
+    same.shape[2] = x->shape[2];
+    c->be->activation(c, x, NN_ACT_NONE, &same);
+}
+
+void nn_spatial_to_tokens(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
+{
+    NN_CHECK(transposed_shapes(x, y), "spatial_to_tokens: shapes");
+    spatial_tokens_copy(c, x, y);
+}
+
+void nn_tokens_to_spatial(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
+{
+    NN_CHECK(transposed_shapes(x, y), "tokens_to_spatial: shapes");
+    spatial_tokens_copy(c, x, y);
 }

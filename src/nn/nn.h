@@ -10,7 +10,8 @@
  *
  * On a GPU backend activations are device memory: host code moves tensors
  * in and out with nn_upload / nn_download (fp32 on the host, converted to
- * and from the backend's element type), staging host-side math in
+ * and from the backend's element type; the _spatial ones also reorder the
+ * channels of a channels-last backend, backend.h), staging host-side math in
  * nn_host_buffer() when it needs a buffer, and offsets device pointers with
  * nn_at / nn_slice0, which count in the backend's elements.
  */
@@ -29,6 +30,8 @@ struct nn_ctx {
     size_t host_bytes;
     void *stage;           /* conversions of nn_upload / nn_download */
     size_t stage_bytes;
+    float *order;          /* reordering of nn_upload_spatial / nn_download_spatial */
+    size_t order_bytes;
     struct nn_recordings *recordings;   /* nn/recording.h's passes, or NULL */
 };
 
@@ -49,9 +52,17 @@ void *nn_host_buffer(nn_ctx *c, size_t bytes);
 void nn_upload(nn_ctx *c, float *dst, const float *src, int64_t n);
 void nn_download(nn_ctx *c, float *dst, const float *src, int64_t n);
 
-/* The same for weights placed on backend be, with no context (backend.h:
- * memory no operator is using yet). */
-void nn_upload_weights(const nn_backend *be, float *dst, const float *src, int64_t n);
+/* The same for a spatial tensor (backend.h's channels_last), its host
+ * values in (N, C, S...) order: reordered to (N, S..., C) on the way where
+ * the backend keeps channels innermost. dst / src give the shape and the
+ * backend memory. */
+void nn_upload_spatial(nn_ctx *c, const nn_tensor *dst, const float *src);
+void nn_download_spatial(nn_ctx *c, float *dst, const nn_tensor *src);
+
+/* Weight w (its data on the host) to dst on backend be, with no context
+ * (backend.h: memory no operator is using yet); weights of rank 3 and more
+ * are convolution weights, which are spatial. */
+void nn_upload_weights(const nn_backend *be, float *dst, const nn_tensor *w);
 
 /* Host memory for buffers copied often to and from backend be (its
  * host_alloc; malloc where it has none, or be is NULL); NULL when out of
@@ -92,7 +103,11 @@ void nn_attention(nn_ctx *c, const nn_tensor *q, const nn_tensor *k, const nn_te
 void nn_add(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y);
 void nn_upsample2x(nn_ctx *c, const nn_tensor *x, nn_tensor *y);
 void nn_concat_channels(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y);
-void nn_transpose12(nn_ctx *c, const nn_tensor *x, nn_tensor *y);
+
+/* Token rows y[N,S,C] of spatial x[N,C,S] (the transpose in their last two
+ * dimensions), and back; a copy on a channels-last backend. */
+void nn_spatial_to_tokens(nn_ctx *c, const nn_tensor *x, nn_tensor *y);
+void nn_tokens_to_spatial(nn_ctx *c, const nn_tensor *x, nn_tensor *y);
 
 /* Output size of a convolution along one axis. */
 static inline int64_t nn_conv_out(int64_t in, int k, int stride, int pad_before, int pad_after)
