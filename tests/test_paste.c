@@ -4,7 +4,8 @@
  * usage: test_paste
  *
  * The CUDA kernel's per-pixel arithmetic (src/nn/cuda/paste_math.h) runs
- * here on the CPU, pixel by pixel as the kernel does, against the host
+ * here on the CPU, pixel by pixel as the kernel does, on the face in the
+ * kernel's channels-last order (h, w, 3), against the host
  * paste-back (ls_paste_faces_host: ls_musetalk_faces_to_bgr, then
  * ls_blend_face) on random faces, frames and masks: enlarged and shrunk
  * faces, boxes at the frame's edges, face values beyond [-1, 1] (clamped)
@@ -48,7 +49,7 @@ static void paste_like_kernel(const float *face, const nn_paste *p, int h, int w
             paste_tap ty = paste_bilinear_tap(y - p->face_y1, h, p->face_y2 - p->face_y1);
             int m = p->mask[(size_t)(y - p->crop_y1) * p->crop_width + (x - p->crop_x1)];
             for (int c = 0; c < 3; c++)
-                p->out[at + c] = (uint8_t)paste_byte(face, h, w, tx, ty, c, m, p->frame[at + c]);
+                p->out[at + c] = (uint8_t)paste_byte(face, w, tx, ty, c, m, p->frame[at + c]);
         }
 }
 
@@ -74,8 +75,12 @@ static void test_geometry(const geometry *g)
     nn_tensor faces = nn_view4(face, 1, 3, g->face_h, g->face_w);
     p.out = host;
     ls_paste_faces_host(&faces, &p);
+    float *face_hwc = malloc(face_n * sizeof *face_hwc);
+    for (size_t i = 0; i < face_n; i++)   /* i = (y * w + x) * 3 + channel */
+        face_hwc[i] = face[(i % 3) * (face_n / 3) + i / 3];
     p.out = kernel;
-    paste_like_kernel(face, &p, g->face_h, g->face_w);
+    paste_like_kernel(face_hwc, &p, g->face_h, g->face_w);
+    free(face_hwc);
     p.out = backend;
     nn_ctx *c = nn_ctx_new(nn_backend_cpu());
     ls_paste_faces(c, &faces, &p);

@@ -1,7 +1,9 @@
 /*
  * emu_dnn.cpp - the cuDNN calls the backend makes, emulated on the CPU
- * (tests/cuda_emu): handles bound to a stream, 4-d NCHW tensor and filter
- * descriptors, 2-d cross-correlation descriptors, the forward heuristics and
+ * (tests/cuda_emu): handles bound to a stream, 4-d NCHW or NHWC tensor and
+ * filter descriptors (KCRS or KRSC filters; x, w and y in one format, as
+ * cuDNN's tensor-core algorithms want them), 2-d cross-correlation
+ * descriptors, the forward heuristics and
  * the forward convolution, in fp16 storage with fp32 computation (cuDNN's
  * pseudo-half configuration) or in fp32.
  *
@@ -30,12 +32,14 @@ struct cudnnContext {
 struct cudnnTensorStruct {
     bool set = false;
     cudnnDataType_t type;
+    cudnnTensorFormat_t format;
     int n, c, h, w;
 };
 
 struct cudnnFilterStruct {
     bool set = false;
     cudnnDataType_t type;
+    cudnnTensorFormat_t format;
     int k, c, h, w;
 };
 
@@ -72,6 +76,8 @@ cudnnStatus_t check_geometry(const cudnnTensorStruct *x, const cudnnFilterStruct
         y->h != out_size(x->h, conv->pad_h, w->h, conv->stride_h, conv->dilation_h) ||
         y->w != out_size(x->w, conv->pad_w, w->w, conv->stride_w, conv->dilation_w))
         return CUDNN_STATUS_BAD_PARAM;
+    if (x->format != w->format || x->format != y->format)
+        return CUDNN_STATUS_NOT_SUPPORTED;
     bool pseudo_half = x->type == CUDNN_DATA_HALF && conv->compute == CUDNN_DATA_FLOAT;
     bool single = x->type == CUDNN_DATA_FLOAT && conv->compute == CUDNN_DATA_FLOAT;
     if (x->type != w->type || x->type != y->type || (!pseudo_half && !single))
@@ -91,11 +97,25 @@ size_t workspace_of(cudnnConvolutionFwdAlgo_t algo, const cudnnFilterStruct *w,
     return 0;
 }
 
-std::vector<float> widen(const void *p, cudnnDataType_t t, size_t n)
+/* Offset of element (n, c, p) (p: the pixel in its plane) of an (n, c,
+ * plane) tensor stored in `format`. */
+size_t offset_of(cudnnTensorFormat_t format, int channels, size_t plane, size_t n, size_t c,
+                 size_t p)
 {
-    std::vector<float> out(n);
-    for (size_t i = 0; i < n; i++)
-        out[i] = emu::load_element(p, element_bytes(t), (int64_t)i);
+    return format == CUDNN_TENSOR_NHWC ? (n * plane + p) * channels + c
+                                       : (n * channels + c) * plane + p;
+}
+
+/* The (n, c, plane) tensor at p as fp32 values in NCHW order. */
+std::vector<float> widen(const void *p, cudnnDataType_t t, cudnnTensorFormat_t format, int n,
+                         int channels, size_t plane)
+{
+    std::vector<float> out((size_t)n * channels * plane);
+    for (size_t i = 0; i < out.size(); i++) {
+        size_t img = i / (channels * plane), c = i / plane % channels, at = i % plane;
+        out[i] = emu::load_element(p, element_bytes(t),
+                                   (int64_t)offset_of(format, channels, plane, img, c, at));
+    }
     return out;
 }
 
@@ -105,8 +125,8 @@ void convolve(cudnnTensorStruct x, const void *xd, cudnnFilterStruct w, const vo
 {
     size_t plane_in = (size_t)x.h * x.w, plane_out = (size_t)y.h * y.w;
     size_t taps = (size_t)w.c * w.h * w.w;
-    std::vector<float> fx = widen(xd, x.type, (size_t)x.n * x.c * plane_in);
-    std::vector<float> fw = widen(wd, w.type, (size_t)w.k * taps);
+    std::vector<float> fx = widen(xd, x.type, x.format, x.n, x.c, plane_in);
+    std::vector<float> fw = widen(wd, w.type, w.format, w.k, w.c, (size_t)w.h * w.w);
     std::vector<float> col(taps * plane_out), out((size_t)y.c * plane_out);
     for (int n = 0; n < x.n; n++) {
         const float *img = fx.data() + (size_t)n * x.c * plane_in;
@@ -126,12 +146,13 @@ void convolve(cudnnTensorStruct x, const void *xd, cudnnFilterStruct w, const vo
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, y.c, (int)plane_out, (int)taps,
                     alpha, fw.data(), (int)taps, col.data(), (int)plane_out, 0.0f, out.data(),
                     (int)plane_out);
-        size_t base = (size_t)n * y.c * plane_out;
         for (size_t i = 0; i < out.size(); i++) {
+            int64_t at = (int64_t)offset_of(y.format, y.c, plane_out, n, i / plane_out,
+                                            i % plane_out);
             float v = out[i];
             if (beta != 0.0f)
-                v += beta * emu::load_element(yd, element_bytes(y.type), (int64_t)(base + i));
-            emu::store_element(yd, element_bytes(y.type), (int64_t)(base + i), v);
+                v += beta * emu::load_element(yd, element_bytes(y.type), at);
+            emu::store_element(yd, element_bytes(y.type), at, v);
         }
     }
 }
@@ -189,9 +210,9 @@ cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t desc, cudnnTens
 {
     if (n <= 0 || c <= 0 || h <= 0 || w <= 0 || element_bytes(type) == 0)
         return CUDNN_STATUS_BAD_PARAM;
-    if (format != CUDNN_TENSOR_NCHW)
-        return CUDNN_STATUS_NOT_SUPPORTED;   /* the emulator has NCHW only */
-    *desc = { true, type, n, c, h, w };
+    if (format != CUDNN_TENSOR_NCHW && format != CUDNN_TENSOR_NHWC)
+        return CUDNN_STATUS_NOT_SUPPORTED;   /* the emulator has no vectorized formats */
+    *desc = { true, type, format, n, c, h, w };
     return CUDNN_STATUS_SUCCESS;
 }
 
@@ -212,9 +233,9 @@ cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t desc, cudnnData
 {
     if (k <= 0 || c <= 0 || h <= 0 || w <= 0 || element_bytes(type) == 0)
         return CUDNN_STATUS_BAD_PARAM;
-    if (format != CUDNN_TENSOR_NCHW)
+    if (format != CUDNN_TENSOR_NCHW && format != CUDNN_TENSOR_NHWC)
         return CUDNN_STATUS_NOT_SUPPORTED;
-    *desc = { true, type, k, c, h, w };
+    *desc = { true, type, format, k, c, h, w };
     return CUDNN_STATUS_SUCCESS;
 }
 

@@ -4,8 +4,9 @@
  *
  * One GPU per process: nn_backend_cuda() opens it on first use and later
  * calls for the same index return the same table. Memory is cudaMalloc'd
- * and tensors in it are fp16 (elem_bytes 2, see cuda_internal.h); copies
- * move bytes as they are, the host converting on either side.
+ * and tensors in it are fp16 (elem_bytes 2), spatial ones channels-last
+ * (cuda_internal.h); copies move bytes as they are, the host converting and
+ * reordering on either side (nn.h).
  * A copy given a context runs on that context's stream and is waited for;
  * one given none is cudaMemcpy on the legacy default stream, then waited
  * for (a pageable upload may still be in flight when cudaMemcpy returns).
@@ -256,23 +257,27 @@ void cuda_add(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
     cuda_run_add(cuda_enter(c)->stream, a->data, b->data, y->data, nn_numel(y));
 }
 
+/* A spatial tensor's (batch, channels, pixels): its memory is (batch,
+ * pixels, channels). */
+static void spatial_dims(const nn_tensor *t, int64_t *batch, int64_t *channels, int64_t *pixels)
+{
+    *batch = t->shape[0];
+    *channels = t->shape[1];
+    *pixels = nn_numel(t) / (*batch * *channels);
+}
+
 void cuda_upsample2x(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
 {
-    cuda_run_upsample2x(cuda_enter(c)->stream, x->data, y->data, x->shape[0] * x->shape[1],
-                        x->shape[2], x->shape[3]);
+    cuda_run_upsample2x(cuda_enter(c)->stream, x->data, y->data, x->shape[0], x->shape[2],
+                        x->shape[3], x->shape[1]);
 }
 
 void cuda_concat_channels(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
 {
-    int64_t batch = a->shape[0], ca = a->shape[1];
-    cuda_run_concat(cuda_enter(c)->stream, a->data, b->data, y->data, batch, ca, b->shape[1],
-                    nn_numel(a) / (batch * ca));
-}
-
-void cuda_transpose12(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
-{
-    cuda_run_transpose12(cuda_enter(c)->stream, x->data, y->data, x->shape[0], x->shape[1],
-                         x->shape[2]);
+    int64_t batch, ca, pixels;
+    spatial_dims(a, &batch, &ca, &pixels);
+    cuda_run_concat(cuda_enter(c)->stream, a->data, b->data, y->data, batch * pixels, ca,
+                    b->shape[1]);
 }
 
 void cuda_layer_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma, const nn_tensor *beta,
@@ -286,8 +291,8 @@ void cuda_layer_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma, cons
 void cuda_group_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma, const nn_tensor *beta,
                      int groups, float eps, nn_act act, nn_tensor *y)
 {
-    int64_t batch = x->shape[0], channels = x->shape[1];
-    int64_t spatial = nn_numel(x) / (batch * channels);
+    int64_t batch, channels, spatial;
+    spatial_dims(x, &batch, &channels, &spatial);
     cuda_ctx *s = cuda_enter(c);
     nn_arena_mark mark = nn_arena_get_mark(c->arena);
     float *scratch = nn_arena_alloc(
@@ -315,6 +320,7 @@ static const nn_backend cuda_backend = {
     .name = "cuda",
     .elem_bytes = 2,   /* fp16 */
     .prefers_batches = 1,
+    .channels_last = 1,   /* NHWC, the tensor cores' layout (cuda_internal.h) */
     .alloc = cuda_alloc,
     .free = cuda_free,
     .upload = cuda_upload,
@@ -338,7 +344,6 @@ static const nn_backend cuda_backend = {
     .add = cuda_add,
     .upsample2x = cuda_upsample2x,
     .concat_channels = cuda_concat_channels,
-    .transpose12 = cuda_transpose12,
     .paste_faces = cuda_paste_faces,
 };
 

@@ -41,7 +41,7 @@ void cuda_linear(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_ten
                          CUBLAS_GEMM_DEFAULT));
     const void *res = residual && !accumulate ? residual->data : NULL;
     if (b || res)
-        cuda_run_bias_residual(s->stream, y->data, b ? b->data : NULL, res, m * n, n, 1);
+        cuda_run_bias_residual(s->stream, y->data, b ? b->data : NULL, res, m * n, n);
 }
 
 void cuda_attention(nn_ctx *c, const nn_tensor *q, const nn_tensor *k, const nn_tensor *v,

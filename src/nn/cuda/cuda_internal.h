@@ -11,6 +11,13 @@
  * other kernels load halves, compute in fp32 and round once on the store.
  * The range is fp16's: an activation beyond 65504 overflows to infinity,
  * as it does in PyTorch's fp16 inference, which MuseTalk and LiveTalking run.
+ *
+ * Layout: the backend is channels-last (backend.h): spatial tensors are
+ * NHWC and convolution weights KRSC (O, kh, kw, C), the layout cuDNN's
+ * tensor-core convolutions read natively (NCHW costs them a transpose of
+ * the input and the output per convolution). A spatial (N, C, HW) tensor
+ * is then also the token rows (N, HW, C) of the attention blocks, with no
+ * transpose between them.
  */
 #ifndef LS_NN_CUDA_INTERNAL_H
 #define LS_NN_CUDA_INTERNAL_H
@@ -81,7 +88,6 @@ void cuda_geglu(nn_ctx *c, const nn_tensor *x, nn_tensor *y);
 void cuda_add(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y);
 void cuda_upsample2x(nn_ctx *c, const nn_tensor *x, nn_tensor *y);
 void cuda_concat_channels(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y);
-void cuda_transpose12(nn_ctx *c, const nn_tensor *x, nn_tensor *y);
 void cuda_paste_faces(nn_ctx *c, const nn_tensor *faces, const nn_paste *pastes);
 
 #endif

@@ -20,23 +20,21 @@ extern "C" {
 void cuda_run_activation(cudaStream_t s, const void *x, void *y, int64_t n, int act);
 void cuda_run_geglu(cudaStream_t s, const void *x, void *y, int64_t rows, int64_t f);
 void cuda_run_add(cudaStream_t s, const void *a, const void *b, void *y, int64_t n);
-/* y (planes, 2h, 2w) = nearest x2 of x (planes, h, w) */
-void cuda_run_upsample2x(cudaStream_t s, const void *x, void *y, int64_t planes, int64_t h,
-                         int64_t w);
-/* y (batch, ca + cb, plane) = cat(a (batch, ca, plane), b (batch, cb, plane)) */
-void cuda_run_concat(cudaStream_t s, const void *a, const void *b, void *y, int64_t batch,
-                     int64_t ca, int64_t cb, int64_t plane);
-/* y (batch, cols, rows) = x (batch, rows, cols) transposed */
-void cuda_run_transpose12(cudaStream_t s, const void *x, void *y, int64_t batch, int64_t rows,
-                          int64_t cols);
-/* y[i] += b[(i / inner) % channels] + residual[i]; b or residual may be NULL */
+/* Spatial tensors are channels-last: (batch, h, w, c). */
+/* y (batch, 2h, 2w, c) = nearest x2 of x (batch, h, w, c) */
+void cuda_run_upsample2x(cudaStream_t s, const void *x, void *y, int64_t batch, int64_t h,
+                         int64_t w, int64_t c);
+/* y (pixels, ca + cb) = cat(a (pixels, ca), b (pixels, cb)) per pixel */
+void cuda_run_concat(cudaStream_t s, const void *a, const void *b, void *y, int64_t pixels,
+                     int64_t ca, int64_t cb);
+/* y[i] += b[i % channels] + residual[i]; b or residual may be NULL */
 void cuda_run_bias_residual(cudaStream_t s, void *y, const void *b, const void *residual,
-                            int64_t n, int64_t channels, int64_t inner);
-/* xp (planes, hp, wp): x (planes, h, w) read as nearest-upsampled by
+                            int64_t n, int64_t channels);
+/* xp (batch, hp, wp, c): x (batch, h, w, c) read as nearest-upsampled by
  * 2^up_shift, placed at (top, left), zeros around */
-void cuda_run_conv_input(cudaStream_t s, const void *x, void *xp, int64_t planes, int64_t h,
-                         int64_t w, int up_shift, int64_t top, int64_t left, int64_t hp,
-                         int64_t wp);
+void cuda_run_conv_input(cudaStream_t s, const void *x, void *xp, int64_t batch, int64_t h,
+                         int64_t w, int64_t c, int up_shift, int64_t top, int64_t left,
+                         int64_t hp, int64_t wp);
 /* each of `rows` rows of n float scores becomes its softmax, written as
  * halves to the same row of probs */
 void cuda_run_softmax_rows(cudaStream_t s, const float *scores, void *probs, int64_t rows,
@@ -49,14 +47,15 @@ void cuda_run_softmax_rows(cudaStream_t s, const float *scores, void *probs, int
 void cuda_run_attention_fused(cudaStream_t s, const void *q, const void *k, const void *v,
                               void *out, int64_t batch, int64_t lq, int64_t lk, int64_t ch,
                               int heads);
-/* GroupNorm + activation; scratch holds cuda_group_norm_scratch() floats */
+/* GroupNorm + activation of x (batch, spatial, channels); scratch holds
+ * cuda_group_norm_scratch() floats */
 int64_t cuda_group_norm_scratch(int64_t batch, int groups, int64_t group_size);
 void cuda_run_group_norm(cudaStream_t s, const void *x, void *y, const void *gamma,
                          const void *beta, int64_t batch, int64_t channels, int64_t spatial,
                          int groups, float eps, int act, float *scratch);
 void cuda_run_layer_norm(cudaStream_t s, const void *x, void *y, const void *gamma,
                          const void *beta, int64_t rows, int64_t d, float eps);
-/* out (height, width, 3) = frame with face (3, face_h, face_w) pasted into
+/* out (height, width, 3) = frame with face (face_h, face_w, 3) pasted into
  * the box [x1, x2) x [y1, y2) through mask (rows of mask_width bytes, the
  * box's top-left at (mask_x, mask_y)); see paste_math.h */
 void cuda_run_paste(cudaStream_t s, const void *face, int face_h, int face_w,

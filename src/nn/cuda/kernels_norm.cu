@@ -1,8 +1,11 @@
 /*
  * kernels_norm.cu - GroupNorm (+ activation), LayerNorm and row softmax.
  *
- * GroupNorm: a (batch, group) span holds C/G channels times the spatial
- * size, up to millions of values, too many for one block to read while the
+ * GroupNorm: x is channels-last (batch, spatial, C); a (batch, group) span
+ * holds the group's C/G adjacent channels of every pixel, element i of it
+ * being pixel i / (C/G), channel i % (C/G) of the group (runs of C/G halves,
+ * a pixel's row apart). A span is up to millions of values, too many for
+ * one block to read while the
  * rest of the GPU idles. A first kernel cuts every span into chunks of
  * GN_CHUNK values and reduces each chunk, one block per chunk, to its count,
  * mean and sum of squared deviations (Welford per thread, then Chan's
@@ -101,16 +104,25 @@ __device__ float block_reduce(float v, int op)
 
 /* --- GroupNorm --------------------------------------------------------------- */
 
-/* grid (chunks, batch * groups): partial[(span * chunks + chunk)] moments */
-__global__ void gn_partial_kernel(const __half *x, moments *partial, int64_t span_size)
+/* Offset of element i of span `span` (see the top) from x's start. */
+__device__ __forceinline__ int64_t span_offset(int64_t span, int64_t i, int64_t spatial,
+                                               int per_group, int groups)
 {
-    int64_t span = blockIdx.y, chunks = gridDim.x;
+    int64_t n = span / groups, g = span % groups;
+    int64_t pixel = i / per_group, j = i - pixel * per_group;
+    return (n * spatial + pixel) * per_group * groups + g * per_group + j;
+}
+
+/* grid (chunks, batch * groups): partial[(span * chunks + chunk)] moments */
+__global__ void gn_partial_kernel(const __half *x, moments *partial, int64_t spatial,
+                                  int per_group, int groups)
+{
+    int64_t span = blockIdx.y, chunks = gridDim.x, span_size = spatial * per_group;
     int64_t begin = (int64_t)blockIdx.x * GN_CHUNK;
     int64_t end = begin + GN_CHUNK < span_size ? begin + GN_CHUNK : span_size;
-    const __half *src = x + span * span_size;
     moments m = { 0.0f, 0.0f, 0.0f };
     for (int64_t i = begin + threadIdx.x; i < end; i += THREADS) {
-        float v = load(src, i);
+        float v = load(x, span_offset(span, i, spatial, per_group, groups));
         m.n += 1.0f;
         float delta = v - m.mean;
         m.mean += delta / m.n;
@@ -123,11 +135,11 @@ __global__ void gn_partial_kernel(const __half *x, moments *partial, int64_t spa
 
 /* grid (ceil(span_size / GN_APPLY_SPAN), batch * groups) */
 __global__ void gn_apply_kernel(const __half *x, __half *y, const moments *partial, int chunks,
-                                const __half *gamma, const __half *beta, int64_t span_size,
-                                int64_t spatial, int64_t per_group, int groups, float eps, int act)
+                                const __half *gamma, const __half *beta, int64_t spatial,
+                                int per_group, int groups, float eps, int act)
 {
     __shared__ float stats[2];
-    int64_t span = blockIdx.y;
+    int64_t span = blockIdx.y, span_size = spatial * per_group;
     if (threadIdx.x < 32) {
         moments m = { 0.0f, 0.0f, 0.0f };
         for (int j = threadIdx.x; j < chunks; j += 32)
@@ -143,12 +155,11 @@ __global__ void gn_apply_kernel(const __half *x, __half *y, const moments *parti
     int64_t first_channel = (span % groups) * per_group;
     int64_t begin = (int64_t)blockIdx.x * GN_APPLY_SPAN;
     int64_t end = begin + GN_APPLY_SPAN < span_size ? begin + GN_APPLY_SPAN : span_size;
-    const __half *src = x + span * span_size;
-    __half *dst = y + span * span_size;
     for (int64_t i = begin + threadIdx.x; i < end; i += THREADS) {
-        int64_t ch = first_channel + i / spatial;
+        int64_t at = span_offset(span, i, spatial, per_group, groups);
+        int64_t ch = first_channel + i % per_group;
         float scale = load(gamma, ch) * rstd, shift = load(beta, ch) - mean * scale;
-        store(dst, i, apply_act(load(src, i) * scale + shift, act));
+        store(y, at, apply_act(load(x, at) * scale + shift, act));
     }
 }
 
@@ -205,17 +216,18 @@ void cuda_run_group_norm(cudaStream_t s, const void *x, void *y, const void *gam
                          const void *beta, int64_t batch, int64_t channels, int64_t spatial,
                          int groups, float eps, int act, float *scratch)
 {
-    int64_t per_group = channels / groups, span_size = per_group * spatial;
-    int64_t chunks = gn_chunks(span_size);
+    int per_group = (int)(channels / groups);
+    int64_t span_size = per_group * spatial, chunks = gn_chunks(span_size);
     moments *partial = (moments *)scratch;
     dim3 partial_grid((unsigned)chunks, (unsigned)(batch * groups));
-    LS_LAUNCH(gn_partial_kernel, partial_grid, THREADS, 0, s)(halves(x), partial, span_size);
+    LS_LAUNCH(gn_partial_kernel, partial_grid, THREADS, 0, s)(halves(x), partial, spatial,
+                                                              per_group, groups);
     dim3 apply_grid((unsigned)((span_size + GN_APPLY_SPAN - 1) / GN_APPLY_SPAN),
                     (unsigned)(batch * groups));
     LS_LAUNCH(gn_apply_kernel, apply_grid, THREADS, 0, s)(halves(x), halves(y), partial,
                                                           (int)chunks, halves(gamma),
-                                                          halves(beta), span_size, spatial,
-                                                          per_group, groups, eps, act);
+                                                          halves(beta), spatial, per_group,
+                                                          groups, eps, act);
 }
 
 void cuda_run_layer_norm(cudaStream_t s, const void *x, void *y, const void *gamma,

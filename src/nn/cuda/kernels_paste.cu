@@ -34,7 +34,7 @@ __global__ void paste_kernel(const __half *face, int face_h, int face_w, const u
     paste_tap ty = paste_bilinear_tap(y - y1, face_h, y2 - y1);
     int m = mask[(int64_t)(mask_y + y - y1) * mask_width + (mask_x + x - x1)];
     for (int c = 0; c < 3; c++)
-        out[at + c] = (uint8_t)paste_byte(face, face_h, face_w, tx, ty, c, m, frame[at + c]);
+        out[at + c] = (uint8_t)paste_byte(face, face_w, tx, ty, c, m, frame[at + c]);
 }
 
 extern "C" void cuda_run_paste(cudaStream_t s, const void *face, int face_h, int face_w,

@@ -76,11 +76,12 @@ PASTE_FN paste_tap paste_bilinear_tap(int d, int src_n, int dst_n)
     return t;
 }
 
-/* Byte `bgr` (0 blue .. 2 red) of the face's pixel (y, x); face is
- * (3, h, w) RGB in [-1, 1]: round(clamp(v / 2 + 0.5, 0, 1) * 255). */
-PASTE_FN int paste_face_byte(const PASTE_FACE *face, int h, int w, int y, int x, int bgr)
+/* Byte `bgr` (0 blue .. 2 red) of the face's pixel (y, x); face is RGB in
+ * [-1, 1], channels-last (h, w, 3) as the backend keeps the VAE's
+ * (3, h, w) output: round(clamp(v / 2 + 0.5, 0, 1) * 255). */
+PASTE_FN int paste_face_byte(const PASTE_FACE *face, int w, int y, int x, int bgr)
 {
-    float f = PASTE_LOAD(face[((2 - bgr) * h + y) * w + x]);
+    float f = PASTE_LOAD(face[(y * w + x) * 3 + 2 - bgr]);
     float v = PASTE_ADD_F(PASTE_MUL_F(f, 0.5f), 0.5f);
     v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
     return (int)rintf(PASTE_MUL_F(v, 255.0f));
@@ -88,13 +89,13 @@ PASTE_FN int paste_face_byte(const PASTE_FACE *face, int h, int w, int y, int x,
 
 /* The pasted byte: the resized face's byte at the taps, blended with mask
  * value m over the frame's byte `under`. */
-PASTE_FN int paste_byte(const PASTE_FACE *face, int h, int w, paste_tap tx, paste_tap ty,
-                        int bgr, int m, int under)
+PASTE_FN int paste_byte(const PASTE_FACE *face, int w, paste_tap tx, paste_tap ty, int bgr,
+                        int m, int under)
 {
-    int r0 = paste_face_byte(face, h, w, ty.s0, tx.s0, bgr) * tx.w0 +
-             paste_face_byte(face, h, w, ty.s0, tx.s1, bgr) * tx.w1;
-    int r1 = paste_face_byte(face, h, w, ty.s1, tx.s0, bgr) * tx.w0 +
-             paste_face_byte(face, h, w, ty.s1, tx.s1, bgr) * tx.w1;
+    int r0 = paste_face_byte(face, w, ty.s0, tx.s0, bgr) * tx.w0 +
+             paste_face_byte(face, w, ty.s0, tx.s1, bgr) * tx.w1;
+    int r1 = paste_face_byte(face, w, ty.s1, tx.s0, bgr) * tx.w0 +
+             paste_face_byte(face, w, ty.s1, tx.s1, bgr) * tx.w1;
     int v = (((r0 >> 4) * ty.w0) >> 16) + (((r1 >> 4) * ty.w1) >> 16);
     v = (v + 2) >> 2;
     int a = v < 0 ? 0 : v > 255 ? 255 : v;
