@@ -19,12 +19,15 @@
  *
  * Storage: with elem_bytes 4 tensors are fp32 and the operators are the
  * CPU backend's, so results must equal the CPU's exactly. With 2 tensors
- * are fp16 as on the CUDA backend: every operator converts its tensors to
- * fp32, runs the CPU's kernel and stores its output rounded to fp16, as the
- * GPU's kernels load halves, compute in fp32 and store halves, and it
- * prefers batches as the GPU does (the VAE runs a batch at once). The
- * models' handling of 2-byte elements (allocation, offsets, copies) is then
- * checked here, and the networks' error from fp16 storage measured.
+ * are fp16 and spatial tensors channels-last as on the CUDA backend: every
+ * operator converts its tensors to fp32 (spatial ones reordered to the CPU's
+ * (N, C, S...)), runs the CPU's kernel and stores its output rounded to fp16
+ * (and reordered back), as the GPU's kernels load halves, compute in fp32
+ * and store halves, and it prefers batches as the GPU does (the VAE runs a
+ * batch at once). The models' handling of 2-byte elements (allocation,
+ * offsets, copies) and of the channels-last layout (spatial copies, tokens
+ * of feature maps) is then checked here, and the networks' error from fp16
+ * storage measured.
  */
 #ifndef LS_TESTS_FENCED_BACKEND_H
 #define LS_TESTS_FENCED_BACKEND_H
@@ -108,6 +111,7 @@ struct fence_call {
     void (*run)(nn_ctx *c, const fence_call *k);
     nn_tensor t[FENCE_TENSORS];
     int given[FENCE_TENSORS];        /* t[i] was passed (optional ones may be NULL) */
+    unsigned spatial;                /* bit i: t[i] is spatial (nn/backend.h) */
     nn_conv2d_params conv;
     int n;                           /* groups, heads */
     float eps;
@@ -155,6 +159,35 @@ static fence_call fence_tensors(const char *op, void (*run)(nn_ctx *, const fenc
     return k;
 }
 
+/* fp32 values of fp16 tensor t, in the CPU's order: spatial ones reordered
+ * from channels-last. */
+static float *fence_widen(const nn_tensor *t, int spatial)
+{
+    int64_t n = nn_numel(t);
+    float *wide = malloc((size_t)n * sizeof *wide);
+    float *order = spatial ? malloc((size_t)n * sizeof *order) : NULL;
+    NN_CHECK(wide && (order || !spatial), "fence: out of memory");
+    nn_floats_from_halves(spatial ? order : wide, (const uint16_t *)t->data, n);
+    if (spatial)
+        nn_reorder_channels(wide, order, t, 0);
+    free(order);
+    return wide;
+}
+
+/* fp16 tensor t = fp32 values `wide` in the CPU's order, rounded (and
+ * reordered to channels-last when spatial); frees wide. */
+static void fence_narrow(const nn_tensor *t, float *wide, int spatial)
+{
+    int64_t n = nn_numel(t);
+    float *order = spatial ? malloc((size_t)n * sizeof *order) : NULL;
+    NN_CHECK(order || !spatial, "fence: out of memory");
+    if (spatial)
+        nn_reorder_channels(order, wide, t, 1);
+    nn_halves_from_floats((uint16_t *)t->data, spatial ? order : wide, n);
+    free(order);
+    free(wide);
+}
+
 /* Runs call k: on fp16 storage, on fp32 copies of its tensors (one per
  * distinct address, so aliases stay aliases), every copy stored back
  * rounded (inputs come back unchanged: fp16 -> fp32 -> fp16 is exact). */
@@ -174,21 +207,19 @@ static void fence_run(nn_ctx *c, const fence_call *k)
             if (copy[j] && k->t[j].data == k->t[i].data)
                 alias = j;
         if (alias >= 0) {
-            NN_CHECK(nn_numel(&k->t[alias]) == nn_numel(&k->t[i]), "fence: tensors overlap");
+            NN_CHECK(nn_numel(&k->t[alias]) == nn_numel(&k->t[i]) &&
+                         (k->spatial >> alias & 1) == (k->spatial >> i & 1),
+                     "fence: tensors overlap");
             wide.t[i].data = copy[alias];
             continue;
         }
-        copy[i] = malloc((size_t)nn_numel(&k->t[i]) * sizeof(float));
-        NN_CHECK(copy[i] != NULL, "fence: out of memory");
-        nn_floats_from_halves(copy[i], (const uint16_t *)k->t[i].data, nn_numel(&k->t[i]));
+        copy[i] = fence_widen(&k->t[i], k->spatial >> i & 1);
         wide.t[i].data = copy[i];
     }
     k->run(c, &wide);
     for (int i = 0; i < FENCE_TENSORS; i++)
-        if (copy[i]) {
-            nn_halves_from_floats((uint16_t *)k->t[i].data, copy[i], nn_numel(&k->t[i]));
-            free(copy[i]);
-        }
+        if (copy[i])
+            fence_narrow(&k->t[i], copy[i], k->spatial >> i & 1);
 }
 
 static void fence_issue(nn_ctx *c, const fence_call *k)
@@ -290,6 +321,7 @@ static void fence_conv2d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, cons
 {
     fence_call k = fence_tensors("conv2d", run_conv2d, x, w, b, residual, y);
     k.conv = *p;
+    k.spatial = 1u | 2u | 8u | 16u;   /* all but the bias */
     fence_issue(c, &k);
 }
 
@@ -304,6 +336,7 @@ static void fence_group_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gam
 {
     fence_call k = fence_tensors("group_norm", run_group_norm, x, gamma, beta, y, NULL);
     k.n = groups, k.eps = eps, k.act = act;
+    k.spatial = 1u | 8u;
     fence_issue(c, &k);
 }
 
@@ -347,7 +380,8 @@ static void fence_attention(nn_ctx *c, const nn_tensor *q, const nn_tensor *k, c
 }
 
 /* The operators of one input (geglu, upsample2x, transpose12) and of two
- * (add, concat_channels): the CPU's function travels in the call. */
+ * (add, concat_channels): the CPU's function travels in the call, and
+ * whether its tensors are spatial. */
 static void run_unary(nn_ctx *c, const fence_call *k)
 {
     k->unary(c, fence_arg(k, 0), fence_out(k, 1));
@@ -359,46 +393,48 @@ static void run_binary(nn_ctx *c, const fence_call *k)
 }
 
 static void fence_unary(nn_ctx *c, const char *op,
-                        void (*cpu_op)(nn_ctx *, const nn_tensor *, nn_tensor *),
+                        void (*cpu_op)(nn_ctx *, const nn_tensor *, nn_tensor *), int spatial,
                         const nn_tensor *x, nn_tensor *y)
 {
     fence_call k = fence_tensors(op, run_unary, x, y, NULL, NULL, NULL);
     k.unary = cpu_op;
+    k.spatial = spatial ? 1u | 2u : 0u;
     fence_issue(c, &k);
 }
 
 static void fence_binary(nn_ctx *c, const char *op,
                          void (*cpu_op)(nn_ctx *, const nn_tensor *, const nn_tensor *, nn_tensor *),
-                         const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
+                         int spatial, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
 {
     fence_call k = fence_tensors(op, run_binary, a, b, y, NULL, NULL);
     k.binary = cpu_op;
+    k.spatial = spatial ? 1u | 2u | 4u : 0u;
     fence_issue(c, &k);
 }
 
 static void fence_geglu(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
 {
-    fence_unary(c, "geglu", CPU->geglu, x, y);
+    fence_unary(c, "geglu", CPU->geglu, 0, x, y);
 }
 
 static void fence_upsample2x(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
 {
-    fence_unary(c, "upsample2x", CPU->upsample2x, x, y);
+    fence_unary(c, "upsample2x", CPU->upsample2x, 1, x, y);
 }
 
 static void fence_transpose12(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
 {
-    fence_unary(c, "transpose12", CPU->transpose12, x, y);
+    fence_unary(c, "transpose12", CPU->transpose12, 0, x, y);
 }
 
 static void fence_add(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
 {
-    fence_binary(c, "add", CPU->add, a, b, y);
+    fence_binary(c, "add", CPU->add, 0, a, b, y);
 }
 
 static void fence_concat(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
 {
-    fence_binary(c, "concat_channels", CPU->concat_channels, a, b, y);
+    fence_binary(c, "concat_channels", CPU->concat_channels, 1, a, b, y);
 }
 
 #undef CPU
@@ -422,9 +458,7 @@ static void fence_paste_faces(nn_ctx *c, const nn_tensor *faces, const nn_paste 
         return;
     }
     nn_tensor wide = *faces;
-    wide.data = malloc((size_t)nn_numel(faces) * sizeof(float));
-    NN_CHECK(wide.data != NULL, "fence: out of memory");
-    nn_floats_from_halves(wide.data, (const uint16_t *)faces->data, nn_numel(faces));
+    wide.data = fence_widen(faces, 1);
     ls_paste_faces_host(&wide, pastes);
     free(wide.data);
 }
@@ -435,7 +469,8 @@ static const nn_backend *fenced_backend(int elem_bytes)
     fenced = *nn_backend_cpu();
     fenced.name = elem_bytes == 2 ? "fenced-fp16" : "fenced";
     fenced.elem_bytes = elem_bytes;
-    fenced.prefers_batches = elem_bytes == 2;   /* as the GPU: its storage, its batches */
+    fenced.prefers_batches = elem_bytes == 2;   /* as the GPU: its storage, its batches, */
+    fenced.channels_last = elem_bytes == 2;     /* its layout */
     fenced.alloc = fence_alloc;
     fenced.free = fence_free;
     fenced.host_alloc = fence_host_alloc;
@@ -456,7 +491,7 @@ static const nn_backend *fenced_backend(int elem_bytes)
     fenced.add = fence_add;
     fenced.upsample2x = fence_upsample2x;
     fenced.concat_channels = fence_concat;
-    fenced.transpose12 = fence_transpose12;
+    fenced.transpose12 = elem_bytes == 2 ? NULL : fence_transpose12;
     fenced.paste_faces = fence_paste_faces;
     return &fenced;
 }

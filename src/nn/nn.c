@@ -102,26 +102,19 @@ void nn_download(nn_ctx *c, float *dst, const float *src, int64_t n)
     nn_floats_from_halves(dst, halves, n);
 }
 
-/* A spatial tensor's (outer, channels, inner) dimensions: N, C and the
- * product of the rest. */
-static void spatial_dims(const nn_tensor *t, int64_t *outer, int64_t *channels, int64_t *inner)
+void nn_reorder_channels(float *dst, const float *src, const nn_tensor *t, int to_channels_last)
 {
     NN_CHECK(t->ndim >= 2, "spatial tensor: rank below 2");
-    *outer = t->shape[0];
-    *channels = t->shape[1];
-    int64_t planes = *outer * *channels;
-    *inner = planes > 0 ? nn_numel(t) / planes : 0;
-}
-
-/* to = from reordered from (outer, a, b) to (outer, b, a). */
-static void swap_inner_pair(float *to, const float *from, int64_t outer, int64_t a, int64_t b)
-{
+    int64_t outer = t->shape[0], channels = t->shape[1], planes = outer * channels;
+    int64_t inner = planes > 0 ? nn_numel(t) / planes : 0;
+    /* (outer, a, b) -> (outer, b, a) */
+    int64_t a = to_channels_last ? channels : inner, b = to_channels_last ? inner : channels;
     for (int64_t o = 0; o < outer; o++) {
-        const float *src = from + o * a * b;
-        float *dst = to + o * a * b;
+        const float *from = src + o * a * b;
+        float *to = dst + o * a * b;
         for (int64_t i = 0; i < a; i++)
             for (int64_t j = 0; j < b; j++)
-                dst[j * a + i] = src[i * b + j];
+                to[j * a + i] = from[i * b + j];
     }
 }
 
@@ -132,10 +125,8 @@ void nn_upload_spatial(nn_ctx *c, const nn_tensor *dst, const float *src)
         nn_upload(c, dst->data, src, n);
         return;
     }
-    int64_t outer, channels, inner;
-    spatial_dims(dst, &outer, &channels, &inner);
     float *ordered = grown(c, (void **)&c->order, &c->order_bytes, (size_t)n * sizeof *ordered);
-    swap_inner_pair(ordered, src, outer, channels, inner);
+    nn_reorder_channels(ordered, src, dst, 1);
     nn_upload(c, dst->data, ordered, n);
 }
 
@@ -146,11 +137,9 @@ void nn_download_spatial(nn_ctx *c, float *dst, const nn_tensor *src)
         nn_download(c, dst, src->data, n);
         return;
     }
-    int64_t outer, channels, inner;
-    spatial_dims(src, &outer, &channels, &inner);
     float *ordered = grown(c, (void **)&c->order, &c->order_bytes, (size_t)n * sizeof *ordered);
     nn_download(c, ordered, src->data, n);
-    swap_inner_pair(dst, ordered, outer, inner, channels);
+    nn_reorder_channels(dst, ordered, src, 0);
 }
 
 void nn_upload_weights(const nn_backend *be, float *dst, const nn_tensor *w)
@@ -160,11 +149,9 @@ void nn_upload_weights(const nn_backend *be, float *dst, const nn_tensor *w)
     float *ordered = NULL;
     uint16_t *halves = NULL;
     if (be->channels_last && w->ndim >= 3) {
-        int64_t outer, channels, inner;
-        spatial_dims(w, &outer, &channels, &inner);
         ordered = malloc((size_t)n * sizeof *ordered);
         NN_CHECK(ordered != NULL, "out of memory reordering weights");
-        swap_inner_pair(ordered, src, outer, channels, inner);
+        nn_reorder_channels(ordered, src, w, 1);
         src = ordered;
     }
     if (be->elem_bytes == 2) {

@@ -59,6 +59,10 @@ void nn_download(nn_ctx *c, float *dst, const float *src, int64_t n);
 void nn_upload_spatial(nn_ctx *c, const nn_tensor *dst, const float *src);
 void nn_download_spatial(nn_ctx *c, float *dst, const nn_tensor *src);
 
+/* dst = the values of spatial tensor t (src, on the host) reordered from
+ * (N, C, S...) to (N, S..., C) (to_channels_last 1) or back (0). */
+void nn_reorder_channels(float *dst, const float *src, const nn_tensor *t, int to_channels_last);
+
 /* Weight w (its data on the host) to dst on backend be, with no context
  * (backend.h: memory no operator is using yet); weights of rank 3 and more
  * are convolution weights, which are spatial. */
