@@ -296,7 +296,7 @@ void cuda_group_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma, cons
     cuda_ctx *s = cuda_enter(c);
     nn_arena_mark mark = nn_arena_get_mark(c->arena);
     float *scratch = nn_arena_alloc(
-        c->arena, cuda_group_norm_scratch(batch, groups, channels / groups * spatial));
+        c->arena, cuda_group_norm_scratch(batch, channels, spatial));
     cuda_run_group_norm(s->stream, x->data, y->data, gamma->data, beta->data, batch, channels,
                         spatial, groups, eps, act, scratch);
     nn_arena_release(c->arena, mark);

@@ -49,7 +49,7 @@ void cuda_run_attention_fused(cudaStream_t s, const void *q, const void *k, cons
                               int heads);
 /* GroupNorm + activation of x (batch, spatial, channels); scratch holds
  * cuda_group_norm_scratch() floats */
-int64_t cuda_group_norm_scratch(int64_t batch, int groups, int64_t group_size);
+int64_t cuda_group_norm_scratch(int64_t batch, int64_t channels, int64_t spatial);
 void cuda_run_group_norm(cudaStream_t s, const void *x, void *y, const void *gamma,
                          const void *beta, int64_t batch, int64_t channels, int64_t spatial,
                          int groups, float eps, int act, float *scratch);

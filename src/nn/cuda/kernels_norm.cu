@@ -1,19 +1,19 @@
 /*
  * kernels_norm.cu - GroupNorm (+ activation), LayerNorm and row softmax.
  *
- * GroupNorm: x is channels-last (batch, spatial, C); a (batch, group) span
- * holds the group's C/G adjacent channels of every pixel, element i of it
- * being pixel i / (C/G), channel i % (C/G) of the group (runs of C/G halves,
- * a pixel's row apart). A span is up to millions of values, too many for
- * one block to read while the
- * rest of the GPU idles. A first kernel cuts every span into chunks of
- * GN_CHUNK values and reduces each chunk, one block per chunk, to its count,
- * mean and sum of squared deviations (Welford per thread, then Chan's
- * pairwise merge across threads: no large fp32 sums, so no drift or
- * cancellation at a million values). The second kernel's blocks each merge
- * their span's chunks the same way and write y = x * scale + shift per
- * channel (scale = gamma * rstd, shift = beta - mean * scale) with the
- * activation applied on the way out. y may alias x.
+ * GroupNorm over channels-last x (batch, spatial, C), in three coalesced
+ * passes (a warp always reads adjacent channels of one pixel, or adjacent
+ * pixels, never a group's few channels a pixel's row apart). First, every
+ * image is cut into chunks of pixels, and each chunk's block reduces each
+ * channel over the chunk's pixels to its count, mean and sum of squared
+ * deviations (Welford per thread: a thread per channel, or per channel and
+ * pixel lane where C is below the block's size, lanes merged by Chan's
+ * pairwise formula). Second, a block per (image, group) merges its group's
+ * channels over all chunks the same way (no large fp32 sums, so no drift or
+ * cancellation at millions of values) and turns the statistics into a
+ * scale (gamma * rstd) and shift (beta - mean * scale) per channel. Third, an
+ * elementwise pass writes y = x * scale + shift with the activation applied
+ * on the way out. y may alias x.
  *
  * LayerNorm: one block per row; the mean, then the mean squared deviation
  * from it (two passes over the row, which stays in L1/L2). Softmax: one
@@ -30,8 +30,9 @@
 
 #define THREADS 256
 #define WARPS (THREADS / 32)
-#define GN_CHUNK 8192
-#define GN_APPLY_SPAN 4096
+#define GN_MIN_CHUNK_PIXELS 64
+#define GN_MAX_CHUNKS 256
+#define MAX_BLOCKS 65535
 
 /* --- reductions -------------------------------------------------------------- */
 
@@ -104,62 +105,90 @@ __device__ float block_reduce(float v, int op)
 
 /* --- GroupNorm --------------------------------------------------------------- */
 
-/* Offset of element i of span `span` (see the top) from x's start. */
-__device__ __forceinline__ int64_t span_offset(int64_t span, int64_t i, int64_t spatial,
-                                               int per_group, int groups)
+__device__ __forceinline__ void welford_add(moments *m, float v)
 {
-    int64_t n = span / groups, g = span % groups;
-    int64_t pixel = i / per_group, j = i - pixel * per_group;
-    return (n * spatial + pixel) * per_group * groups + g * per_group + j;
+    m->n += 1.0f;
+    float delta = v - m->mean;
+    m->mean += delta / m->n;
+    m->m2 += delta * (v - m->mean);
 }
 
-/* grid (chunks, batch * groups): partial[(span * chunks + chunk)] moments */
-__global__ void gn_partial_kernel(const __half *x, moments *partial, int64_t spatial,
-                                  int per_group, int groups)
+/* grid (chunks, batch): partial[(n * chunks + chunk) * channels + c] = the
+ * moments of channel c over the chunk's pixels of image n. */
+__global__ void gn_channel_moments_kernel(const __half *x, moments *partial, int64_t spatial,
+                                          int channels, int64_t chunk_pixels)
 {
-    int64_t span = blockIdx.y, chunks = gridDim.x, span_size = spatial * per_group;
-    int64_t begin = (int64_t)blockIdx.x * GN_CHUNK;
-    int64_t end = begin + GN_CHUNK < span_size ? begin + GN_CHUNK : span_size;
-    moments m = { 0.0f, 0.0f, 0.0f };
-    for (int64_t i = begin + threadIdx.x; i < end; i += THREADS) {
-        float v = load(x, span_offset(span, i, spatial, per_group, groups));
-        m.n += 1.0f;
-        float delta = v - m.mean;
-        m.mean += delta / m.n;
-        m.m2 += delta * (v - m.mean);
+    __shared__ moments lane_part[THREADS];
+    int t = (int)threadIdx.x;
+    int64_t n = blockIdx.y, p0 = (int64_t)blockIdx.x * chunk_pixels;
+    int64_t p1 = p0 + chunk_pixels < spatial ? p0 + chunk_pixels : spatial;
+    const __half *img = x + n * spatial * channels;
+    moments *out = partial + (n * gridDim.x + blockIdx.x) * channels;
+    if (channels >= THREADS) {
+        /* a thread per channel, each reading its channel of every pixel */
+        for (int c = t; c < channels; c += THREADS) {
+            moments m = { 0.0f, 0.0f, 0.0f };
+            for (int64_t p = p0; p < p1; p++)
+                welford_add(&m, load(img, p * channels + c));
+            out[c] = m;
+        }
+        return;
     }
-    m = block_merge(m);
-    if (threadIdx.x == 0)
-        partial[span * chunks + blockIdx.x] = m;
+    /* lanes of `channels` threads, lane l reading pixels p0 + l, p0 + l + lanes, ... */
+    int lanes = THREADS / channels, c = t % channels, lane = t / channels;
+    moments m = { 0.0f, 0.0f, 0.0f };
+    if (lane < lanes)
+        for (int64_t p = p0 + lane; p < p1; p += lanes)
+            welford_add(&m, load(img, p * channels + c));
+    lane_part[t] = m;
+    __syncthreads();
+    if (t < channels) {
+        for (int l = 1; l < lanes; l++)
+            m = merge(m, lane_part[l * channels + t]);
+        out[t] = m;
+    }
 }
 
-/* grid (ceil(span_size / GN_APPLY_SPAN), batch * groups) */
-__global__ void gn_apply_kernel(const __half *x, __half *y, const moments *partial, int chunks,
-                                const __half *gamma, const __half *beta, int64_t spatial,
-                                int per_group, int groups, float eps, int act)
+/* grid (groups, batch): scale_shift[(n * channels + c) * 2 + {0, 1}] of the
+ * group's channels from their moments over all chunks. */
+__global__ void gn_group_stats_kernel(const moments *partial, int chunks, int channels,
+                                      int groups, const __half *gamma, const __half *beta,
+                                      float eps, float *scale_shift)
 {
     __shared__ float stats[2];
-    int64_t span = blockIdx.y, span_size = spatial * per_group;
-    if (threadIdx.x < 32) {
-        moments m = { 0.0f, 0.0f, 0.0f };
-        for (int j = threadIdx.x; j < chunks; j += 32)
-            m = merge(m, partial[span * chunks + j]);
-        m = warp_merge(m);
-        if (threadIdx.x == 0) {
-            stats[0] = m.mean;
-            stats[1] = rsqrtf(m.m2 / m.n + eps);
-        }
+    int64_t n = blockIdx.y;
+    int per_group = channels / groups, first = blockIdx.x * per_group;
+    moments m = { 0.0f, 0.0f, 0.0f };
+    for (int i = threadIdx.x; i < chunks * per_group; i += THREADS) {
+        int chunk = i / per_group, j = i - chunk * per_group;
+        m = merge(m, partial[(n * chunks + chunk) * channels + first + j]);
+    }
+    m = block_merge(m);
+    if (threadIdx.x == 0) {
+        stats[0] = m.mean;
+        stats[1] = rsqrtf(m.m2 / m.n + eps);
     }
     __syncthreads();
-    float mean = stats[0], rstd = stats[1];
-    int64_t first_channel = (span % groups) * per_group;
-    int64_t begin = (int64_t)blockIdx.x * GN_APPLY_SPAN;
-    int64_t end = begin + GN_APPLY_SPAN < span_size ? begin + GN_APPLY_SPAN : span_size;
-    for (int64_t i = begin + threadIdx.x; i < end; i += THREADS) {
-        int64_t at = span_offset(span, i, spatial, per_group, groups);
-        int64_t ch = first_channel + i % per_group;
-        float scale = load(gamma, ch) * rstd, shift = load(beta, ch) - mean * scale;
-        store(y, at, apply_act(load(x, at) * scale + shift, act));
+    for (int j = threadIdx.x; j < per_group; j += THREADS) {
+        int c = first + j;
+        float scale = load(gamma, c) * stats[1];
+        scale_shift[(n * channels + c) * 2] = scale;
+        scale_shift[(n * channels + c) * 2 + 1] = load(beta, c) - stats[0] * scale;
+    }
+}
+
+/* grid (blocks, batch): y = act(x * scale + shift) over image blockIdx.y */
+__global__ void gn_apply_kernel(const __half *x, __half *y, const float *scale_shift,
+                                int64_t image, int channels, int act)
+{
+    int64_t n = blockIdx.y;
+    const __half *src = x + n * image;
+    __half *dst = y + n * image;
+    const float *ss = scale_shift + n * channels * 2;
+    for (int64_t i = (int64_t)blockIdx.x * THREADS + threadIdx.x; i < image;
+         i += (int64_t)gridDim.x * THREADS) {
+        int c = (int)(i % channels);
+        store(dst, i, apply_act(load(src, i) * ss[2 * c] + ss[2 * c + 1], act));
     }
 }
 
@@ -202,32 +231,35 @@ __global__ void softmax_kernel(const float *scores, __half *probs, int64_t n)
 
 extern "C" {
 
-static int64_t gn_chunks(int64_t span_size)
+static int64_t gn_chunks(int64_t spatial)
 {
-    return (span_size + GN_CHUNK - 1) / GN_CHUNK;
+    int64_t chunks = (spatial + GN_MIN_CHUNK_PIXELS - 1) / GN_MIN_CHUNK_PIXELS;
+    return chunks < GN_MAX_CHUNKS ? chunks : GN_MAX_CHUNKS;
 }
 
-int64_t cuda_group_norm_scratch(int64_t batch, int groups, int64_t group_size)
+static const int64_t MOMENT_FLOATS = (int64_t)(sizeof(moments) / sizeof(float));
+
+int64_t cuda_group_norm_scratch(int64_t batch, int64_t channels, int64_t spatial)
 {
-    return batch * groups * gn_chunks(group_size) * (int64_t)(sizeof(moments) / sizeof(float));
+    return batch * channels * (gn_chunks(spatial) * MOMENT_FLOATS + 2);
 }
 
 void cuda_run_group_norm(cudaStream_t s, const void *x, void *y, const void *gamma,
                          const void *beta, int64_t batch, int64_t channels, int64_t spatial,
                          int groups, float eps, int act, float *scratch)
 {
-    int per_group = (int)(channels / groups);
-    int64_t span_size = per_group * spatial, chunks = gn_chunks(span_size);
+    int64_t chunks = gn_chunks(spatial), chunk_pixels = (spatial + chunks - 1) / chunks;
     moments *partial = (moments *)scratch;
-    dim3 partial_grid((unsigned)chunks, (unsigned)(batch * groups));
-    LS_LAUNCH(gn_partial_kernel, partial_grid, THREADS, 0, s)(halves(x), partial, spatial,
-                                                              per_group, groups);
-    dim3 apply_grid((unsigned)((span_size + GN_APPLY_SPAN - 1) / GN_APPLY_SPAN),
-                    (unsigned)(batch * groups));
-    LS_LAUNCH(gn_apply_kernel, apply_grid, THREADS, 0, s)(halves(x), halves(y), partial,
-                                                          (int)chunks, halves(gamma),
-                                                          halves(beta), spatial, per_group,
-                                                          groups, eps, act);
+    float *scale_shift = scratch + batch * channels * chunks * MOMENT_FLOATS;
+    LS_LAUNCH(gn_channel_moments_kernel, dim3((unsigned)chunks, (unsigned)batch), THREADS, 0, s)(
+        halves(x), partial, spatial, (int)channels, chunk_pixels);
+    LS_LAUNCH(gn_group_stats_kernel, dim3((unsigned)groups, (unsigned)batch), THREADS, 0, s)(
+        partial, (int)chunks, (int)channels, groups, halves(gamma), halves(beta), eps,
+        scale_shift);
+    int64_t image = spatial * channels, blocks = (image + THREADS - 1) / THREADS;
+    dim3 apply_grid((unsigned)(blocks < MAX_BLOCKS ? blocks : MAX_BLOCKS), (unsigned)batch);
+    LS_LAUNCH(gn_apply_kernel, apply_grid, THREADS, 0, s)(halves(x), halves(y), scale_shift,
+                                                          image, (int)channels, act);
 }
 
 void cuda_run_layer_norm(cudaStream_t s, const void *x, void *y, const void *gamma,
