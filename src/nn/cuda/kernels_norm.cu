@@ -12,8 +12,9 @@
  * channels over all chunks the same way (no large fp32 sums, so no drift or
  * cancellation at millions of values) and turns the statistics into a
  * scale (gamma * rstd) and shift (beta - mean * scale) per channel. Third, an
- * elementwise pass writes y = x * scale + shift with the activation applied
- * on the way out. y may alias x.
+ * elementwise pass (8 channels per 16-byte access where C allows) writes
+ * y = x * scale + shift with the activation applied on the way out. y may
+ * alias x.
  *
  * LayerNorm: one block per row; the mean, then the mean squared deviation
  * from it (two passes over the row, which stays in L1/L2). Softmax: one
@@ -177,7 +178,9 @@ __global__ void gn_group_stats_kernel(const moments *partial, int chunks, int ch
     }
 }
 
-/* grid (blocks, batch): y = act(x * scale + shift) over image blockIdx.y */
+/* grid (blocks, batch): y = act(x * scale + shift) over image blockIdx.y,
+ * W adjacent values (channels) per step */
+template <int W>
 __global__ void gn_apply_kernel(const __half *x, __half *y, const float *scale_shift,
                                 int64_t image, int channels, int act)
 {
@@ -185,10 +188,14 @@ __global__ void gn_apply_kernel(const __half *x, __half *y, const float *scale_s
     const __half *src = x + n * image;
     __half *dst = y + n * image;
     const float *ss = scale_shift + n * channels * 2;
-    for (int64_t i = (int64_t)blockIdx.x * THREADS + threadIdx.x; i < image;
-         i += (int64_t)gridDim.x * THREADS) {
+    for (int64_t i = ((int64_t)blockIdx.x * THREADS + threadIdx.x) * W; i < image;
+         i += (int64_t)gridDim.x * THREADS * W) {
         int c = (int)(i % channels);
-        store(dst, i, apply_act(load(src, i) * ss[2 * c] + ss[2 * c + 1], act));
+        float v[W];
+        load_run<W>(src, i, v);
+        for (int k = 0; k < W; k++)
+            v[k] = apply_act(v[k] * ss[2 * (c + k)] + ss[2 * (c + k) + 1], act);
+        store_run<W>(dst, i, v);
     }
 }
 
@@ -256,10 +263,15 @@ void cuda_run_group_norm(cudaStream_t s, const void *x, void *y, const void *gam
     LS_LAUNCH(gn_group_stats_kernel, dim3((unsigned)groups, (unsigned)batch), THREADS, 0, s)(
         partial, (int)chunks, (int)channels, groups, halves(gamma), halves(beta), eps,
         scale_shift);
-    int64_t image = spatial * channels, blocks = (image + THREADS - 1) / THREADS;
+    int w = vector_width(channels, x, y, NULL);
+    int64_t image = spatial * channels, blocks = (image / w + THREADS - 1) / THREADS;
     dim3 apply_grid((unsigned)(blocks < MAX_BLOCKS ? blocks : MAX_BLOCKS), (unsigned)batch);
-    LS_LAUNCH(gn_apply_kernel, apply_grid, THREADS, 0, s)(halves(x), halves(y), scale_shift,
-                                                          image, (int)channels, act);
+    if (w == 8)
+        LS_LAUNCH(gn_apply_kernel<8>, apply_grid, THREADS, 0, s)(halves(x), halves(y), scale_shift,
+                                                                 image, (int)channels, act);
+    else
+        LS_LAUNCH(gn_apply_kernel<1>, apply_grid, THREADS, 0, s)(halves(x), halves(y), scale_shift,
+                                                                 image, (int)channels, act);
 }
 
 void cuda_run_layer_norm(cudaStream_t s, const void *x, void *y, const void *gamma,
