@@ -265,29 +265,46 @@ static void test_pointwise(op_env *e)
     free(x.data), free(y.data), free(want.data), free(half.data);
 }
 
-static void test_layout(op_env *e)
+/* concat_channels of a (n, ca, h, w) and b (n, cb, h, w), and upsample2x of a:
+ * channel counts that are multiples of 8 take the kernels' 16-byte path. */
+static void test_concat_upsample(op_env *e, int64_t n, int64_t ca, int64_t cb, int64_t h,
+                                 int64_t w)
 {
-    nn_tensor a = host_rand(SHAPE(2, 640, 16, 16), 1.0f), b = host_rand(SHAPE(2, 320, 16, 16), 1.0f);
-    nn_tensor cat = host_rand(SHAPE(2, 960, 16, 16), 0.0f), up = host_rand(SHAPE(2, 640, 32, 32), 0.0f);
-    nn_tensor t = host_rand(SHAPE(2, 320, 1000), 1.0f), tt = host_rand(SHAPE(2, 1000, 320), 0.0f);
+    nn_tensor a = host_rand(SHAPE(n, ca, h, w), 1.0f), b = host_rand(SHAPE(n, cb, h, w), 1.0f);
+    nn_tensor cat = host_rand(SHAPE(n, ca + cb, h, w), 0.0f);
+    nn_tensor up = host_rand(SHAPE(n, ca, 2 * h, 2 * w), 0.0f);
     nn_concat_channels(e->cpu, &a, &b, &cat);
     nn_upsample2x(e->cpu, &a, &up);
-    nn_spatial_to_tokens(e->cpu, &t, &tt);
     nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
     nn_tensor da = to_ctx(e->gpu, &a, SPATIAL), db = to_ctx(e->gpu, &b, SPATIAL);
-    nn_tensor dt = to_ctx(e->gpu, &t, SPATIAL);
     nn_tensor dcat = nn_alloc(e->gpu, 4, cat.shape), dup = nn_alloc(e->gpu, 4, up.shape);
-    nn_tensor dtt = nn_alloc(e->gpu, 3, tt.shape), dback = nn_alloc(e->gpu, 3, t.shape);
     nn_concat_channels(e->gpu, &da, &db, &dcat);
     nn_upsample2x(e->gpu, &da, &dup);
+    char what[96];
+    snprintf(what, sizeof what, "concat_channels (%lld, %lld+%lld, %lld, %lld)", (long long)n,
+             (long long)ca, (long long)cb, (long long)h, (long long)w);
+    compare_ctx(what, e->gpu, &dcat, &cat, SPATIAL, 0, 0);
+    snprintf(what, sizeof what, "upsample2x (%lld, %lld, %lld, %lld)", (long long)n,
+             (long long)ca, (long long)h, (long long)w);
+    compare_ctx(what, e->gpu, &dup, &up, SPATIAL, 0, 0);
+    nn_arena_release(e->gpu->arena, mark);
+    free(a.data), free(b.data), free(cat.data), free(up.data);
+}
+
+/* Feature maps to token rows and back. */
+static void test_tokens(op_env *e)
+{
+    nn_tensor t = host_rand(SHAPE(2, 320, 1000), 1.0f), tt = host_rand(SHAPE(2, 1000, 320), 0.0f);
+    nn_spatial_to_tokens(e->cpu, &t, &tt);
+    nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
+    nn_tensor dt = to_ctx(e->gpu, &t, SPATIAL);
+    nn_tensor dtt = nn_alloc(e->gpu, 3, tt.shape), dback = nn_alloc(e->gpu, 3, t.shape);
     nn_spatial_to_tokens(e->gpu, &dt, &dtt);
     nn_tokens_to_spatial(e->gpu, &dtt, &dback);
-    compare_ctx("concat_channels (2, 640+320, 16, 16)", e->gpu, &dcat, &cat, SPATIAL, 0, 0);
-    compare_ctx("upsample2x (2, 640, 16, 16)", e->gpu, &dup, &up, SPATIAL, 0, 0);
     compare_ctx("spatial_to_tokens (2, 320, 1000)", e->gpu, &dtt, &tt, FLAT, 0, 0);
     compare_ctx("tokens_to_spatial (2, 1000, 320)", e->gpu, &dback, &t, SPATIAL, 0, 0);
     nn_arena_release(e->gpu->arena, mark);
-    free(a.data), free(b.data), free(cat.data), free(up.data), free(t.data), free(tt.data);
+    free(t.data), free(tt.data);
 }
 
 static void test_attention(op_env *e, const char *what, int64_t batch, int64_t lq, int64_t lk,
@@ -353,6 +370,8 @@ static void test_operators(const nn_backend *gpu)
     test_conv2d(&e, "conv2d upsample2x 3x3 (2, 640, 8, 8)", (int64_t[]){ 2, 640, 8, 8 }, 640, 3,
                 upsample, 0);
     test_conv2d(&e, "conv2d uneven pads and strides", (int64_t[]){ 1, 16, 13, 11 }, 8, 3, uneven, 1);
+    test_conv2d(&e, "conv2d upsample2x, 5 channels -> 3", (int64_t[]){ 1, 5, 6, 7 }, 3, 3,
+                upsample, 1);
     test_conv1d(&e, "conv1d (1, 80, 3000) k3 + gelu", 80, 3000, 384, 1, NN_ACT_GELU);
     test_conv1d(&e, "conv1d (1, 384, 3000) k3 s2 + gelu", 384, 3000, 384, 2, NN_ACT_GELU);
     test_group_norm(&e, "group_norm (2, 320, 32, 32) + silu", (int64_t[]){ 2, 320, 32, 32 }, 32,
@@ -363,7 +382,9 @@ static void test_operators(const nn_backend *gpu)
                     NN_ACT_GELU, 0, HALF_RTOL);
     test_layer_norm(&e, 1024, 320);
     test_pointwise(&e);
-    test_layout(&e);
+    test_concat_upsample(&e, 2, 640, 320, 16, 16);
+    test_concat_upsample(&e, 2, 12, 5, 5, 7);
+    test_tokens(&e);
     /* cuBLAS for long key sequences, the fused kernel for short ones */
     test_attention(&e, "attention self (2, 1024, 320) 8 heads", 2, 1024, 1024, 320, 8,
                    GEMM_RTOL);

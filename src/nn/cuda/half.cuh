@@ -63,6 +63,17 @@ static inline int vector_width(int64_t channels, const void *a, const void *b, c
     return channels % 8 == 0 && any % 16 == 0 ? 8 : 1;
 }
 
+/* Runs of 8 halves as 16-byte elements (see vector_width). */
+static inline const uint4 *runs(const void *p)
+{
+    return static_cast<const uint4 *>(p);
+}
+
+static inline uint4 *runs(void *p)
+{
+    return static_cast<uint4 *>(p);
+}
+
 static inline const __half *halves(const void *p)
 {
     return static_cast<const __half *>(p);

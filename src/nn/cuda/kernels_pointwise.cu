@@ -8,8 +8,8 @@
  * store (half.cuh), the data-movement kernels copy halves as they are.
  * Spatial tensors are channels-last (N, H, W, C) (cuda_internal.h): a
  * pixel's channels are contiguous, so the data-movement kernels read and
- * write runs of channels, and the bias/residual epilogue moves 8 channels
- * per 16-byte access where the channel count allows (half.cuh). Kernels are grid-stride loops over 64-bit indices,
+ * write runs of channels, 8 channels per 16-byte access where the channel
+ * counts allow (half.cuh), as the bias/residual epilogue does. Kernels are grid-stride loops over 64-bit indices,
  * launched with enough blocks to fill the GPU (capped: each thread then
  * takes several elements).
  */
@@ -74,9 +74,13 @@ __global__ void bias_residual_kernel(__half *y, const __half *b, const __half *r
     }
 }
 
+/* The data-movement kernels copy elements of type T: __half, or uint4 (8
+ * halves) where the channel counts are multiples of 8, c then counting
+ * runs of 8 channels. */
+
 /* y (batch, 2h, 2w, c) = x (batch, h, w, c) repeated 2x2 */
-__global__ void upsample_kernel(const __half *x, __half *y, int64_t batch, int64_t h, int64_t w,
-                                int64_t c)
+template <typename T>
+__global__ void upsample_kernel(const T *x, T *y, int64_t batch, int64_t h, int64_t w, int64_t c)
 {
     int64_t row2 = 2 * w * c, image2 = 2 * h * row2;
     GRID_STRIDE(i, batch * image2)
@@ -88,8 +92,8 @@ __global__ void upsample_kernel(const __half *x, __half *y, int64_t batch, int64
 }
 
 /* y (pixels, ca + cb) = each pixel's a (pixels, ca) channels, then its b (pixels, cb) */
-__global__ void concat_kernel(const __half *a, const __half *b, __half *y, int64_t pixels,
-                              int64_t ca, int64_t cb)
+template <typename T>
+__global__ void concat_kernel(const T *a, const T *b, T *y, int64_t pixels, int64_t ca, int64_t cb)
 {
     int64_t ct = ca + cb;
     GRID_STRIDE(i, pixels * ct)
@@ -101,9 +105,10 @@ __global__ void concat_kernel(const __half *a, const __half *b, __half *y, int64
 
 /* xp (batch, hp, wp, c): x (batch, h, w, c) read nearest-upsampled by
  * 2^up_shift and placed at (top, left), zeros around */
-__global__ void conv_input_kernel(const __half *x, __half *xp, int64_t batch, int64_t h,
-                                  int64_t w, int64_t c, int up_shift, int64_t top, int64_t left,
-                                  int64_t hp, int64_t wp)
+template <typename T>
+__global__ void conv_input_kernel(const T *x, T *xp, int64_t batch, int64_t h, int64_t w,
+                                  int64_t c, int up_shift, int64_t top, int64_t left, int64_t hp,
+                                  int64_t wp)
 {
     int64_t hi = h << up_shift, wi = w << up_shift, image = hp * wp * c;
     GRID_STRIDE(i, batch * image)
@@ -112,7 +117,7 @@ __global__ void conv_input_kernel(const __half *x, __half *xp, int64_t batch, in
         int64_t iy = r / (wp * c) - top, ix = r % (wp * c) / c - left, ch = r % c;
         int inside = iy >= 0 && iy < hi && ix >= 0 && ix < wi;
         xp[i] = inside ? x[((n * h + (iy >> up_shift)) * w + (ix >> up_shift)) * c + ch]
-                       : __float2half_rn(0.0f);
+                       : T();   /* zero */
     }
 }
 
@@ -147,23 +152,41 @@ void cuda_run_bias_residual(cudaStream_t s, void *y, const void *b, const void *
 void cuda_run_upsample2x(cudaStream_t s, const void *x, void *y, int64_t batch, int64_t h,
                          int64_t w, int64_t c)
 {
-    LS_LAUNCH(upsample_kernel, blocks_for(batch * 4 * h * w * c), THREADS, 0, s)(
-        halves(x), halves(y), batch, h, w, c);
+    if (vector_width(c, x, y, NULL) == 8) {
+        c /= 8;
+        LS_LAUNCH(upsample_kernel<uint4>, blocks_for(batch * 4 * h * w * c), THREADS, 0, s)(
+            runs(x), runs(y), batch, h, w, c);
+    } else {
+        LS_LAUNCH(upsample_kernel<__half>, blocks_for(batch * 4 * h * w * c), THREADS, 0, s)(
+            halves(x), halves(y), batch, h, w, c);
+    }
 }
 
 void cuda_run_concat(cudaStream_t s, const void *a, const void *b, void *y, int64_t pixels,
                      int64_t ca, int64_t cb)
 {
-    LS_LAUNCH(concat_kernel, blocks_for(pixels * (ca + cb)), THREADS, 0, s)(
-        halves(a), halves(b), halves(y), pixels, ca, cb);
+    if (vector_width(ca, a, b, y) == 8 && cb % 8 == 0) {
+        ca /= 8, cb /= 8;
+        LS_LAUNCH(concat_kernel<uint4>, blocks_for(pixels * (ca + cb)), THREADS, 0, s)(
+            runs(a), runs(b), runs(y), pixels, ca, cb);
+    } else {
+        LS_LAUNCH(concat_kernel<__half>, blocks_for(pixels * (ca + cb)), THREADS, 0, s)(
+            halves(a), halves(b), halves(y), pixels, ca, cb);
+    }
 }
 
 void cuda_run_conv_input(cudaStream_t s, const void *x, void *xp, int64_t batch, int64_t h,
                          int64_t w, int64_t c, int up_shift, int64_t top, int64_t left,
                          int64_t hp, int64_t wp)
 {
-    LS_LAUNCH(conv_input_kernel, blocks_for(batch * hp * wp * c), THREADS, 0, s)(
-        halves(x), halves(xp), batch, h, w, c, up_shift, top, left, hp, wp);
+    if (vector_width(c, x, xp, NULL) == 8) {
+        c /= 8;
+        LS_LAUNCH(conv_input_kernel<uint4>, blocks_for(batch * hp * wp * c), THREADS, 0, s)(
+            runs(x), runs(xp), batch, h, w, c, up_shift, top, left, hp, wp);
+    } else {
+        LS_LAUNCH(conv_input_kernel<__half>, blocks_for(batch * hp * wp * c), THREADS, 0, s)(
+            halves(x), halves(xp), batch, h, w, c, up_shift, top, left, hp, wp);
+    }
 }
 
 
