@@ -7,7 +7,10 @@
  * half found by search in the sorted table of all finite halves, ties to
  * the even one, magnitudes from 65520 (65504 plus half an ulp) infinite:
  * for every fp32 exponent, the mantissas next to each rounding boundary
- * and a spread of others, plus zeros, infinities and NaNs.
+ * and a spread of others, plus zeros, infinities and NaNs. The array
+ * conversions (F16C instructions where the CPU has them) must give the
+ * single-value functions' bits for all of these (NaNs: a NaN), at offsets
+ * and lengths that leave tails of every size.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -89,6 +92,10 @@ static int compare(uint32_t bits, int *shown)
     return 1;
 }
 
+/* The fp32 values test_rounding checks, kept for test_arrays. */
+#define ROUNDING_VALUES (2 * 255 * 64 * 11 + 0x400 * 3)
+static float rounding_values[ROUNDING_VALUES];
+
 static void test_rounding(void)
 {
     int wrong = 0, shown = 0;
@@ -108,8 +115,9 @@ static void test_rounding(void)
                     uint32_t m = (high << 13) | low[j];
                     if (exponent < 113)
                         m = ((uint32_t)(rng >> 17) & 0x7fffffu) ^ low[j];
-                    wrong += compare((sign << 31) | (exponent << 23) | m, &shown);
-                    count++;
+                    uint32_t bits = (sign << 31) | (exponent << 23) | m;
+                    wrong += compare(bits, &shown);
+                    rounding_values[count++] = float_of(bits);
                 }
             }
     /* exact ties and their neighbours in the subnormal range of fp16 */
@@ -117,8 +125,10 @@ static void test_rounding(void)
         float tie = (float)((half_value((uint16_t)h) + half_value((uint16_t)(h + 1))) / 2);
         uint32_t u;
         memcpy(&u, &tie, sizeof u);
-        for (int d = -1; d <= 1; d++, count++)
+        for (int d = -1; d <= 1; d++) {
             wrong += compare(u + (uint32_t)d, &shown);
+            rounding_values[count++] = float_of(u + (uint32_t)d);
+        }
     }
     printf("%ld fp32 values rounded to fp16: %d differ from the nearest-even half\n", count,
            wrong);
@@ -151,10 +161,55 @@ static void test_specials(void)
           "array conversions give %g %g %g", back[0], back[1], back[2]);
 }
 
+static int same_float(float a, float b)
+{
+    return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof a) == 0;
+}
+
+static int same_half(uint16_t a, uint16_t b)
+{
+    int nan_a = (a & 0x7c00) == 0x7c00 && (a & 0x3ff), nan_b = (b & 0x7c00) == 0x7c00 && (b & 0x3ff);
+    return (nan_a && nan_b) || a == b;
+}
+
+/* The array conversions against the single-value ones. */
+static void test_arrays(void)
+{
+    enum { HALVES = 0x10000 };
+    static uint16_t all_halves[HALVES], halves[ROUNDING_VALUES];
+    static float floats[HALVES], extra_values[] = { 0.0f, -0.0f, INFINITY, -INFINITY, NAN, -NAN };
+    for (uint32_t h = 0; h < HALVES; h++)
+        all_halves[h] = (uint16_t)h;
+    int wrong = 0;
+    for (int start = 0; start < 8; start++) {   /* every tail length, unaligned starts */
+        int64_t n = HALVES - 16 + start;
+        nn_floats_from_halves(floats + start, all_halves + start, n);
+        for (int64_t i = start; i < start + n; i++)
+            wrong += !same_float(floats[i], nn_float_from_half(all_halves[i]));
+        int64_t m = ROUNDING_VALUES - 16 + start;
+        nn_halves_from_floats(halves + start, rounding_values + start, m);
+        for (int64_t i = start; i < start + m; i++)
+            wrong += !same_half(halves[i], nn_half_from_float(rounding_values[i]));
+    }
+    uint16_t few[6];
+    nn_halves_from_floats(few, extra_values, 6);
+    for (int i = 0; i < 6; i++)
+        wrong += !same_half(few[i], nn_half_from_float(extra_values[i]));
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    const char *path = __builtin_cpu_supports("f16c") ? "F16C" : "portable";
+#else
+    const char *path = "portable";
+#endif
+    printf("array conversions (%s): %d values differ from the single-value functions\n", path,
+           wrong);
+    CHECK(wrong == 0, "%d array conversions differ", wrong);
+}
+
 int main(void)
 {
     test_every_half();
     test_rounding();
     test_specials();
+    test_arrays();
     return check_result("test_half");
 }

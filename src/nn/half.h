@@ -16,7 +16,9 @@
 uint16_t nn_half_from_float(float f);
 float nn_float_from_half(uint16_t h);
 
-/* n values; the arrays must not overlap. */
+/* n values; the arrays must not overlap. The same results as the
+ * functions above, value by value, NaNs aside (a NaN stays a NaN, its
+ * payload may differ); on the CPU's F16C instructions where it has them. */
 void nn_halves_from_floats(uint16_t *dst, const float *src, int64_t n);
 void nn_floats_from_halves(float *dst, const uint16_t *src, int64_t n);
 

@@ -1,0 +1,91 @@
+/*
+ * bench_half.c - host fp32 <-> fp16 conversion speed (nn/half.h): the array
+ * conversions (F16C where the CPU has it) and the single-value functions in
+ * a loop, over 16M values, median of REPS runs.
+ *
+ * usage: bench_half [REPS]
+ * Prints one line per case: "<case> <seconds>". bench/half.sh pairs it
+ * with PyTorch's CPU conversions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "nn/half.h"
+
+#define VALUES (1 << 24)
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static float *floats;
+static uint16_t *halves;
+
+static void to_half_array(void)
+{
+    nn_halves_from_floats(halves, floats, VALUES);
+}
+
+static void to_float_array(void)
+{
+    nn_floats_from_halves(floats, halves, VALUES);
+}
+
+static void to_half_single(void)
+{
+    for (int64_t i = 0; i < VALUES; i++)
+        halves[i] = nn_half_from_float(floats[i]);
+}
+
+static void to_float_single(void)
+{
+    for (int64_t i = 0; i < VALUES; i++)
+        floats[i] = nn_float_from_half(halves[i]);
+}
+
+static double median_seconds(void (*run)(void), int reps)
+{
+    double t[64];
+    for (int r = 0; r < reps; r++) {
+        double start = now();
+        run();
+        t[r] = now() - start;
+    }
+    qsort(t, (size_t)reps, sizeof *t, compare_doubles);
+    return t[reps / 2];
+}
+
+int main(int argc, char **argv)
+{
+    int reps = argc > 1 ? atoi(argv[1]) : 9;
+    if (reps < 1 || reps > 64) {
+        fprintf(stderr, "usage: bench_half [REPS (1..64)]\n");
+        return 2;
+    }
+    floats = malloc((size_t)VALUES * sizeof *floats);
+    halves = malloc((size_t)VALUES * sizeof *halves);
+    if (!floats || !halves) {
+        fprintf(stderr, "bench_half: out of memory\n");
+        return 1;
+    }
+    srand(1);
+    for (int64_t i = 0; i < VALUES; i++)
+        floats[i] = ((float)rand() / RAND_MAX - 0.5f) * 8.0f;
+    printf("to_half %.6f\n", median_seconds(to_half_array, reps));
+    printf("to_float %.6f\n", median_seconds(to_float_array, reps));
+    printf("to_half_single %.6f\n", median_seconds(to_half_single, reps));
+    printf("to_float_single %.6f\n", median_seconds(to_float_single, reps));
+    free(floats);
+    free(halves);
+    return 0;
+}
