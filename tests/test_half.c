@@ -195,13 +195,8 @@ static void test_arrays(void)
     nn_halves_from_floats(few, extra_values, 6);
     for (int i = 0; i < 6; i++)
         wrong += !same_half(few[i], nn_half_from_float(extra_values[i]));
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    const char *path = __builtin_cpu_supports("f16c") ? "F16C" : "portable";
-#else
-    const char *path = "portable";
-#endif
-    printf("array conversions (%s): %d values differ from the single-value functions\n", path,
-           wrong);
+    printf("array conversions (%s): %d values differ from the single-value functions\n",
+           nn_half_array_path(), wrong);
     CHECK(wrong == 0, "%d array conversions differ", wrong);
 }
 

@@ -16,7 +16,9 @@
 #include <string.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
 #include <immintrin.h>
+#include <stdatomic.h>
 #define HALF_F16C 1
 #endif
 
@@ -74,9 +76,23 @@ float nn_float_from_half(uint16_t h)
 }
 
 #ifdef HALF_F16C
+/* F16C and AVX, with the YMM registers saved by the OS (CPUID leaf 1,
+ * XGETBV), asked once. */
 static int cpu_has_f16c(void)
 {
-    return __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+    static atomic_int known = -1;
+    int has = atomic_load_explicit(&known, memory_order_relaxed);
+    if (has >= 0)
+        return has;
+    unsigned a, b, c, d;
+    has = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) && (c & bit_AVX) && (c & bit_OSXSAVE);
+    if (has) {
+        unsigned lo, hi;
+        __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        has = (lo & 6u) == 6u;
+    }
+    atomic_store_explicit(&known, has, memory_order_relaxed);
+    return has;
 }
 
 __attribute__((target("avx,f16c"))) static int64_t halves_from_floats_f16c(uint16_t *dst,
@@ -101,6 +117,15 @@ __attribute__((target("avx,f16c"))) static int64_t floats_from_halves_f16c(float
     return i;
 }
 #endif
+
+const char *nn_half_array_path(void)
+{
+#ifdef HALF_F16C
+    if (cpu_has_f16c())
+        return "F16C";
+#endif
+    return "portable";
+}
 
 void nn_halves_from_floats(uint16_t *dst, const float *src, int64_t n)
 {

@@ -20,6 +20,8 @@ float nn_float_from_half(uint16_t h);
  * functions above, value by value, NaNs aside (a NaN stays a NaN, its
  * payload may differ); on the CPU's F16C instructions where it has them. */
 void nn_halves_from_floats(uint16_t *dst, const float *src, int64_t n);
+/* What the array conversions run on here: "F16C" or "portable". */
+const char *nn_half_array_path(void);
 void nn_floats_from_halves(float *dst, const uint16_t *src, int64_t n);
 
 #endif
