@@ -158,7 +158,8 @@ static void test_linear(op_env *e, const char *what, int with_bias, int residual
     nn_linear(e->cpu, &x, &w, with_bias ? &b : NULL,
               residual_mode == 1 ? &r : residual_mode == 2 ? &want : NULL, &want);
     nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
-    nn_tensor dx = to_ctx(e->gpu, &x, FLAT), dw = to_ctx(e->gpu, &w, FLAT), db = to_ctx(e->gpu, &b, FLAT);
+    nn_tensor dx = to_ctx(e->gpu, &x, FLAT), dw = to_ctx(e->gpu, &w, FLAT);
+    nn_tensor db = to_ctx(e->gpu, &b, FLAT);
     nn_tensor dr = to_ctx(e->gpu, &r, FLAT), dy = nn_alloc(e->gpu, 3, r.shape);
     if (residual_mode == 2)
         dy = dr;
@@ -185,7 +186,8 @@ static void test_conv2d(op_env *e, const char *what, const int64_t xs[4], int64_
     nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
     nn_tensor dx = to_ctx(e->gpu, &x, SPATIAL), dw = to_ctx(e->gpu, &w, SPATIAL),
               db = to_ctx(e->gpu, &b, FLAT);
-    nn_tensor dr = to_ctx(e->gpu, &r, SPATIAL), dy = residual_mode == 2 ? dr : nn_alloc(e->gpu, 4, ys);
+    nn_tensor dr = to_ctx(e->gpu, &r, SPATIAL);
+    nn_tensor dy = residual_mode == 2 ? dr : nn_alloc(e->gpu, 4, ys);
     nn_conv2d(e->gpu, &dx, &dw, &db, &p, residual_mode == 1 ? &dr : residual_mode == 2 ? &dy : NULL,
               &dy);
     compare_ctx(what, e->gpu, &dy, &want, SPATIAL, 0, GEMM_RTOL);
@@ -247,7 +249,8 @@ static void test_pointwise(op_env *e)
     nn_tensor x = host_rand(SHAPE(2, 1024, 2560), 4.0f), y = host_rand(SHAPE(2, 1024, 2560), 1.0f);
     nn_tensor want = host_like(&x), half = host_rand(SHAPE(2, 1024, 1280), 0.0f);
     nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
-    nn_tensor dx = to_ctx(e->gpu, &x, FLAT), dy = to_ctx(e->gpu, &y, FLAT), dout = nn_alloc(e->gpu, 3, x.shape);
+    nn_tensor dx = to_ctx(e->gpu, &x, FLAT), dy = to_ctx(e->gpu, &y, FLAT);
+    nn_tensor dout = nn_alloc(e->gpu, 3, x.shape);
     static const char *const names[] = { "activation none", "activation silu", "activation gelu" };
     for (int act = NN_ACT_NONE; act <= NN_ACT_GELU; act++) {
         nn_activation(e->cpu, &x, act, &want);
@@ -430,7 +433,8 @@ static void test_unet(const nn_backend *dev, const char *label, const char *conf
 
     nn_ctx *c = nn_ctx_new(dev);
     CHECK(ls_unet_place(u, dev, &err) == 0 && ls_unet_backend(u) == dev, "%s", err.msg);
-    nn_tensor dl = to_ctx(c, &lat, SPATIAL), da = to_ctx(c, &aud, FLAT), dout = nn_alloc(c, 4, want.shape);
+    nn_tensor dl = to_ctx(c, &lat, SPATIAL), da = to_ctx(c, &aud, FLAT);
+    nn_tensor dout = nn_alloc(c, 4, want.shape);
     ls_unet_forward(u, c, &dl, &da, &dout);
     compare_ctx(label, c, &dout, &want, SPATIAL, 0, rtol);
     nn_ctx_free(c);

@@ -168,7 +168,8 @@ static int same_float(float a, float b)
 
 static int same_half(uint16_t a, uint16_t b)
 {
-    int nan_a = (a & 0x7c00) == 0x7c00 && (a & 0x3ff), nan_b = (b & 0x7c00) == 0x7c00 && (b & 0x3ff);
+    int nan_a = (a & 0x7c00) == 0x7c00 && (a & 0x3ff);
+    int nan_b = (b & 0x7c00) == 0x7c00 && (b & 0x3ff);
     return (nan_a && nan_b) || a == b;
 }
 

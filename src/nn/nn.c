@@ -1,6 +1,7 @@
 /*
  * nn.c - execution context, thread control, host copies (converting to the
- * backend's element type through a staging buffer), and the operator
+ * backend's element type through a staging buffer, spatial tensors
+ * reordered for channels-last backends), and the operator
  * wrappers that check shape contracts before dispatching to the backend
  * table.
  */

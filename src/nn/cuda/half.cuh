@@ -25,7 +25,8 @@ static __device__ __forceinline__ void store(__half *p, int64_t i, float v)
 }
 
 /* v[0..W) = p[i..i + W); W is 1, or 8 with p + i 16-byte aligned. */
-template <int W> static __device__ __forceinline__ void load_run(const __half *p, int64_t i, float *v)
+template <int W>
+static __device__ __forceinline__ void load_run(const __half *p, int64_t i, float *v)
 {
     __half h[W];
     if (W == 8) {
@@ -40,7 +41,8 @@ template <int W> static __device__ __forceinline__ void load_run(const __half *p
 }
 
 /* p[i..i + W) = v[0..W) rounded; W as load_run's. */
-template <int W> static __device__ __forceinline__ void store_run(__half *p, int64_t i, const float *v)
+template <int W>
+static __device__ __forceinline__ void store_run(__half *p, int64_t i, const float *v)
 {
     __half h[W];
     for (int k = 0; k < W; k++)

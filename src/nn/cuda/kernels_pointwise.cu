@@ -9,9 +9,9 @@
  * Spatial tensors are channels-last (N, H, W, C) (cuda_internal.h): a
  * pixel's channels are contiguous, so the data-movement kernels read and
  * write runs of channels, 8 channels per 16-byte access where the channel
- * counts allow (half.cuh), as the bias/residual epilogue does. Kernels are grid-stride loops over 64-bit indices,
- * launched with enough blocks to fill the GPU (capped: each thread then
- * takes several elements).
+ * counts allow (half.cuh), as the bias/residual epilogue does. Kernels are
+ * grid-stride loops over 64-bit indices, launched with enough blocks to fill
+ * the GPU (capped: each thread then takes several elements).
  */
 #include "nn/cuda/activation.cuh"
 #include "nn/cuda/cuda_kernels.h"
@@ -188,6 +188,5 @@ void cuda_run_conv_input(cudaStream_t s, const void *x, void *xp, int64_t batch,
             halves(x), halves(xp), batch, h, w, c, up_shift, top, left, hp, wp);
     }
 }
-
 
 }
