@@ -9,22 +9,9 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "avatar/blend.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_clock.h"
 
 static void fill_random(ls_image *img, unsigned seed)
 {
@@ -54,14 +41,14 @@ static int bench(int side, int runs)
             mask.data[y * mask.width + x] = y < half ? 0 : (uint8_t)(x * 255 / mask.width);
     double *ms = malloc(sizeof(double) * (size_t)runs);
     for (int i = 0; i < runs; i++) {
-        double t0 = now_ms();
+        double t0 = bench_seconds();
         if (ls_blend_face(&frame, &face, face_box, &mask, crop_box, &err)) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }
-        ms[i] = now_ms() - t0;
+        ms[i] = (bench_seconds() - t0) * 1e3;
     }
-    qsort(ms, (size_t)runs, sizeof(double), cmp_double);
+    bench_sort_times(ms, (size_t)runs);
     printf("blend 1920x1080, face 256x256 -> box %dx%d, crop %dx%d: median %.3f ms "
            "(p10 %.3f, p90 %.3f, %d runs)\n",
            side, side, 2 * half, 2 * half, ms[runs / 2], ms[runs / 10], ms[runs * 9 / 10], runs);

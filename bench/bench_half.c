@@ -9,24 +9,10 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-
+#include "bench_clock.h"
 #include "nn/half.h"
 
 #define VALUES (1 << 24)
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static float *floats;
 static uint16_t *halves;
@@ -57,11 +43,11 @@ static double median_seconds(void (*run)(void), int reps)
 {
     double t[64];
     for (int r = 0; r < reps; r++) {
-        double start = now();
+        double start = bench_seconds();
         run();
-        t[r] = now() - start;
+        t[r] = bench_seconds() - start;
     }
-    qsort(t, (size_t)reps, sizeof *t, compare_doubles);
+    bench_sort_times(t, (size_t)reps);
     return t[reps / 2];
 }
 

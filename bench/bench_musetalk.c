@@ -17,18 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
+#include "bench_clock.h"
 #include "cli/args.h"
 #include "models/unet.h"
 #include "models/vae.h"
-
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* --- memory -------------------------------------------------------------- */
 
@@ -94,9 +87,9 @@ static void record(const char *op, const nn_tensor *x, const nn_tensor *w, const
     do {                                                                                      \
         if (nn_arena_used(c->arena) > model_arena_peak)                                       \
             model_arena_peak = nn_arena_used(c->arena);                                       \
-        double t0 = seconds_now();                                                            \
+        double t0 = bench_seconds();                                                            \
         call;                                                                                 \
-        record(op, x, w, extra, seconds_now() - t0);                                          \
+        record(op, x, w, extra, bench_seconds() - t0);                                          \
     } while (0)
 
 static void p_linear(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
@@ -247,12 +240,6 @@ static void free_case(bench_case *b)
         free(all[i]->data);
 }
 
-static int by_value(const void *a, const void *b)
-{
-    double d = *(const double *)a - *(const double *)b;
-    return (d > 0) - (d < 0);
-}
-
 /* Median and minimum seconds of `reps` calls after a warm-up call. */
 static void timings(nn_ctx *c, void (*fn)(nn_ctx *, bench_case *), bench_case *b, int reps,
                     double *median, double *min)
@@ -261,11 +248,11 @@ static void timings(nn_ctx *c, void (*fn)(nn_ctx *, bench_case *), bench_case *b
     fn(c, b);
     nn_arena_reset(c->arena);
     for (int i = 0; i < reps; i++) {
-        double t0 = seconds_now();
+        double t0 = bench_seconds();
         fn(c, b);
-        times[i] = seconds_now() - t0;
+        times[i] = bench_seconds() - t0;
     }
-    qsort(times, reps, sizeof times[0], by_value);
+    bench_sort_times(times, (size_t)reps);
     *median = reps % 2 ? times[reps / 2] : (times[reps / 2 - 1] + times[reps / 2]) / 2;
     *min = times[0];
 }
@@ -317,9 +304,9 @@ int main(int argc, char **argv)
                 fn(c, &b);   /* warm-up: arena sizing, page faults of the weights */
                 n_stats = 0;
                 model_arena_peak = 0;
-                double t0 = seconds_now();
+                double t0 = bench_seconds();
                 fn(c, &b);
-                print_profile(name, seconds_now() - t0, c);
+                print_profile(name, bench_seconds() - t0, c);
             } else {
                 double t, low;
                 timings(c, fn, &b, reps, &t, &low);

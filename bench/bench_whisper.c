@@ -9,23 +9,10 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "bench_clock.h"
 #include "io/npy.h"
 #include "models/whisper.h"
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -56,18 +43,18 @@ int main(int argc, char **argv)
     double *times = malloc((size_t)reps * sizeof *times);
     fprintf(stderr, "lipstream, %d threads:", nn_get_threads());
     for (int i = 0; i <= reps; i++) {
-        double start = now_seconds();
+        double start = bench_seconds();
         if (ls_whisper_encode(w, c, mel.data, mel.shape[1], steps, 0, states, &err) != 0) {
             fprintf(stderr, "\nbench_whisper: %s\n", err.msg);
             return 1;
         }
         if (i > 0) {
-            times[i - 1] = now_seconds() - start;
+            times[i - 1] = bench_seconds() - start;
             fprintf(stderr, " %.3f", times[i - 1]);
         }
     }
     fprintf(stderr, " s\n");
-    qsort(times, (size_t)reps, sizeof *times, compare_doubles);
+    bench_sort_times(times, (size_t)reps);
     printf("%.6f\n", reps % 2 ? times[reps / 2] : (times[reps / 2 - 1] + times[reps / 2]) / 2);
     free(times);
     free(states);

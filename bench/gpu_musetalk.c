@@ -17,8 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_clock.h"
 #include "cli/args.h"
 #include "models/unet.h"
 #include "models/vae.h"
@@ -34,19 +34,6 @@ typedef struct bench {
     nn_ctx *ctx;
     nn_tensor latent, audio, pred, image;   /* device memory */
 } bench;
-
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* A device tensor of uniform values in [-1, 1). */
 static nn_tensor random_tensor(nn_ctx *c, int ndim, const int64_t *shape)
@@ -99,12 +86,12 @@ static double median_time(bench *b, void (*fn)(bench *), int reps)
     fn(b);
     b->ctx->be->synchronize(b->ctx);
     for (int r = 0; r < reps; r++) {
-        double start = seconds_now();
+        double start = bench_seconds();
         fn(b);
         b->ctx->be->synchronize(b->ctx);
-        times[r] = seconds_now() - start;
+        times[r] = bench_seconds() - start;
     }
-    qsort(times, (size_t)reps, sizeof *times, compare_doubles);
+    bench_sort_times(times, (size_t)reps);
     return times[reps / 2];
 }
 
@@ -158,7 +145,7 @@ int main(int argc, char **argv)
 
     bench b = { 0 };
     int status = 1;
-    double start = seconds_now();
+    double start = bench_seconds();
     if (nn_set_device(device, &err) != 0 || ls_unet_load(config, unet_dir, &b.unet, &err) != 0 ||
         ls_vae_load(vae_dir, &b.vae, &err) != 0 ||
         ls_unet_place(b.unet, nn_default_backend(), &err) != 0 ||
@@ -169,7 +156,7 @@ int main(int argc, char **argv)
         goto done;
     }
     fprintf(stderr, "gpu_musetalk: models on %s in %.1f s\n", b.ctx->be->name,
-            seconds_now() - start);
+            bench_seconds() - start);
     int f = ls_vae_factor(b.vae);
     const ls_unet_config *cfg = ls_unet_config_of(b.unet);
     for (int i = 0; i < n_batches; i++) {
