@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# MuseTalk on a GPU, lipstream's CUDA backend against a PyTorch fp16
-# reference of the same networks (random weights at the published sizes,
+# MuseTalk on a GPU, lipstream's CUDA backend against a PyTorch reference of
+# the same networks in the same precision (fp16, or LS_PRECISION=bf16) (random weights at the published sizes,
 # musetalk.json and sd-vae-ft-mse configs): frames per second of the UNet,
 # the VAE decoder and both in turn, at batch 1, 4, 16 and 32, and the ratio;
 # lipstream's "unet+vae_decode_graph" row is both as the renderer queues them
 # (one CUDA graph), against PyTorch's both-in-turn.
 #
-# usage: bench/gpu.sh [REPS] [BATCHES]     (defaults: 10 runs, 1,4,16,32)
+# usage: [LS_PRECISION=bf16] bench/gpu.sh [REPS] [BATCHES]   (10 runs, 1,4,16,32)
 # Needs an NVIDIA GPU, a CUDA build of lipstream and torch with CUDA. Builds
 # the Release tree in build/gpu (or uses LS_BUILD). The weights (3.7 GB) go
 # to a temporary folder under $TMPDIR and are deleted at the end, unless
@@ -17,6 +17,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 reps=${1:-10}
 batches=${2:-1,4,16,32}
+precision=${LS_PRECISION:-fp16}
+case "$precision" in fp16|bf16) ;; *) echo "LS_PRECISION: '$precision' (fp16 or bf16)" >&2; exit 2;; esac
 python=${LS_PYTHON:-/usr/bin/python3}
 . "$root/bench/common.sh"
 
@@ -32,11 +34,12 @@ bench="$build/bench/gpu_musetalk"
 bench_scratch gpu-bench
 bench_weights
 
-echo "PyTorch fp16..." >&2
-"$python" "$root/bench/gpu_ref.py" time "$weights" "$reps" "$batches" | tee "$work/torch.txt" >&2
-echo "lipstream (${LS_DEVICE:-cuda})..." >&2
-"$bench" "$weights" --device "${LS_DEVICE:-cuda}" --reps "$reps" --batches "$batches" |
-  tee "$work/lipstream.txt" >&2
+echo "PyTorch $precision..." >&2
+"$python" "$root/bench/gpu_ref.py" time "$weights" "$reps" "$batches" "$precision" |
+  tee "$work/torch.txt" >&2
+echo "lipstream (${LS_DEVICE:-cuda}, $precision)..." >&2
+"$bench" "$weights" --device "${LS_DEVICE:-cuda}" --precision "$precision" --reps "$reps" \
+  --batches "$batches" | tee "$work/lipstream.txt" >&2
 
 # One table: frames per second of each network and of both in turn, per batch.
 awk '
@@ -49,7 +52,7 @@ awk '
   }
   END {
     print "\n  " ran
-    printf "  %-28s %12s %14s %8s\n", "frames per second", "PyTorch fp16", "lipstream", "ratio"
+    printf "  %-28s %12s %14s %8s\n", "frames per second", "PyTorch " precision, "lipstream", "ratio"
     n = split("unet vae_decode unet+vae_decode unet+vae_decode_graph", nets, " ")
     m = split(batches, bs, ",")
     for (j = 1; j <= m; j++)
@@ -58,4 +61,4 @@ awk '
         t = fps["torch", ref, bs[j]]; l = fps["lipstream", nets[k], bs[j]]
         printf "  %-28s %12.1f %14.1f %8.2f\n", nets[k] " batch " bs[j], t, l, (t > 0 ? l / t : 0)
       }
-  }' batches="$batches" "$work/torch.txt" "$work/lipstream.txt"
+  }' batches="$batches" precision="$precision" "$work/torch.txt" "$work/lipstream.txt"

@@ -2,7 +2,8 @@
  * gpu_musetalk.c - the lipstream side of bench/gpu.sh: frames per second of
  * the MuseTalk UNet and the VAE decoder on a device, at several batch sizes.
  *
- * usage: gpu_musetalk DIR [--device D] [--reps R] [--batches 1,4,16,32]
+ * usage: gpu_musetalk DIR [--device D] [--precision fp16|bf16] [--reps R]
+ *                         [--batches 1,4,16,32]
  *   DIR holds musetalk/ and sd-vae/ (as written by bench/musetalk_ref.py weights).
  * The weights are placed on the device once; inputs are random and already
  * in device memory, as in the PyTorch reference. Each case runs twice to warm
@@ -120,10 +121,11 @@ static int parse_batches(const char *list, int *batches)
 
 int main(int argc, char **argv)
 {
-    const char *device = "cuda", *batch_list = "1,4,16,32";
+    const char *device = "cuda", *precision = NULL, *batch_list = "1,4,16,32";
     int reps = 10;
     const ls_arg spec[] = {
         { "device", LS_ARG_STRING, &device, "cpu, cuda or cuda:N (cuda)" },
+        { "precision", LS_ARG_STRING, &precision, "a GPU's fp16 or bf16 (fp16)" },
         { "reps", LS_ARG_INT, &reps, "timed runs per case (10)" },
         { "batches", LS_ARG_STRING, &batch_list, "batch sizes (1,4,16,32)" },
     };
@@ -146,7 +148,7 @@ int main(int argc, char **argv)
     bench b = { 0 };
     int status = 1;
     double start = bench_seconds();
-    if (nn_set_device(device, &err) != 0 || ls_unet_load(config, unet_dir, &b.unet, &err) != 0 ||
+    if (nn_set_device(device, precision, &err) != 0 || ls_unet_load(config, unet_dir, &b.unet, &err) != 0 ||
         ls_vae_load(vae_dir, &b.vae, &err) != 0 ||
         ls_unet_place(b.unet, nn_default_backend(), &err) != 0 ||
         ls_vae_place(b.vae, nn_default_backend(), &err) != 0)

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """
 gpu_ref.py - the PyTorch side of bench/gpu.sh: the MuseTalk UNet and VAE
-decoder in fp16 on a CUDA GPU, as LiveTalking runs them.
+decoder in fp16 (as LiveTalking runs them) or bf16 on a CUDA GPU.
 
-  gpu_ref.py time DIR REPS BATCHES     frames per second at each batch size
+  gpu_ref.py time DIR REPS BATCHES [fp16|bf16]
+                                       frames per second at each batch size
                                        (BATCHES: comma-separated, e.g. 1,4,16,32)
 
 DIR holds the checkpoints bench/musetalk_ref.py writes (random weights at the
 published sizes); the models are tests/ref/musetalk_ref.py's (diffusers'
 architecture and key names, plain PyTorch), loaded through
-bench/musetalk_ref.py, then converted with .half() and moved to the GPU.
+bench/musetalk_ref.py, then converted to the dtype and moved to the GPU.
 Two things change from the CPU reference so that it runs as diffusers does
 on a GPU: attention goes through F.scaled_dot_product_attention (diffusers'
 default processor on torch 2; flash attention) when torch has it, and the
@@ -40,10 +41,13 @@ def bench_module():
     return module
 
 
-def adapt_for_gpu(ref, device):
+DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def adapt_for_gpu(ref, device, dtype):
     """Patches the reference module as the docstring says; returns the attention used."""
     host_embedding = ref.timestep_embedding
-    ref.timestep_embedding = lambda t, *args: host_embedding(t, *args).to(device, torch.float16)
+    ref.timestep_embedding = lambda t, *args: host_embedding(t, *args).to(device, dtype)
     sdpa = getattr(torch.nn.functional, "scaled_dot_product_attention", None)
     if sdpa is None:
         return "materialised softmax (torch has no scaled_dot_product_attention)"
@@ -77,25 +81,25 @@ def report(net, batch, seconds):
 
 
 @torch.no_grad()
-def run(out, reps, batches):
+def run(out, reps, batches, dtype):
     if not torch.cuda.is_available():
         sys.exit("gpu_ref.py: torch.cuda.is_available() is False: no GPU for the PyTorch reference")
     bench = bench_module()
     ref = bench.ref
     torch.backends.cudnn.benchmark = True
     device = torch.device("cuda")
-    attention = adapt_for_gpu(ref, device)
+    attention = adapt_for_gpu(ref, device, dtype)
     unet = bench.build_from_checkpoint(lambda: ref.UNet2DConditionModel(ref.MUSETALK_CONFIG),
-                                       f"{out}/musetalk/pytorch_model.bin").half().to(device)
+                                       f"{out}/musetalk/pytorch_model.bin").to(device, dtype)
     vae = bench.build_from_checkpoint(lambda: ref.AutoencoderKL(ref.SD_VAE_CONFIG),
-                                      f"{out}/sd-vae/diffusion_pytorch_model.bin").half().to(device)
+                                      f"{out}/sd-vae/diffusion_pytorch_model.bin").to(device, dtype)
     print(f"torch device={torch.cuda.get_device_name(0).replace(' ', '_')} torch={torch.__version__} "
-          f"cuda={torch.version.cuda} cudnn={torch.backends.cudnn.version()} dtype=float16 "
+          f"cuda={torch.version.cuda} cudnn={torch.backends.cudnn.version()} dtype={dtype} "
           f"attention={attention.split()[0]}", flush=True)
     gen = torch.Generator(device="cpu").manual_seed(7)
     for b in batches:
-        latent = torch.randn(b, 8, 32, 32, generator=gen).half().to(device)
-        audio = torch.randn(b, 50, 384, generator=gen).half().to(device)
+        latent = torch.randn(b, 8, 32, 32, generator=gen).to(device, dtype)
+        audio = torch.randn(b, 50, 384, generator=gen).to(device, dtype)
         t = torch.zeros(b)   # host: the embedding is computed there, then moved
         state = {}
 
@@ -117,9 +121,11 @@ def run(out, reps, batches):
 
 
 def main():
-    if len(sys.argv) != 5 or sys.argv[1] != "time":
-        sys.exit("usage: gpu_ref.py time DIR REPS BATCHES")
-    run(sys.argv[2], int(sys.argv[3]), [int(b) for b in sys.argv[4].split(",")])
+    precision = sys.argv[5:] or ["fp16"]
+    if len(sys.argv) not in (5, 6) or sys.argv[1] != "time" or precision[0] not in DTYPES:
+        sys.exit("usage: gpu_ref.py time DIR REPS BATCHES [fp16|bf16]")
+    dtype = DTYPES[precision[0]]
+    run(sys.argv[2], int(sys.argv[3]), [int(b) for b in sys.argv[4].split(",")], dtype)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@
 # with LS_BENCH_SIZE=published, random weights at the published sizes
 # (bench/common.sh's, plus a whisper-tiny from tests/ref/whisper_ref.py) and
 # an avatar made from data/astronaut.png. LS_DEVICE (cpu, cuda, cuda:N) is
-# the server's --device. Builds the Release tree in build/release, or
+# the server's --device, LS_PRECISION (fp16, bf16) its --precision. Builds the Release tree in build/release, or
 # build/gpu with LS_DEVICE=cuda* (or uses LS_BUILD). Everything made goes to
 # a temporary folder, deleted at the end (LS_BENCH_WEIGHTS keeps the weights).
 set -euo pipefail
@@ -48,6 +48,7 @@ fi
 most=$(tr ',' '\n' <<< "$counts" | sort -n | tail -1)
 server_args="--avatar_id bench --model musetalk --weights_dir $models --batch_size $batch --max_session $most"
 [ -n "$device" ] && server_args+=" --device $device"
+[ -n "${LS_PRECISION:-}" ] && server_args+=" --precision $LS_PRECISION"
 
 for n in ${counts//,/ }; do
   echo "$n session(s) speaking ${seconds} s each..." >&2

@@ -7,8 +7,9 @@
 set(LS_CUDA_TEST_DATA ${CMAKE_CURRENT_BINARY_DIR}/musetalk_small ${CMAKE_CURRENT_BINARY_DIR}/whisper_ref)
 ls_test(test_cuda_ops test_cuda_ops.c)
 add_test(NAME test_cuda_ops COMMAND test_cuda_ops gpu ${LS_CUDA_TEST_DATA})
+add_test(NAME test_cuda_ops_bf16 COMMAND test_cuda_ops gpu-bf16 ${LS_CUDA_TEST_DATA})
 add_test(NAME test_device_memory COMMAND test_cuda_ops host ${LS_CUDA_TEST_DATA})
-set_tests_properties(test_cuda_ops test_device_memory PROPERTIES
+set_tests_properties(test_cuda_ops test_cuda_ops_bf16 test_device_memory PROPERTIES
                      FIXTURES_REQUIRED "musetalk_small;whisper_ref" SKIP_RETURN_CODE 77
                      ENVIRONMENT "ASAN_OPTIONS=protect_shadow_gap=0")
 
@@ -31,6 +32,21 @@ add_test(NAME device_serve_missing_gpu COMMAND lipstream serve --device cuda:99)
 set_tests_properties(device_serve_missing_gpu PROPERTIES
                      ENVIRONMENT "ASAN_OPTIONS=protect_shadow_gap=0"
                      PASS_REGULAR_EXPRESSION "--device: cuda:99: ")
+# --precision: a name that is none, and a GPU format asked of the CPU.
+add_test(NAME precision_cli_unknown
+         COMMAND lipstream run vae-decode --weights ${CMAKE_CURRENT_BINARY_DIR}/musetalk_small/sd-vae
+                 --in ${CMAKE_CURRENT_BINARY_DIR}/musetalk_small/vae_z.npy
+                 --out ${CMAKE_CURRENT_BINARY_DIR}/device_cli.npy --precision fp8)
+set_tests_properties(precision_cli_unknown PROPERTIES FIXTURES_REQUIRED musetalk_small
+                     PASS_REGULAR_EXPRESSION "--precision: unknown precision 'fp8' \\(fp16 or bf16\\)")
+add_test(NAME precision_serve_cpu COMMAND lipstream serve --device cpu --precision bf16)
+set_tests_properties(precision_serve_cpu PROPERTIES
+                     PASS_REGULAR_EXPRESSION "--precision: bf16 is for a GPU; the CPU computes in fp32")
+add_test(NAME precision_render_cpu
+         COMMAND lipstream render --avatar ${CMAKE_CURRENT_BINARY_DIR}/no_avatar --audio none.wav
+                 --out ${CMAKE_CURRENT_BINARY_DIR}/device_render.mp4 --device cpu --precision fp16)
+set_tests_properties(precision_render_cpu PROPERTIES
+                     PASS_REGULAR_EXPRESSION "lipstream render: --precision: fp16 is for a GPU")
 # The CPU path of `run --device cpu` gives the reference's result.
 add_test(NAME device_cli_cpu
          COMMAND sh -c "'$<TARGET_FILE:lipstream>' run vae-decode --device cpu \
@@ -81,8 +97,20 @@ if(LS_WITH_CUDA)
   target_link_libraries(test_cuda_ops_emulated PRIVATE lipstream_core_emulated)
   target_include_directories(test_cuda_ops_emulated PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
   add_test(NAME cuda_ops_emulated COMMAND test_cuda_ops_emulated gpu ${LS_CUDA_TEST_DATA})
-  set_tests_properties(cuda_ops_emulated PROPERTIES FIXTURES_REQUIRED "musetalk_small;whisper_ref")
+  add_test(NAME cuda_ops_emulated_bf16 COMMAND test_cuda_ops_emulated gpu-bf16 ${LS_CUDA_TEST_DATA})
+  set_tests_properties(cuda_ops_emulated cuda_ops_emulated_bf16 PROPERTIES
+                       FIXTURES_REQUIRED "musetalk_small;whisper_ref")
   # the command line on the emulator: `render --device cuda` in loop.cmake
   add_executable(lipstream_emulated ${CMAKE_SOURCE_DIR}/src/main.c)
   target_link_libraries(lipstream_emulated PRIVATE lipstream_core_emulated)
+  # --precision bf16 from the command line to the emulated GPU and back:
+  # the VAE decode within the bf16 network tolerance of test_cuda_ops.c
+  add_test(NAME precision_cli_bf16_emulated
+           COMMAND sh -c "'$<TARGET_FILE:lipstream_emulated>' run vae-decode --device cuda \
+--precision bf16 --weights '${CMAKE_CURRENT_BINARY_DIR}/musetalk_small/sd-vae' \
+--in '${CMAKE_CURRENT_BINARY_DIR}/musetalk_small/vae_z.npy' \
+--out '${CMAKE_CURRENT_BINARY_DIR}/precision_bf16.npy' && \
+'$<TARGET_FILE:npy_close>' '${CMAKE_CURRENT_BINARY_DIR}/precision_bf16.npy' \
+'${CMAKE_CURRENT_BINARY_DIR}/musetalk_small/vae_decoded.npy' 0 8e-2")
+  set_tests_properties(precision_cli_bf16_emulated PROPERTIES FIXTURES_REQUIRED musetalk_small)
 endif()

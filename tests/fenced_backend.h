@@ -17,17 +17,17 @@
  * a replay would not see (a host buffer read while recording, tensors at
  * other addresses the next time) gives a wrong result here as on a GPU.
  *
- * Storage: with elem_bytes 4 tensors are fp32 and the operators are the
- * CPU backend's, so results must equal the CPU's exactly. With 2 tensors
- * are fp16 and spatial tensors channels-last as on the CUDA backend: every
- * operator converts its tensors to fp32 (spatial ones reordered to the CPU's
- * (N, C, S...)), runs the CPU's kernel and stores its output rounded to fp16
- * (and reordered back), as the GPU's kernels load halves, compute in fp32
- * and store halves, and it prefers batches as the GPU does (the VAE runs a
- * batch at once). The models' handling of 2-byte elements (allocation,
- * offsets, copies) and of the channels-last layout (spatial copies, tokens
- * of feature maps) is then checked here, and the networks' error from fp16
- * storage measured.
+ * Storage: with NN_STORAGE_FP32 tensors are fp32 and the operators are the
+ * CPU backend's, so results must equal the CPU's exactly. With FP16 or BF16
+ * tensors are 2-byte elements and spatial tensors channels-last as on the
+ * CUDA backends: every operator converts its tensors to fp32 (spatial ones
+ * reordered to the CPU's (N, C, S...)), runs the CPU's kernel and stores
+ * its output rounded (and reordered back), as the GPU's kernels load
+ * elements, compute in fp32 and store them rounded, and it prefers batches
+ * as the GPU does (the VAE runs a batch at once). The models' handling of
+ * 2-byte elements (allocation, offsets, copies) and of the channels-last
+ * layout (spatial copies, tokens of feature maps) is then checked here, and
+ * the networks' error from fp16 or bf16 storage measured.
  */
 #ifndef LS_TESTS_FENCED_BACKEND_H
 #define LS_TESTS_FENCED_BACKEND_H
@@ -35,7 +35,6 @@
 #include <stdlib.h>
 
 #include "avatar/paste.h"
-#include "nn/half.h"
 #include "nn/nn.h"
 
 #define FENCE_MAX_BLOCKS 4096
@@ -99,7 +98,7 @@ static void fence_need(const char *op, const void *p, size_t bytes)
 
 static size_t fence_bytes(const nn_tensor *t)
 {
-    return (size_t)nn_numel(t) * (size_t)fenced.elem_bytes;
+    return (size_t)nn_numel(t) * (size_t)nn_elem_bytes(&fenced);
 }
 
 /* --- calls: run now, or recorded --------------------------------------------- */
@@ -159,7 +158,7 @@ static fence_call fence_tensors(const char *op, void (*run)(nn_ctx *, const fenc
     return k;
 }
 
-/* fp32 values of fp16 tensor t, in the CPU's order: spatial ones reordered
+/* fp32 values of 2-byte tensor t, in the CPU's order: spatial ones reordered
  * from channels-last. */
 static float *fence_widen(const nn_tensor *t, int spatial)
 {
@@ -167,14 +166,14 @@ static float *fence_widen(const nn_tensor *t, int spatial)
     float *wide = malloc((size_t)n * sizeof *wide);
     float *order = spatial ? malloc((size_t)n * sizeof *order) : NULL;
     NN_CHECK(wide && (order || !spatial), "fence: out of memory");
-    nn_floats_from_halves(spatial ? order : wide, (const uint16_t *)t->data, n);
+    nn_widen_floats(fenced.storage, spatial ? order : wide, (const uint16_t *)t->data, n);
     if (spatial)
         nn_reorder_channels(wide, order, t, 0);
     free(order);
     return wide;
 }
 
-/* fp16 tensor t = fp32 values `wide` in the CPU's order, rounded (and
+/* 2-byte tensor t = fp32 values `wide` in the CPU's order, rounded (and
  * reordered to channels-last when spatial); frees wide. */
 static void fence_narrow(const nn_tensor *t, float *wide, int spatial)
 {
@@ -183,17 +182,17 @@ static void fence_narrow(const nn_tensor *t, float *wide, int spatial)
     NN_CHECK(order || !spatial, "fence: out of memory");
     if (spatial)
         nn_reorder_channels(order, wide, t, 1);
-    nn_halves_from_floats((uint16_t *)t->data, spatial ? order : wide, n);
+    nn_narrow_floats(fenced.storage, (uint16_t *)t->data, spatial ? order : wide, n);
     free(order);
     free(wide);
 }
 
-/* Runs call k: on fp16 storage, on fp32 copies of its tensors (one per
+/* Runs call k: on 2-byte storage, on fp32 copies of its tensors (one per
  * distinct address, so aliases stay aliases), every copy stored back
- * rounded (inputs come back unchanged: fp16 -> fp32 -> fp16 is exact). */
+ * rounded (inputs come back unchanged: widening and rounding back is exact). */
 static void fence_run(nn_ctx *c, const fence_call *k)
 {
-    if (fenced.elem_bytes == 4) {
+    if (fenced.storage == NN_STORAGE_FP32) {
         k->run(c, k);
         return;
     }
@@ -453,7 +452,7 @@ static void fence_paste_faces(nn_ctx *c, const nn_tensor *faces, const nn_paste 
         fence_need("paste out", p->out, frame);
         fence_need("paste mask", p->mask, (size_t)p->crop_width * p->crop_height);
     }
-    if (fenced.elem_bytes == 4) {
+    if (fenced.storage == NN_STORAGE_FP32) {
         ls_paste_faces_host(faces, pastes);
         return;
     }
@@ -463,14 +462,16 @@ static void fence_paste_faces(nn_ctx *c, const nn_tensor *faces, const nn_paste 
     free(wide.data);
 }
 
-/* The fenced backend with tensors of elem_bytes 4 (fp32) or 2 (fp16). */
-static const nn_backend *fenced_backend(int elem_bytes)
+/* The fenced backend with tensors stored as fp32, fp16 or bf16. */
+static const nn_backend *fenced_backend(nn_storage storage)
 {
+    static const char *const names[] = { "fenced", "fenced-fp16", "fenced-bf16" };
+    int gpu_like = storage != NN_STORAGE_FP32;
     fenced = *nn_backend_cpu();
-    fenced.name = elem_bytes == 2 ? "fenced-fp16" : "fenced";
-    fenced.elem_bytes = elem_bytes;
-    fenced.prefers_batches = elem_bytes == 2;   /* as the GPU: its storage, its batches, */
-    fenced.channels_last = elem_bytes == 2;     /* its layout */
+    fenced.name = names[storage];
+    fenced.storage = storage;
+    fenced.prefers_batches = gpu_like;   /* as the GPU: its storage, its batches, */
+    fenced.channels_last = gpu_like;     /* its layout */
     fenced.alloc = fence_alloc;
     fenced.free = fence_free;
     fenced.host_alloc = fence_host_alloc;
@@ -491,7 +492,7 @@ static const nn_backend *fenced_backend(int elem_bytes)
     fenced.add = fence_add;
     fenced.upsample2x = fence_upsample2x;
     fenced.concat_channels = fence_concat;
-    fenced.transpose12 = elem_bytes == 2 ? NULL : fence_transpose12;
+    fenced.transpose12 = gpu_like ? NULL : fence_transpose12;
     fenced.paste_faces = fence_paste_faces;
     return &fenced;
 }

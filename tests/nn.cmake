@@ -16,3 +16,7 @@ add_test(NAME test_attention_math COMMAND test_attention_math)
 # the table of all halves.
 ls_test(test_half test_half.c)
 add_test(NAME test_half COMMAND test_half)
+
+# fp32 <-> bf16 on the host (src/nn/bfloat16.h), against the nearest-even oracle.
+ls_test(test_bfloat16 test_bfloat16.c)
+add_test(NAME test_bfloat16 COMMAND test_bfloat16)

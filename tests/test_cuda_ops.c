@@ -40,28 +40,44 @@
 #include "live/stream_features.h"
 #include "models/musetalk.h"
 #include "nn/device.h"
-#include "nn/half.h"
 #include "nn/recording.h"
 
 /* Tolerances (max |got - want| <= atol + rtol * max |want|) of the CUDA
- * backend's fp16 storage. Random inputs are fp16 values (host_rand), so
- * both backends compute on the same numbers and the error is the GPU's:
- * - An output rounded to fp16 once (norms, activations, add, the fused
- *   attention): half an fp16 ulp, 2^-11 = 4.9e-4 of the value, plus fp32
- *   summation order and CUDA's expf/erff: rtol 1e-3.
- * - GEMMs and convolutions: fp16 products are exact in their fp32
- *   accumulation, but the result is rounded to fp16 before the bias and
- *   residual epilogue and again after it (the long attention path also
- *   rounds its probabilities): rtol 2e-3.
+ * backends' storage. Random inputs are values of that storage (host_rand),
+ * so both backends compute on the same numbers and the error is the GPU's:
+ * - An output rounded once (norms, activations, add, the fused attention):
+ *   half an ulp, 2^-11 = 4.9e-4 of the value in fp16 (2^-8 = 3.9e-3 in
+ *   bf16), plus fp32 summation order and CUDA's expf/erff: rtol 1e-3
+ *   (bf16: 4e-3 relative to the largest value, whose rounding is the
+ *   largest).
+ * - GEMMs and convolutions: 2-byte products are exact in their fp32
+ *   accumulation, but the result is rounded before the bias and residual
+ *   epilogue and again after it (the long attention path also rounds its
+ *   probabilities): twice the above.
  * - Data movement is exact.
- * - Networks: the fenced fp16 backend (host mode) rounds every operator's
- *   output as the GPU does and measures 2.2e-3 of the largest output at
- *   most (small UNet A), faces within 1 level; the GPU sums in other
- *   orders and rounds a few more intermediates: rtol 1e-2, 3 levels. */
-#define HALF_RTOL 1e-3
-#define GEMM_RTOL 2e-3
-#define NET_RTOL 1e-2
-#define FACE_ATOL 3.0
+ * - Networks: the fenced backends (host mode) round every operator's
+ *   output as the GPU does and measure at most 2.2e-3 of the largest
+ *   output in fp16 (small UNet A), faces within 1 level; 2.0e-2 in bf16
+ *   (VAE decode), faces within 3 levels. The GPU sums in other orders and
+ *   rounds a few more intermediates: about 4x those (1e-2 and 8e-2), and
+ *   3 and 8 levels. */
+typedef struct tolerances {
+    double rounded, gemm, network, face_levels;
+} tolerances;
+
+static const tolerances fp16_tolerances = { 1e-3, 2e-3, 1e-2, 3.0 };
+static const tolerances bf16_tolerances = { 4e-3, 8e-3, 8e-2, 8.0 };
+
+/* The storage of the device under test and its tolerances: random inputs
+ * are rounded to its values, so that both backends compute on the same ones. */
+static nn_storage device_storage = NN_STORAGE_FP32;
+static tolerances tol;
+
+static void set_device_storage(nn_storage storage)
+{
+    device_storage = storage;
+    tol = storage == NN_STORAGE_BF16 ? bf16_tolerances : fp16_tolerances;
+}
 
 static const char *mt_dir, *whisper_dir;
 
@@ -84,9 +100,17 @@ static float uniform(void)
     return (float)((rng >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
 }
 
-/* 2 while the device under test stores fp16: random inputs are then
- * rounded to fp16 values, so that both backends compute on the same ones. */
-static int device_elem_bytes = 4;
+/* Host tensor t rounded to the values the device under test can hold. */
+static void round_to_device(nn_tensor *t)
+{
+    if (device_storage == NN_STORAGE_FP32)
+        return;
+    for (int64_t i = 0; i < nn_numel(t); i++) {
+        uint16_t narrow;
+        nn_narrow_floats(device_storage, &narrow, &t->data[i], 1);
+        nn_widen_floats(device_storage, &t->data[i], &narrow, 1);
+    }
+}
 
 /* A host tensor of uniform values in [-scale, scale). */
 static nn_tensor host_rand(int ndim, const int64_t *shape, float scale)
@@ -94,11 +118,9 @@ static nn_tensor host_rand(int ndim, const int64_t *shape, float scale)
     nn_tensor t = { .ndim = ndim };
     memcpy(t.shape, shape, ndim * sizeof *shape);
     t.data = malloc((size_t)nn_numel(&t) * sizeof(float));
-    for (int64_t i = 0; i < nn_numel(&t); i++) {
+    for (int64_t i = 0; i < nn_numel(&t); i++)
         t.data[i] = scale * uniform();
-        if (device_elem_bytes == 2)
-            t.data[i] = nn_float_from_half(nn_half_from_float(t.data[i]));
-    }
+    round_to_device(&t);
     return t;
 }
 
@@ -165,7 +187,7 @@ static void test_linear(op_env *e, const char *what, int with_bias, int residual
         dy = dr;
     nn_linear(e->gpu, &dx, &dw, with_bias ? &db : NULL, residual_mode == 1 ? &dr :
               residual_mode == 2 ? &dy : NULL, &dy);
-    compare_ctx(what, e->gpu, &dy, &want, FLAT, 0, GEMM_RTOL);
+    compare_ctx(what, e->gpu, &dy, &want, FLAT, 0, tol.gemm);
     nn_arena_release(e->gpu->arena, mark);
     free(x.data), free(w.data), free(b.data), free(r.data), free(want.data);
 }
@@ -190,7 +212,7 @@ static void test_conv2d(op_env *e, const char *what, const int64_t xs[4], int64_
     nn_tensor dy = residual_mode == 2 ? dr : nn_alloc(e->gpu, 4, ys);
     nn_conv2d(e->gpu, &dx, &dw, &db, &p, residual_mode == 1 ? &dr : residual_mode == 2 ? &dy : NULL,
               &dy);
-    compare_ctx(what, e->gpu, &dy, &want, SPATIAL, 0, GEMM_RTOL);
+    compare_ctx(what, e->gpu, &dy, &want, SPATIAL, 0, tol.gemm);
     nn_arena_release(e->gpu->arena, mark);
     free(x.data), free(w.data), free(b.data), free(r.data), free(want.data);
 }
@@ -207,7 +229,7 @@ static void test_conv1d(op_env *e, const char *what, int64_t c, int64_t len, int
               db = to_ctx(e->gpu, &b, FLAT);
     nn_tensor dy = nn_alloc(e->gpu, 3, want.shape);
     nn_conv1d(e->gpu, &dx, &dw, &db, stride, 1, 1, act, &dy);
-    compare_ctx(what, e->gpu, &dy, &want, SPATIAL, 0, GEMM_RTOL);
+    compare_ctx(what, e->gpu, &dy, &want, SPATIAL, 0, tol.gemm);
     nn_arena_release(e->gpu->arena, mark);
     free(x.data), free(w.data), free(b.data), free(want.data);
 }
@@ -218,6 +240,7 @@ static void test_group_norm(op_env *e, const char *what, const int64_t xs[4], in
     nn_tensor x = host_rand(4, xs, 2.0f), want = host_like(&x);
     for (int64_t i = 0; i < nn_numel(&x); i++)
         x.data[i] += 0.5f;   /* a mean away from 0 */
+    round_to_device(&x);
     nn_tensor g = host_rand(SHAPE(xs[1]), 1.0f), b = host_rand(SHAPE(xs[1]), 1.0f);
     nn_group_norm(e->cpu, &x, &g, &b, groups, 1e-6f, act, &want);
     nn_arena_mark mark = nn_arena_get_mark(e->gpu->arena);
@@ -239,7 +262,7 @@ static void test_layer_norm(op_env *e, int64_t rows, int64_t d)
     nn_tensor dx = to_ctx(e->gpu, &x, FLAT), dg = to_ctx(e->gpu, &g, FLAT),
               db = to_ctx(e->gpu, &b, FLAT);
     nn_layer_norm(e->gpu, &dx, &dg, &db, 1e-5f, &dx);   /* in place */
-    compare_ctx("layer_norm (1, 1024, 320) in place", e->gpu, &dx, &want, FLAT, 0, HALF_RTOL);
+    compare_ctx("layer_norm (1, 1024, 320) in place", e->gpu, &dx, &want, FLAT, 0, tol.rounded);
     nn_arena_release(e->gpu->arena, mark);
     free(x.data), free(want.data), free(g.data), free(b.data);
 }
@@ -255,15 +278,15 @@ static void test_pointwise(op_env *e)
     for (int act = NN_ACT_NONE; act <= NN_ACT_GELU; act++) {
         nn_activation(e->cpu, &x, act, &want);
         nn_activation(e->gpu, &dx, act, &dout);
-        compare_ctx(names[act], e->gpu, &dout, &want, FLAT, 0, HALF_RTOL);
+        compare_ctx(names[act], e->gpu, &dout, &want, FLAT, 0, tol.rounded);
     }
     nn_geglu(e->cpu, &x, &half);
     nn_tensor dhalf = nn_alloc(e->gpu, 3, half.shape);
     nn_geglu(e->gpu, &dx, &dhalf);
-    compare_ctx("geglu (2, 1024, 2560)", e->gpu, &dhalf, &half, FLAT, 0, HALF_RTOL);
+    compare_ctx("geglu (2, 1024, 2560)", e->gpu, &dhalf, &half, FLAT, 0, tol.rounded);
     nn_add(e->cpu, &x, &y, &want);
     nn_add(e->gpu, &dx, &dy, &dy);   /* y aliases b */
-    compare_ctx("add, y aliasing b", e->gpu, &dy, &want, FLAT, 0, HALF_RTOL);
+    compare_ctx("add, y aliasing b", e->gpu, &dy, &want, FLAT, 0, tol.rounded);
     nn_arena_release(e->gpu->arena, mark);
     free(x.data), free(y.data), free(want.data), free(half.data);
 }
@@ -378,11 +401,11 @@ static void test_operators(const nn_backend *gpu)
     test_conv1d(&e, "conv1d (1, 80, 3000) k3 + gelu", 80, 3000, 384, 1, NN_ACT_GELU);
     test_conv1d(&e, "conv1d (1, 384, 3000) k3 s2 + gelu", 384, 3000, 384, 2, NN_ACT_GELU);
     test_group_norm(&e, "group_norm (2, 320, 32, 32) + silu", (int64_t[]){ 2, 320, 32, 32 }, 32,
-                    NN_ACT_SILU, 0, HALF_RTOL);
+                    NN_ACT_SILU, 0, tol.rounded);
     test_group_norm(&e, "group_norm (1, 128, 256, 256) in place", (int64_t[]){ 1, 128, 256, 256 },
-                    32, NN_ACT_NONE, 1, HALF_RTOL);
+                    32, NN_ACT_NONE, 1, tol.rounded);
     test_group_norm(&e, "group_norm (1, 12, 5, 7) g3 + gelu", (int64_t[]){ 1, 12, 5, 7 }, 3,
-                    NN_ACT_GELU, 0, HALF_RTOL);
+                    NN_ACT_GELU, 0, tol.rounded);
     test_layer_norm(&e, 1024, 320);
     test_pointwise(&e);
     test_concat_upsample(&e, 2, 640, 320, 16, 16);
@@ -390,13 +413,13 @@ static void test_operators(const nn_backend *gpu)
     test_tokens(&e);
     /* cuBLAS for long key sequences, the fused kernel for short ones */
     test_attention(&e, "attention self (2, 1024, 320) 8 heads", 2, 1024, 1024, 320, 8,
-                   GEMM_RTOL);
+                   tol.gemm);
     test_attention(&e, "attention whisper (1, 1500, 384) 6 heads", 1, 1500, 1500, 384, 6,
-                   GEMM_RTOL);
-    test_attention(&e, "attention vae (1, 1024, 512) 1 head", 1, 1024, 1024, 512, 1, GEMM_RTOL);
-    test_attention(&e, "attention cross (2, 256, 640) 50 keys", 2, 256, 50, 640, 8, HALF_RTOL);
-    test_attention(&e, "attention self (2, 64, 1280) 8 heads", 2, 64, 64, 1280, 8, HALF_RTOL);
-    test_attention(&e, "attention (3, 101, 320) 33 keys", 3, 101, 33, 320, 8, HALF_RTOL);
+                   tol.gemm);
+    test_attention(&e, "attention vae (1, 1024, 512) 1 head", 1, 1024, 1024, 512, 1, tol.gemm);
+    test_attention(&e, "attention cross (2, 256, 640) 50 keys", 2, 256, 50, 640, 8, tol.rounded);
+    test_attention(&e, "attention self (2, 64, 1280) 8 heads", 2, 64, 64, 1280, 8, tol.rounded);
+    test_attention(&e, "attention (3, 101, 320) 33 keys", 3, 101, 33, 320, 8, tol.rounded);
     nn_ctx_free(e.cpu);
     nn_ctx_free(e.gpu);
 }
@@ -701,6 +724,47 @@ static void test_networks(const nn_backend *dev, double rtol, double face_atol)
 
 /* --- device names ------------------------------------------------------------ */
 
+/* --precision: what it accepts, and the CPU refusing a GPU's format. */
+static void test_precision_names(void)
+{
+    static const struct {
+        const char *device, *precision;
+        nn_storage want;
+    } good[] = { { "cuda", "fp16", NN_STORAGE_FP16 }, { "cuda:1", "bf16", NN_STORAGE_BF16 },
+                 { "auto", "bf16", NN_STORAGE_BF16 }, { "cuda", NULL, NN_STORAGE_FP32 },
+                 { "cpu", NULL, NN_STORAGE_FP32 } };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        nn_device d;
+        ls_error err = { { 0 } };
+        CHECK(nn_device_parse(good[i].device, &d, &err) == 0 &&
+                  nn_precision_parse(good[i].precision, &d, &err) == 0 &&
+                  d.precision == good[i].want,
+              "%s %s: %s", good[i].device, good[i].precision ? good[i].precision : "NULL",
+              err.msg);
+    }
+    static const struct {
+        const char *device, *precision, *says;
+    } bad[] = { { "cuda", "fp32", "unknown precision 'fp32' (fp16 or bf16)" },
+                { "cuda", "BF16", "unknown precision 'BF16'" },
+                { "cuda", "", "unknown precision ''" },
+                { "cpu", "bf16", "bf16 is for a GPU; the CPU computes in fp32" },
+                { "cpu", "fp16", "fp16 is for a GPU" } };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        nn_device d;
+        ls_error err = { { 0 } };
+        CHECK(nn_device_parse(bad[i].device, &d, &err) == 0 &&
+                  nn_precision_parse(bad[i].precision, &d, &err) != 0 &&
+                  strstr(err.msg, bad[i].says),
+              "%s %s: '%s'", bad[i].device, bad[i].precision, err.msg);
+    }
+    ls_error err = { { 0 } };
+    CHECK(nn_set_device("cpu", "bf16", &err) != 0 && strncmp(err.msg, "--precision: ", 13) == 0,
+          "'%s'", err.msg);
+    printf("cpu with bf16 -> %s\n", err.msg);
+    CHECK(nn_set_device("gpu", NULL, &err) != 0 && strncmp(err.msg, "--device: ", 10) == 0,
+          "'%s'", err.msg);
+}
+
 static void test_device_names(void)
 {
     static const struct {
@@ -727,52 +791,63 @@ static void test_device_names(void)
               "%s: '%s'", bad[i], err.msg);
     }
     /* a GPU that no machine here has: the reason names the device whatever the build */
-    nn_device far = { NN_DEVICE_CUDA, 200 };
+    nn_device far = { NN_DEVICE_CUDA, 200, NN_STORAGE_FP32 };
     ls_error err = { { 0 } };
     CHECK(nn_device_backend(&far, &err) == NULL && strstr(err.msg, "cuda:200: "), "'%s'",
           err.msg);
     printf("cuda:200 -> %s\n", err.msg);
-    nn_device cpu = { NN_DEVICE_CPU, 0 }, automatic = { NN_DEVICE_AUTO, 0 };
+    nn_device cpu = { NN_DEVICE_CPU, 0, NN_STORAGE_FP32 };
+    nn_device automatic = { NN_DEVICE_AUTO, 0, NN_STORAGE_FP32 };
     CHECK(nn_device_backend(&cpu, NULL) == nn_backend_cpu(), "cpu backend");
     const nn_backend *chosen = nn_device_backend(&automatic, NULL);
     CHECK(chosen != NULL, "auto backend");
     printf("auto -> %s\n", chosen ? chosen->name : "(none)");
+    test_precision_names();
+}
+
+/* The networks on the fenced backend storing `storage`, then its leaks. */
+static void test_fenced(nn_storage storage, double rtol, double face_atol)
+{
+    const nn_backend *fenced_be = fenced_backend(storage);
+    test_networks(fenced_be, rtol, face_atol);
+    CHECK(fence_count == 0, "%s backend: %d blocks never freed", fenced_be->name, fence_count);
+    CHECK(fence_host_taken > 0 && fence_host_count == 0,
+          "%s backend: %d host buffers taken, %d never freed", fenced_be->name, fence_host_taken,
+          fence_host_count);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 4 || (strcmp(argv[1], "gpu") != 0 && strcmp(argv[1], "host") != 0)) {
-        fprintf(stderr, "usage: test_cuda_ops gpu|host MUSETALK_SMALL WHISPER_REF\n");
+    const char *mode = argc == 4 ? argv[1] : "";
+    if (strcmp(mode, "gpu") != 0 && strcmp(mode, "gpu-bf16") != 0 && strcmp(mode, "host") != 0) {
+        fprintf(stderr, "usage: test_cuda_ops gpu|gpu-bf16|host MUSETALK_SMALL WHISPER_REF\n");
         return 2;
     }
     mt_dir = argv[2];
     whisper_dir = argv[3];
     nn_set_threads(2);
-    if (strcmp(argv[1], "host") == 0) {
+    if (strcmp(mode, "host") == 0) {
         test_device_names();
         /* the same CPU kernels on both sides: any difference is a fault */
-        test_networks(fenced_backend(4), 0, 0);
-        CHECK(fence_count == 0, "fenced backend: %d blocks never freed", fence_count);
-        CHECK(fence_host_taken > 0 && fence_host_count == 0,
-              "fenced backend: %d host buffers taken, %d never freed", fence_host_taken,
-              fence_host_count);
-        /* fp16 storage as on the GPU: its rounding alone */
-        device_elem_bytes = 2;
-        test_networks(fenced_backend(2), NET_RTOL, FACE_ATOL);
-        CHECK(fence_count == 0, "fenced fp16 backend: %d blocks never freed", fence_count);
-        CHECK(fence_host_count == 0, "fenced fp16 backend: %d host buffers never freed",
-              fence_host_count);
+        test_fenced(NN_STORAGE_FP32, 0, 0);
+        /* fp16 and bf16 storage as on the GPU: their rounding alone */
+        set_device_storage(NN_STORAGE_FP16);
+        test_fenced(NN_STORAGE_FP16, tol.network, tol.face_levels);
+        set_device_storage(NN_STORAGE_BF16);
+        test_fenced(NN_STORAGE_BF16, tol.network, tol.face_levels);
         return check_result("test_cuda_ops host");
     }
-    nn_device cuda = { NN_DEVICE_CUDA, 0 };
+    nn_device cuda = { NN_DEVICE_CUDA, 0, strcmp(mode, "gpu") == 0 ? NN_STORAGE_FP16
+                                                                    : NN_STORAGE_BF16 };
     ls_error err = { { 0 } };
     const nn_backend *gpu = nn_device_backend(&cuda, &err);
     if (!gpu) {
         printf("SKIP: %s\n", err.msg);
         return 77;
     }
-    device_elem_bytes = gpu->elem_bytes;
+    printf("device under test: %s\n", gpu->name);
+    set_device_storage(gpu->storage);
     test_operators(gpu);
-    test_networks(gpu, NET_RTOL, FACE_ATOL);
-    return check_result("test_cuda_ops gpu");
+    test_networks(gpu, tol.network, tol.face_levels);
+    return check_result(strcmp(mode, "gpu") == 0 ? "test_cuda_ops gpu" : "test_cuda_ops gpu-bf16");
 }

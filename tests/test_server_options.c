@@ -97,6 +97,16 @@ int main(void)
         ls_server_options_free(&o);
     rc = parse(&o, &err, "--lag_policy", "hurry", NULL);
     expect_error("--lag_policy hurry", "wait or skip", rc, &err, &o);
+    rc = parse(&o, &err, "--device", "cuda:1", "--precision", "bf16", NULL);
+    CHECK(rc == 0 && strcmp(o.device, "cuda:1") == 0 && strcmp(o.precision, "bf16") == 0,
+          "--device cuda:1 --precision bf16: %s", rc ? err.msg : "wrong values");
+    if (rc == 0)
+        ls_server_options_free(&o);
+    rc = parse(&o, &err, "--precision", "half", NULL);
+    expect_error("--precision half", "--precision: unknown precision 'half' (fp16 or bf16)", rc,
+                 &err, &o);
+    rc = parse(&o, &err, "--device", "cpu", "--precision", "bf16", NULL);
+    expect_error("--device cpu --precision bf16", "--precision: bf16 is for a GPU", rc, &err, &o);
     rc = parse(&o, &err, "--transport", "rtmp", NULL);   /* the default push_url is a WHIP endpoint */
     expect_error("--transport rtmp", "is not an RTMP URL", rc, &err, &o);
     rc = parse(&o, &err, "--transport", "rtcpush", "--push_url", "rtmp://host/live/x", NULL);

@@ -38,7 +38,7 @@
 
 typedef struct render_options {
     const char *avatar, *audio, *text, *tts, *voice, *out, *weights_dir, *version_name, *model;
-    const char *customvideo_config, *window_name, *frame_log, *device;
+    const char *customvideo_config, *window_name, *frame_log, *device, *precision;
     int batch_size, threads, transition_ms;
     ls_musetalk_version version;   /* parsed from version_name */
     ls_stream_window window;       /* parsed from window_name */
@@ -292,6 +292,7 @@ int ls_cmd_render(int argc, char **argv)
         { "batch_size", LS_ARG_INT, &o.batch_size, "video frames per inference batch (default 8)" },
         { "threads", LS_ARG_INT, &o.threads, "CPU threads (default: all cores)" },
         { "device", LS_ARG_STRING, &o.device, NN_DEVICE_HELP },
+        { "precision", LS_ARG_STRING, &o.precision, NN_PRECISION_HELP },
         { "customvideo_config", LS_ARG_STRING, &o.customvideo_config, "action clips (JSON list)" },
         { "transition_ms", LS_ARG_INT, &o.transition_ms, "speaking <-> idle cross-fade (default 0)" },
         { "whisper_window", LS_ARG_STRING, &o.window_name,
@@ -317,8 +318,8 @@ int ls_cmd_render(int argc, char **argv)
         return 2;
     }
     nn_set_threads(o.threads);
-    if (nn_set_device(o.device, &err) != 0) {
-        fprintf(stderr, "lipstream render: --device: %s\n", err.msg);
+    if (nn_set_device(o.device, o.precision, &err) != 0) {
+        fprintf(stderr, "lipstream render: %s\n", err.msg);
         return 2;
     }
     if (run(&o, &err) != 0) {

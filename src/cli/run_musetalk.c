@@ -29,13 +29,11 @@ static double seconds_now(void)
 }
 
 
-/* A context on the device named by --device (NULL: auto). */
-static nn_ctx *device_context(const char *device, ls_error *err)
+/* A context on the device named by --device (NULL: auto) with --precision. */
+static nn_ctx *device_context(const char *device, const char *precision, ls_error *err)
 {
-    if (nn_set_device(device, err) != 0) {
-        ls_error_prefix(err, "--device");
+    if (nn_set_device(device, precision, err) != 0)
         return NULL;
-    }
     const nn_backend *be = nn_default_backend();
     nn_ctx *ctx = nn_ctx_new(be);
     if (!ctx)
@@ -59,12 +57,12 @@ static nn_tensor to_context(nn_ctx *c, const nn_tensor *t, int spatial)
 
 #define UNET_USAGE                                                                            \
     "lipstream run unet --config musetalk.json --weights PATH --latent L.npy --audio A.npy " \
-    "--out O.npy [--threads N] [--device D]"
+    "--out O.npy [--threads N] [--device D] [--precision P]"
 
 int ls_run_unet(int argc, char **argv)
 {
     const char *config = NULL, *weights = NULL, *latent_path = NULL, *audio_path = NULL;
-    const char *out_path = NULL, *device = NULL;
+    const char *out_path = NULL, *device = NULL, *precision = NULL;
     int threads = 0;
     const ls_arg spec[] = {
         { "config", LS_ARG_STRING, &config, "musetalk.json (diffusers UNet config)" },
@@ -74,6 +72,7 @@ int ls_run_unet(int argc, char **argv)
         { "out", LS_ARG_STRING, &out_path, "output (N, out_channels, h, w) .npy" },
         { "threads", LS_ARG_INT, &threads, "CPU threads (default: all cores)" },
         { "device", LS_ARG_STRING, &device, NN_DEVICE_HELP },
+        { "precision", LS_ARG_STRING, &precision, NN_PRECISION_HELP },
     };
     int nspec = (int)(sizeof spec / sizeof spec[0]);
     if (ls_args_wants_help(argc, argv)) {
@@ -99,7 +98,7 @@ int ls_run_unet(int argc, char **argv)
         ls_npy_read(audio_path, &audio, &err) != 0 ||
         ls_unet_load(config, weights, &unet, &err) != 0 ||
         ls_unet_check_inputs(unet, &latent, &audio, &err) != 0 ||
-        !(ctx = device_context(device, &err)) || ls_unet_place(unet, ctx->be, &err) != 0)
+        !(ctx = device_context(device, precision, &err)) || ls_unet_place(unet, ctx->be, &err) != 0)
         goto done;
     out = nn_view4(NULL, latent.shape[0], ls_unet_config_of(unet)->out_channels, latent.shape[2],
                    latent.shape[3]);
@@ -145,10 +144,11 @@ static int run_vae(int argc, char **argv, int encode)
 {
     const char *name = encode ? "vae-encode" : "vae-decode";
     const char *usage = encode ? "lipstream run vae-encode --weights PATH --in X.npy --out Z.npy "
-                                 "[--threads N] [--device D]"
+                                 "[--threads N] [--device D] [--precision P]"
                                : "lipstream run vae-decode --weights PATH --in Z.npy --out X.npy "
-                                 "[--threads N] [--device D]";
+                                 "[--threads N] [--device D] [--precision P]";
     const char *weights = NULL, *in_path = NULL, *out_path = NULL, *device = NULL;
+    const char *precision = NULL;
     int threads = 0;
     const ls_arg spec[] = {
         { "weights", LS_ARG_STRING, &weights,
@@ -159,6 +159,7 @@ static int run_vae(int argc, char **argv, int encode)
           encode ? "posterior means (N, 4, H/8, W/8) .npy" : "images (N, 3, 8h, 8w) .npy" },
         { "threads", LS_ARG_INT, &threads, "CPU threads (default: all cores)" },
         { "device", LS_ARG_STRING, &device, NN_DEVICE_HELP },
+        { "precision", LS_ARG_STRING, &precision, NN_PRECISION_HELP },
     };
     int nspec = (int)(sizeof spec / sizeof spec[0]);
     if (ls_args_wants_help(argc, argv)) {
@@ -186,7 +187,7 @@ static int run_vae(int argc, char **argv, int encode)
         ls_error_prefix(&err, "%s", in_path);
         goto done;
     }
-    if (!(ctx = device_context(device, &err)) || ls_vae_place(vae, ctx->be, &err) != 0)
+    if (!(ctx = device_context(device, precision, &err)) || ls_vae_place(vae, ctx->be, &err) != 0)
         goto done;
     out = output_shape(vae, &in, encode);
     out.data = malloc(nn_numel(&out) * sizeof *out.data);

@@ -166,7 +166,7 @@ void ls_upsample(nn_ctx *c, const nn_tensor *x, const ls_affine *conv, nn_tensor
 
 static size_t place_bytes(const ls_placement *p, const nn_tensor *t)
 {
-    size_t bytes = (size_t)nn_numel(t) * (size_t)p->be->elem_bytes;
+    size_t bytes = (size_t)nn_numel(t) * (size_t)nn_elem_bytes(p->be);
     return (bytes + PLACE_ALIGN - 1) & ~(size_t)(PLACE_ALIGN - 1);
 }
 

@@ -5,8 +5,8 @@
  * of nn.h, which dispatch through the nn_backend table held by the nn_ctx.
  * The CPU backend (nn/cpu/) implements the table with OpenBLAS and OpenMP; a
  * GPU backend implements the same table over device memory. Tensors are
- * contiguous and row-major, their elements fp32 or, on a backend whose
- * elem_bytes is 2, IEEE fp16 (see elem_bytes); outputs are preallocated by
+ * contiguous and row-major, their elements fp32 or, on a GPU, 2-byte fp16
+ * or bf16 (see storage); outputs are preallocated by
  * the caller and never alias inputs unless an operator says it allows it.
  *
  * Fused epilogues: where an operator takes `residual`, it computes
@@ -32,6 +32,12 @@
 #include "nn/tensor.h"
 
 typedef struct nn_ctx nn_ctx;
+
+typedef enum nn_storage {
+    NN_STORAGE_FP32 = 0,
+    NN_STORAGE_FP16,     /* IEEE binary16 (nn/half.h) */
+    NN_STORAGE_BF16,     /* bfloat16 (nn/bfloat16.h) */
+} nn_storage;
 
 typedef enum nn_act {
     NN_ACT_NONE = 0,
@@ -61,14 +67,14 @@ typedef struct nn_paste {
 typedef struct nn_backend {
     const char *name;
 
-    /* Bytes per tensor element in this backend's memory: 4 (fp32), or 2
-     * (IEEE fp16: a tensor's `data` then points at halves, and operators
-     * compute in fp32 between loading and storing them). Host code moves
-     * tensors with nn_upload/nn_download (nn.h), which convert from and to
-     * fp32, and offsets device pointers with nn_at; upload and download copy
-     * bytes as they are. Scratch from nn_arena_alloc is counted in floats
-     * whatever the element size. */
-    int elem_bytes;
+    /* How tensor elements are stored in this backend's memory: fp32, or
+     * 2-byte IEEE fp16 or bf16 (a tensor's `data` then points at those, and
+     * operators compute in fp32 between loading and storing them). Host
+     * code moves tensors with nn_upload/nn_download (nn.h), which convert
+     * from and to fp32, and offsets device pointers with nn_at; upload and
+     * download copy bytes as they are. Scratch from nn_arena_alloc is
+     * counted in floats whatever the storage. */
+    nn_storage storage;
 
     /* 1 where a pass over a whole batch outruns the same pass image by image
      * (a GPU, whose late layers at low resolution fill it only with many
@@ -180,5 +186,11 @@ typedef struct nn_backend {
 
 /* The CPU backend: OpenBLAS GEMM, OpenMP threads. */
 const nn_backend *nn_backend_cpu(void);
+
+/* Bytes per tensor element in be's memory (4 or 2). */
+static inline int nn_elem_bytes(const nn_backend *be)
+{
+    return be->storage == NN_STORAGE_FP32 ? 4 : 2;
+}
 
 #endif

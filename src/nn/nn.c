@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "nn/bfloat16.h"
 #include "nn/half.h"
 #include "nn/recording.h"
 
@@ -71,36 +72,52 @@ void *nn_host_buffer(nn_ctx *c, size_t bytes)
 
 /* --- copies ---------------------------------------------------------------- */
 
-/* n floats to be's memory with context c (or none): as they are, or
- * converted into `halves` (room for n) first where be keeps fp16. */
-static void upload_floats(const nn_backend *be, nn_ctx *c, float *dst, const float *src,
-                          int64_t n, uint16_t *halves)
+void nn_narrow_floats(nn_storage storage, uint16_t *dst, const float *src, int64_t n)
 {
-    if (be->elem_bytes == 4) {
+    if (storage == NN_STORAGE_BF16)
+        nn_bfloats_from_floats(dst, src, n);
+    else
+        nn_halves_from_floats(dst, src, n);
+}
+
+void nn_widen_floats(nn_storage storage, float *dst, const uint16_t *src, int64_t n)
+{
+    if (storage == NN_STORAGE_BF16)
+        nn_floats_from_bfloats(dst, src, n);
+    else
+        nn_floats_from_halves(dst, src, n);
+}
+
+/* n floats to be's memory with context c (or none): as they are, or
+ * converted into `narrow` (room for n) first where be keeps 2-byte elements. */
+static void upload_floats(const nn_backend *be, nn_ctx *c, float *dst, const float *src,
+                          int64_t n, uint16_t *narrow)
+{
+    if (be->storage == NN_STORAGE_FP32) {
         be->upload(c, dst, src, (size_t)n * sizeof *src);
         return;
     }
-    nn_halves_from_floats(halves, src, n);
-    be->upload(c, dst, halves, (size_t)n * sizeof *halves);
+    nn_narrow_floats(be->storage, narrow, src, n);
+    be->upload(c, dst, narrow, (size_t)n * sizeof *narrow);
 }
 
 void nn_upload(nn_ctx *c, float *dst, const float *src, int64_t n)
 {
-    uint16_t *halves = c->be->elem_bytes == 2
-                           ? grown(c, &c->stage, &c->stage_bytes, (size_t)n * sizeof *halves)
+    uint16_t *narrow = c->be->storage != NN_STORAGE_FP32
+                           ? grown(c, &c->stage, &c->stage_bytes, (size_t)n * sizeof *narrow)
                            : NULL;
-    upload_floats(c->be, c, dst, src, n, halves);
+    upload_floats(c->be, c, dst, src, n, narrow);
 }
 
 void nn_download(nn_ctx *c, float *dst, const float *src, int64_t n)
 {
-    if (c->be->elem_bytes == 4) {
+    if (c->be->storage == NN_STORAGE_FP32) {
         c->be->download(c, dst, src, (size_t)n * sizeof *dst);
         return;
     }
-    uint16_t *halves = grown(c, &c->stage, &c->stage_bytes, (size_t)n * sizeof *halves);
-    c->be->download(c, halves, src, (size_t)n * sizeof *halves);
-    nn_floats_from_halves(dst, halves, n);
+    uint16_t *narrow = grown(c, &c->stage, &c->stage_bytes, (size_t)n * sizeof *narrow);
+    c->be->download(c, narrow, src, (size_t)n * sizeof *narrow);
+    nn_widen_floats(c->be->storage, dst, narrow, n);
 }
 
 void nn_reorder_channels(float *dst, const float *src, const nn_tensor *t, int to_channels_last)
@@ -148,19 +165,19 @@ void nn_upload_weights(const nn_backend *be, float *dst, const nn_tensor *w)
     int64_t n = nn_numel(w);
     const float *src = w->data;
     float *ordered = NULL;
-    uint16_t *halves = NULL;
+    uint16_t *narrow = NULL;
     if (be->channels_last && w->ndim >= 3) {
         ordered = malloc((size_t)n * sizeof *ordered);
         NN_CHECK(ordered != NULL, "out of memory reordering weights");
         nn_reorder_channels(ordered, src, w, 1);
         src = ordered;
     }
-    if (be->elem_bytes == 2) {
-        halves = malloc((size_t)(n ? n : 1) * sizeof *halves);
-        NN_CHECK(halves != NULL, "out of memory converting weights");
+    if (be->storage != NN_STORAGE_FP32) {
+        narrow = malloc((size_t)(n ? n : 1) * sizeof *narrow);
+        NN_CHECK(narrow != NULL, "out of memory converting weights");
     }
-    upload_floats(be, NULL, dst, src, n, halves);
-    free(halves);
+    upload_floats(be, NULL, dst, src, n, narrow);
+    free(narrow);
     free(ordered);
 }
 
@@ -181,7 +198,7 @@ void nn_host_free(const nn_backend *be, void *p)
 
 float *nn_at(const nn_backend *be, float *data, int64_t n)
 {
-    return (float *)((char *)data + n * be->elem_bytes);
+    return (float *)((char *)data + n * nn_elem_bytes(be));
 }
 
 nn_tensor nn_slice0(const nn_ctx *c, nn_tensor t, int64_t start, int64_t count)
@@ -213,7 +230,7 @@ nn_tensor nn_alloc(nn_ctx *c, int ndim, const int64_t *shape)
     for (int i = 0; i < ndim; i++)
         t.shape[i] = shape[i];
     /* the arena counts floats: elements of 2 bytes take half as many */
-    t.data = nn_arena_alloc(c->arena, (nn_numel(&t) * c->be->elem_bytes + 3) / 4);
+    t.data = nn_arena_alloc(c->arena, (nn_numel(&t) * nn_elem_bytes(c->be) + 3) / 4);
     return t;
 }
 

@@ -46,8 +46,14 @@ void nn_ctx_free(nn_ctx *c);
  * nn_ctx_free. Aborts when out of memory, as the arena does. */
 void *nn_host_buffer(nn_ctx *c, size_t bytes);
 
+/* n fp32 values as a backend storing fp16 or bf16 (backend.h's storage)
+ * keeps them, rounded to nearest even (nn/half.h, nn/bfloat16.h); and back,
+ * exactly. */
+void nn_narrow_floats(nn_storage storage, uint16_t *dst, const float *src, int64_t n);
+void nn_widen_floats(nn_storage storage, float *dst, const uint16_t *src, int64_t n);
+
 /* Copies between n fp32 values on the host and backend memory, converted
- * when the backend keeps halves (backend.h's elem_bytes); ordered and
+ * when the backend keeps fp16 or bf16 (backend.h's storage); ordered and
  * complete as be->upload / be->download with context c. */
 void nn_upload(nn_ctx *c, float *dst, const float *src, int64_t n);
 void nn_download(nn_ctx *c, float *dst, const float *src, int64_t n);

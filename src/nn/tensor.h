@@ -6,8 +6,8 @@
  * weights live in the weight store (io/weights.h), activations in an arena
  * (nn/arena.h). Views are plain copies of the struct with another shape or
  * an offset pointer, so reshaping and slicing the outer dimension are free.
- * On a GPU backend `data` is a device pointer, to halves where the backend
- * stores fp16 (backend.h's elem_bytes): host code must not touch it, and
+ * On a GPU backend `data` is a device pointer, to 2-byte elements where the
+ * backend stores fp16 or bf16 (backend.h's storage): host code must not touch it, and
  * offsets it with nn_at / nn_slice0 (nn.h).
  */
 #ifndef LS_NN_TENSOR_H

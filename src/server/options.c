@@ -36,6 +36,7 @@ static int option_table(ls_server_options *o, ls_arg *spec)
         { "weights_dir", LS_ARG_STRING, &o->weights_dir, "model weights in LiveTalking's layout (models)" },
         { "batch_size", LS_ARG_INT, &o->batch_size, "frames per inference batch (16)" },
         { "device", LS_ARG_STRING, &o->device, NN_DEVICE_HELP },
+        { "precision", LS_ARG_STRING, &o->precision, NN_PRECISION_HELP },
         { "transition_ms", LS_ARG_INT, &o->transition_ms, "speaking <-> idle cross-fade in ms (0: none)" },
         { "lag_policy", LS_ARG_STRING, &o->lag_policy,
           "when inference is slower than real time: wait (audio waits for its video) or skip (idle frames)" },
@@ -257,6 +258,8 @@ static int check(ls_server_options *o, ls_error *err)
     nn_device device;
     if (nn_device_parse(o->device, &device, err) < 0)
         return ls_error_prefix(err, "--device");
+    if (nn_precision_parse(o->precision, &device, err) < 0)
+        return ls_error_prefix(err, "--precision");
     if (o->fps != 50)
         return ls_error_set(err, "--fps: %d; it is the audio frame rate and must be 50 (20 ms frames), as "
                                  "in LiveTalking (video runs at 25 fps)", o->fps);

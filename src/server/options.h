@@ -31,6 +31,7 @@ typedef struct ls_server_options {
     const char *weights_dir;         /* musetalk/ or musetalkV15/, sd-vae/, whisper/ */
     int batch_size;                  /* frames per inference batch (the real-time loop) */
     const char *device;              /* "auto", "cpu", "cuda" or "cuda:N" (nn/device.h) */
+    const char *precision;           /* a GPU's storage: "fp16" or "bf16"; NULL: fp16 */
     const char *lag_policy;          /* "wait" or "skip" (live/lipsync.h) */
     int transition_ms;               /* speaking <-> idle cross-fade, 0: none */
     int fps;                         /* audio frames per second: 50 (20 ms), as LiveTalking */

@@ -112,8 +112,8 @@ static int load_models(ls_server *srv, ls_error *err)
 static int start(ls_server *srv, ls_error *err)
 {
     const char *clips = srv->opts->customvideo_config;
-    if (nn_set_device(srv->opts->device, err) < 0)
-        return ls_error_prefix(err, "--device");
+    if (nn_set_device(srv->opts->device, srv->opts->precision, err) < 0)
+        return -1;
     if (load_default_avatar(srv, err) < 0 ||
         (clips && clips[0] &&
          ls_action_clips_load(clips, srv->avatar->width, srv->avatar->height, &srv->clips, err) < 0) ||
@@ -168,9 +168,11 @@ int ls_server_run(const ls_server_options *opts, ls_error *err)
     if (rc == 0) {
         guint sigint = g_unix_signal_add(SIGINT, on_signal, &srv);
         guint sigterm = g_unix_signal_add(SIGTERM, on_signal, &srv);
-        fprintf(stderr, "lipstream: serving http://%s:%d/ (avatar %s: %d frames %dx%d; up to %d sessions)\n",
-                opts->listen, opts->listenport, srv.avatar->id, srv.avatar->nframes, srv.avatar->width,
-                srv.avatar->height, opts->max_session);
+        fprintf(stderr,
+                "lipstream: serving http://%s:%d/ (avatar %s: %d frames %dx%d; up to %d sessions; "
+                "device %s)\n",
+                opts->listen, opts->listenport, srv.avatar->id, srv.avatar->nframes,
+                srv.avatar->width, srv.avatar->height, opts->max_session, nn_default_backend()->name);
         g_main_loop_run(srv.loop);
         g_source_remove(sigint);
         g_source_remove(sigterm);

@@ -106,8 +106,8 @@ launcher<P...> make_launcher(void (*kernel)(P...), const char *name, dim3 grid, 
 #define blockDim (emu::here->block_dim)
 #define gridDim (emu::here->grid_dim)
 
-#define LS_LAUNCH(kernel, grid, block, shared, stream)                                          \
-    emu::make_launcher((kernel), #kernel, dim3(grid), dim3(block), (shared), (stream))
+#define LS_LAUNCH(grid, block, shared, stream, ...)                                            \
+    emu::make_launcher((__VA_ARGS__), #__VA_ARGS__, dim3(grid), dim3(block), (shared), (stream))
 
 static inline float *dynamic_shared_floats(void)
 {

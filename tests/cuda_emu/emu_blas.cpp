@@ -1,7 +1,7 @@
 /*
  * emu_blas.cpp - the cuBLAS calls the backend makes, emulated on the CPU
  * (tests/cuda_emu): handles bound to a stream and a workspace, GemmEx and
- * GemmStridedBatchedEx with fp16 or fp32 matrices and fp32 computation.
+ * GemmStridedBatchedEx with fp16, bf16 or fp32 matrices and fp32 computation.
  *
  * Each call is checked as cuBLAS documents its arguments (column-major
  * matrices, op(A) m x k, op(B) k x n, C m x n, leading dimensions at least
@@ -10,7 +10,7 @@
  * reported instead of reading a neighbour's memory. The product itself is
  * queued on the handle's stream: the operands widened to float, OpenBLAS's
  * sgemm with the same transposes and leading dimensions, then only C's
- * m x n elements written back (rounded to fp16 when C is fp16): the gaps
+ * m x n elements written back (rounded when C is fp16 or bf16): the gaps
  * between them may belong to other heads. With beta 0, C is not read.
  */
 #include <cblas.h>
@@ -32,9 +32,17 @@ namespace {
 
 typedef std::lock_guard<std::recursive_mutex> hold_lock;
 
+emu::storage storage_of(cudaDataType t)
+{
+    return t == CUDA_R_16F    ? emu::storage::f16
+           : t == CUDA_R_16BF ? emu::storage::bf16
+           : t == CUDA_R_32F  ? emu::storage::f32
+                              : emu::storage::none;
+}
+
 size_t element_bytes(cudaDataType t)
 {
-    return t == CUDA_R_16F ? 2 : t == CUDA_R_32F ? 4 : 0;
+    return emu::element_bytes(storage_of(t));
 }
 
 /* A stored column-major matrix: rows x cols with leading dimension ld. */
@@ -81,7 +89,7 @@ std::vector<float> widen(const matrix &a, int64_t batch)
     const char *base = static_cast<const char *>(a.data) + batch * a.stride * (int64_t)eb;
     for (int64_t j = 0; j < a.cols; j++)
         for (int64_t i = 0; i < a.rows; i++)
-            out[(size_t)(j * a.ld + i)] = emu::load_element(base, eb, j * a.ld + i);
+            out[(size_t)(j * a.ld + i)] = emu::load_element(base, storage_of(a.type), j * a.ld + i);
     return out;
 }
 
@@ -120,7 +128,7 @@ cublasStatus_t gemm(const char *call, cublasHandle_t h, cublasOperation_t ta,
                         batch * c.stride * (int64_t)element_bytes(c.type);
             for (int64_t j = 0; j < n; j++)
                 for (int64_t i = 0; i < m; i++)
-                    emu::store_element(out, element_bytes(c.type), j * c.ld + i,
+                    emu::store_element(out, storage_of(c.type), j * c.ld + i,
                                        fc[(size_t)(j * c.ld + i)]);
         }
     });

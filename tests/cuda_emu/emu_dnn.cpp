@@ -4,8 +4,8 @@
  * filter descriptors (KCRS or KRSC filters; x, w and y in one format, as
  * cuDNN's tensor-core algorithms want them), 2-d cross-correlation
  * descriptors, the forward heuristics and
- * the forward convolution, in fp16 storage with fp32 computation (cuDNN's
- * pseudo-half configuration) or in fp32.
+ * the forward convolution, in fp16 or bf16 storage with fp32 computation
+ * (cuDNN's pseudo-half and pseudo-bf16 configurations) or in fp32.
  *
  * The heuristics answer as cuDNN may: an algorithm needing more workspace
  * than anyone would give first (so a caller must honour each answer's
@@ -56,9 +56,17 @@ typedef std::lock_guard<std::recursive_mutex> hold_lock;
 
 const size_t HUGE_WORKSPACE = (size_t)3 << 30;
 
+emu::storage storage_of(cudnnDataType_t t)
+{
+    return t == CUDNN_DATA_HALF       ? emu::storage::f16
+           : t == CUDNN_DATA_BFLOAT16 ? emu::storage::bf16
+           : t == CUDNN_DATA_FLOAT    ? emu::storage::f32
+                                      : emu::storage::none;
+}
+
 size_t element_bytes(cudnnDataType_t t)
 {
-    return t == CUDNN_DATA_HALF ? 2 : t == CUDNN_DATA_FLOAT ? 4 : 0;
+    return emu::element_bytes(storage_of(t));
 }
 
 int out_size(int in, int pad, int k, int stride, int dilation)
@@ -78,9 +86,8 @@ cudnnStatus_t check_geometry(const cudnnTensorStruct *x, const cudnnFilterStruct
         return CUDNN_STATUS_BAD_PARAM;
     if (x->format != w->format || x->format != y->format)
         return CUDNN_STATUS_NOT_SUPPORTED;
-    bool pseudo_half = x->type == CUDNN_DATA_HALF && conv->compute == CUDNN_DATA_FLOAT;
-    bool single = x->type == CUDNN_DATA_FLOAT && conv->compute == CUDNN_DATA_FLOAT;
-    if (x->type != w->type || x->type != y->type || (!pseudo_half && !single))
+    /* every storage with fp32 computation: cuDNN's pseudo-half, pseudo-bf16 and single */
+    if (x->type != w->type || x->type != y->type || conv->compute != CUDNN_DATA_FLOAT)
         return CUDNN_STATUS_NOT_SUPPORTED;
     return CUDNN_STATUS_SUCCESS;
 }
@@ -113,7 +120,7 @@ std::vector<float> widen(const void *p, cudnnDataType_t t, cudnnTensorFormat_t f
     std::vector<float> out((size_t)n * channels * plane);
     for (size_t i = 0; i < out.size(); i++) {
         size_t img = i / (channels * plane), c = i / plane % channels, at = i % plane;
-        out[i] = emu::load_element(p, element_bytes(t),
+        out[i] = emu::load_element(p, storage_of(t),
                                    (int64_t)offset_of(format, channels, plane, img, c, at));
     }
     return out;
@@ -151,8 +158,8 @@ void convolve(cudnnTensorStruct x, const void *xd, cudnnFilterStruct w, const vo
                                             i % plane_out);
             float v = out[i];
             if (beta != 0.0f)
-                v += beta * emu::load_element(yd, element_bytes(y.type), at);
-            emu::store_element(yd, element_bytes(y.type), at, v);
+                v += beta * emu::load_element(yd, storage_of(y.type), at);
+            emu::store_element(yd, storage_of(y.type), at, v);
         }
     }
 }

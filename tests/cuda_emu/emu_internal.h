@@ -13,6 +13,7 @@
 #ifndef LS_TESTS_CUDA_EMU_INTERNAL_H
 #define LS_TESTS_CUDA_EMU_INTERNAL_H
 
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
 
@@ -44,19 +45,32 @@ void enqueue(cudaStream_t stream, std::function<void()> work);
 void run_grid(const char *kernel, dim3 grid, dim3 block, size_t shared_bytes,
               const std::function<void()> &body);
 
-/* Element i of a library operand stored as fp16 (element_bytes 2) or fp32
- * (4), widened to float; and the rounding store back. */
-inline float load_element(const void *base, size_t element_bytes, int64_t i)
+/* How a library operand stores its elements (the cuBLAS and cuDNN type
+ * enums map onto this; none: a type the emulator does not know). */
+enum class storage { none, f32, f16, bf16 };
+
+inline size_t element_bytes(storage s)
 {
-    if (element_bytes == 2)
+    return s == storage::none ? 0 : s == storage::f32 ? 4 : 2;
+}
+
+/* Element i of a library operand, widened to float; and the rounding
+ * store back. */
+inline float load_element(const void *base, storage s, int64_t i)
+{
+    if (s == storage::f16)
         return __half2float(static_cast<const __half *>(base)[i]);
+    if (s == storage::bf16)
+        return __bfloat162float(static_cast<const __nv_bfloat16 *>(base)[i]);
     return static_cast<const float *>(base)[i];
 }
 
-inline void store_element(void *base, size_t element_bytes, int64_t i, float v)
+inline void store_element(void *base, storage s, int64_t i, float v)
 {
-    if (element_bytes == 2)
+    if (s == storage::f16)
         static_cast<__half *>(base)[i] = __float2half_rn(v);
+    else if (s == storage::bf16)
+        static_cast<__nv_bfloat16 *>(base)[i] = __float2bfloat16_rn(v);
     else
         static_cast<float *>(base)[i] = v;
 }

@@ -36,7 +36,7 @@ static void cpu_synchronize(nn_ctx *c)
 
 static const nn_backend cpu_backend = {
     .name = "cpu",
-    .elem_bytes = 4,
+    .storage = NN_STORAGE_FP32,
     .alloc = cpu_alloc,
     .free = cpu_free,
     .upload = cpu_copy,

@@ -3,8 +3,9 @@
  * and the operators that are one kernel each.
  *
  * One GPU per process: nn_backend_cuda() opens it on first use and later
- * calls for the same index return the same table. Memory is cudaMalloc'd
- * and tensors in it are fp16 (elem_bytes 2), spatial ones channels-last
+ * calls for the same index return the same table: "cuda" (fp16 tensors) or
+ * "cuda-bf16" (bfloat16), which differ only in that. Memory is cudaMalloc'd
+ * and tensors in it are 2-byte elements, spatial ones channels-last
  * (cuda_internal.h); copies move bytes as they are, the host converting and
  * reordering on either side (nn.h).
  * A copy given a context runs on that context's stream and is waited for;
@@ -118,7 +119,7 @@ static void cuda_copy(nn_ctx *c, void *dst, const void *src, size_t bytes,
         CUDA_OK(cudaStreamSynchronize(cudaStreamLegacy));
         return;
     }
-    cudaStream_t stream = cuda_enter(c)->stream;
+    cudaStream_t stream = cuda_enter(c)->queue.stream;
     CUDA_OK(cudaMemcpyAsync(dst, src, bytes, kind, stream));
     CUDA_OK(cudaStreamSynchronize(stream));
 }
@@ -135,7 +136,7 @@ static void cuda_download(nn_ctx *c, void *host_dst, const void *src, size_t byt
 
 static void cuda_synchronize(nn_ctx *c)
 {
-    CUDA_OK(cudaStreamSynchronize(cuda_enter(c)->stream));
+    CUDA_OK(cudaStreamSynchronize(cuda_enter(c)->queue.stream));
 }
 
 /* --- contexts -------------------------------------------------------------- */
@@ -146,8 +147,8 @@ static void cuda_ctx_close(nn_ctx *c)
     if (!s)
         return;
     enter_device();
-    if (s->stream)
-        cudaStreamSynchronize(s->stream);
+    if (s->queue.stream)
+        cudaStreamSynchronize(s->queue.stream);
     if (s->conv_desc)
         cudnnDestroyConvolutionDescriptor(s->conv_desc);
     if (s->w_desc)
@@ -160,8 +161,8 @@ static void cuda_ctx_close(nn_ctx *c)
         cudnnDestroy(s->dnn);
     if (s->blas)
         cublasDestroy(s->blas);
-    if (s->stream)
-        cudaStreamDestroy(s->stream);
+    if (s->queue.stream)
+        cudaStreamDestroy(s->queue.stream);
     if (s->blas_workspace)
         cudaFree(s->blas_workspace);
     free(s);
@@ -175,15 +176,19 @@ static int cuda_ctx_open(nn_ctx *c)
     if (!s)
         return -1;
     c->device = s;
-    if (cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking) != cudaSuccess ||
+    int bf16 = c->be->storage == NN_STORAGE_BF16;
+    s->queue.bf16 = bf16;
+    s->blas_type = bf16 ? CUDA_R_16BF : CUDA_R_16F;
+    s->dnn_type = bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_HALF;
+    if (cudaStreamCreateWithFlags(&s->queue.stream, cudaStreamNonBlocking) != cudaSuccess ||
         cudaMalloc(&s->blas_workspace, CUDA_BLAS_WORKSPACE) != cudaSuccess ||
         cublasCreate(&s->blas) != CUBLAS_STATUS_SUCCESS ||
-        cublasSetStream(s->blas, s->stream) != CUBLAS_STATUS_SUCCESS ||
+        cublasSetStream(s->blas, s->queue.stream) != CUBLAS_STATUS_SUCCESS ||
         cublasSetWorkspace(s->blas, s->blas_workspace, CUDA_BLAS_WORKSPACE) !=
             CUBLAS_STATUS_SUCCESS ||
         cublasSetMathMode(s->blas, CUBLAS_DEFAULT_MATH) != CUBLAS_STATUS_SUCCESS ||
         cudnnCreate(&s->dnn) != CUDNN_STATUS_SUCCESS ||
-        cudnnSetStream(s->dnn, s->stream) != CUDNN_STATUS_SUCCESS ||
+        cudnnSetStream(s->dnn, s->queue.stream) != CUDNN_STATUS_SUCCESS ||
         cudnnCreateTensorDescriptor(&s->x_desc) != CUDNN_STATUS_SUCCESS ||
         cudnnCreateTensorDescriptor(&s->y_desc) != CUDNN_STATUS_SUCCESS ||
         cudnnCreateFilterDescriptor(&s->w_desc) != CUDNN_STATUS_SUCCESS ||
@@ -200,7 +205,7 @@ static int cuda_ctx_open(nn_ctx *c)
 static int cuda_record_begin(nn_ctx *c)
 {
     cuda_ctx *s = cuda_enter(c);
-    if (cudaStreamBeginCapture(s->stream, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
+    if (cudaStreamBeginCapture(s->queue.stream, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
         cudaGetLastError();
         return -1;
     }
@@ -212,7 +217,7 @@ static void *cuda_record_end(nn_ctx *c)
     cuda_ctx *s = cuda_enter(c);
     cudaGraph_t graph = NULL;
     cudaGraphExec_t exec = NULL;
-    cudaError_t e = cudaStreamEndCapture(s->stream, &graph);
+    cudaError_t e = cudaStreamEndCapture(s->queue.stream, &graph);
     if (e == cudaSuccess)
         e = cudaGraphInstantiate(&exec, graph, 0);
     if (graph)
@@ -228,7 +233,7 @@ static void *cuda_record_end(nn_ctx *c)
 
 static void cuda_replay(nn_ctx *c, void *recording)
 {
-    CUDA_OK(cudaGraphLaunch((cudaGraphExec_t)recording, cuda_enter(c)->stream));
+    CUDA_OK(cudaGraphLaunch((cudaGraphExec_t)recording, cuda_enter(c)->queue.stream));
 }
 
 static void cuda_record_free(void *recording)
@@ -243,18 +248,18 @@ void cuda_activation(nn_ctx *c, const nn_tensor *x, nn_act act, nn_tensor *y)
 {
     if (act == NN_ACT_NONE && x->data == y->data)
         return;
-    cuda_run_activation(cuda_enter(c)->stream, x->data, y->data, nn_numel(x), act);
+    cuda_run_activation(cuda_enter(c)->queue, x->data, y->data, nn_numel(x), act);
 }
 
 void cuda_geglu(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
 {
     int64_t f = y->shape[y->ndim - 1];
-    cuda_run_geglu(cuda_enter(c)->stream, x->data, y->data, nn_numel(y) / f, f);
+    cuda_run_geglu(cuda_enter(c)->queue, x->data, y->data, nn_numel(y) / f, f);
 }
 
 void cuda_add(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_tensor *y)
 {
-    cuda_run_add(cuda_enter(c)->stream, a->data, b->data, y->data, nn_numel(y));
+    cuda_run_add(cuda_enter(c)->queue, a->data, b->data, y->data, nn_numel(y));
 }
 
 /* A spatial tensor's (batch, channels, pixels): its memory is (batch,
@@ -268,7 +273,7 @@ static void spatial_dims(const nn_tensor *t, int64_t *batch, int64_t *channels, 
 
 void cuda_upsample2x(nn_ctx *c, const nn_tensor *x, nn_tensor *y)
 {
-    cuda_run_upsample2x(cuda_enter(c)->stream, x->data, y->data, x->shape[0], x->shape[2],
+    cuda_run_upsample2x(cuda_enter(c)->queue.stream, x->data, y->data, x->shape[0], x->shape[2],
                         x->shape[3], x->shape[1]);
 }
 
@@ -276,7 +281,7 @@ void cuda_concat_channels(nn_ctx *c, const nn_tensor *a, const nn_tensor *b, nn_
 {
     int64_t batch, ca, pixels;
     spatial_dims(a, &batch, &ca, &pixels);
-    cuda_run_concat(cuda_enter(c)->stream, a->data, b->data, y->data, batch * pixels, ca,
+    cuda_run_concat(cuda_enter(c)->queue.stream, a->data, b->data, y->data, batch * pixels, ca,
                     b->shape[1]);
 }
 
@@ -284,7 +289,7 @@ void cuda_layer_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma, cons
                      float eps, nn_tensor *y)
 {
     int64_t d = x->shape[x->ndim - 1];
-    cuda_run_layer_norm(cuda_enter(c)->stream, x->data, y->data, gamma->data, beta->data,
+    cuda_run_layer_norm(cuda_enter(c)->queue, x->data, y->data, gamma->data, beta->data,
                         nn_numel(x) / d, d, eps);
 }
 
@@ -297,18 +302,18 @@ void cuda_group_norm(nn_ctx *c, const nn_tensor *x, const nn_tensor *gamma, cons
     nn_arena_mark mark = nn_arena_get_mark(c->arena);
     float *scratch = nn_arena_alloc(
         c->arena, cuda_group_norm_scratch(batch, channels, spatial));
-    cuda_run_group_norm(s->stream, x->data, y->data, gamma->data, beta->data, batch, channels,
+    cuda_run_group_norm(s->queue, x->data, y->data, gamma->data, beta->data, batch, channels,
                         spatial, groups, eps, act, scratch);
     nn_arena_release(c->arena, mark);
 }
 
 void cuda_paste_faces(nn_ctx *c, const nn_tensor *faces, const nn_paste *pastes)
 {
-    cudaStream_t stream = cuda_enter(c)->stream;
+    cuda_queue queue = cuda_enter(c)->queue;
     int h = (int)faces->shape[2], w = (int)faces->shape[3];
     for (int64_t i = 0; i < faces->shape[0]; i++) {
         const nn_paste *p = &pastes[i];
-        cuda_run_paste(stream, nn_at(c->be, faces->data, i * 3 * h * w), h, w, p->frame, p->out,
+        cuda_run_paste(queue, nn_at(c->be, faces->data, i * 3 * h * w), h, w, p->frame, p->out,
                        p->width, p->height, p->mask, p->crop_width, p->face_x1 - p->crop_x1,
                        p->face_y1 - p->crop_y1, p->face_x1, p->face_y1, p->face_x2, p->face_y2);
     }
@@ -316,35 +321,45 @@ void cuda_paste_faces(nn_ctx *c, const nn_tensor *faces, const nn_paste *pastes)
 
 /* --- the table ------------------------------------------------------------- */
 
-static const nn_backend cuda_backend = {
-    .name = "cuda",
-    .elem_bytes = 2,   /* fp16 */
-    .prefers_batches = 1,
-    .channels_last = 1,   /* NHWC, the tensor cores' layout (cuda_internal.h) */
-    .alloc = cuda_alloc,
-    .free = cuda_free,
-    .upload = cuda_upload,
-    .download = cuda_download,
-    .synchronize = cuda_synchronize,
-    .host_alloc = cuda_host_alloc,
-    .host_free = cuda_host_free,
-    .ctx_open = cuda_ctx_open,
-    .ctx_close = cuda_ctx_close,
-    .record_begin = cuda_record_begin,
-    .record_end = cuda_record_end,
-    .replay = cuda_replay,
-    .record_free = cuda_record_free,
-    .linear = cuda_linear,
-    .conv2d = cuda_conv2d,
-    .group_norm = cuda_group_norm,
-    .layer_norm = cuda_layer_norm,
-    .activation = cuda_activation,
-    .geglu = cuda_geglu,
-    .attention = cuda_attention,
-    .add = cuda_add,
-    .upsample2x = cuda_upsample2x,
-    .concat_channels = cuda_concat_channels,
+/* The operator table; name and storage are set by the two backends below. */
+#define CUDA_OPERATORS                                                                \
+    .prefers_batches = 1,                                                             \
+    .channels_last = 1,   /* NHWC, the tensor cores' layout (cuda_internal.h) */      \
+    .alloc = cuda_alloc,                                                              \
+    .free = cuda_free,                                                                \
+    .upload = cuda_upload,                                                            \
+    .download = cuda_download,                                                        \
+    .synchronize = cuda_synchronize,                                                  \
+    .host_alloc = cuda_host_alloc,                                                    \
+    .host_free = cuda_host_free,                                                      \
+    .ctx_open = cuda_ctx_open,                                                        \
+    .ctx_close = cuda_ctx_close,                                                      \
+    .record_begin = cuda_record_begin,                                                \
+    .record_end = cuda_record_end,                                                    \
+    .replay = cuda_replay,                                                            \
+    .record_free = cuda_record_free,                                                  \
+    .linear = cuda_linear,                                                            \
+    .conv2d = cuda_conv2d,                                                            \
+    .group_norm = cuda_group_norm,                                                    \
+    .layer_norm = cuda_layer_norm,                                                    \
+    .activation = cuda_activation,                                                    \
+    .geglu = cuda_geglu,                                                              \
+    .attention = cuda_attention,                                                      \
+    .add = cuda_add,                                                                  \
+    .upsample2x = cuda_upsample2x,                                                    \
+    .concat_channels = cuda_concat_channels,                                          \
     .paste_faces = cuda_paste_faces,
+
+static const nn_backend cuda_fp16_backend = {
+    .name = "cuda",
+    .storage = NN_STORAGE_FP16,
+    CUDA_OPERATORS
+};
+
+static const nn_backend cuda_bf16_backend = {
+    .name = "cuda-bf16",
+    .storage = NN_STORAGE_BF16,
+    CUDA_OPERATORS
 };
 
 /* Why no GPU can be used, from the runtime's answer to the device count. */
@@ -360,11 +375,13 @@ static int device_error(cudaError_t e, int device, ls_error *err)
     return ls_error_set(err, "cuda:%d: CUDA driver error: %s", device, cudaGetErrorString(e));
 }
 
-const nn_backend *nn_backend_cuda(int device, ls_error *err)
+const nn_backend *nn_backend_cuda(int device, nn_storage storage, ls_error *err)
 {
+    const nn_backend *backend =
+        storage == NN_STORAGE_BF16 ? &cuda_bf16_backend : &cuda_fp16_backend;
     if (open_device >= 0) {
         if (device == open_device)
-            return &cuda_backend;
+            return backend;
         ls_error_set(err, "cuda:%d: this process already uses cuda:%d (one GPU per process)",
                      device, open_device);
         return NULL;
@@ -392,5 +409,5 @@ const nn_backend *nn_backend_cuda(int device, ls_error *err)
         return NULL;
     }
     open_device = thread_device = device;
-    return &cuda_backend;
+    return backend;
 }

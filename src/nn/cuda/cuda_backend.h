@@ -11,9 +11,10 @@
 #include "nn/backend.h"
 #include "util/error.h"
 
-/* The backend of GPU `device` (0 = the first). NULL, with the reason, when
+/* The backend of GPU `device` (0 = the first) storing tensors as `storage`
+ * (NN_STORAGE_FP16 or NN_STORAGE_BF16). NULL, with the reason, when
  * there is no such device, the driver fails, the GPU is older than compute
  * capability 8.0, or the process already uses another GPU (one per process). */
-const nn_backend *nn_backend_cuda(int device, ls_error *err);
+const nn_backend *nn_backend_cuda(int device, nn_storage storage, ls_error *err);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * cuda_conv.c - conv2d on cuDNN (NHWC fp16 with KRSC filters, tensor cores,
- * fp32 accumulation).
+ * cuda_conv.c - conv2d on cuDNN (NHWC fp16 or bf16 with KRSC filters, tensor
+ * cores, fp32 accumulation).
  *
  * cuDNN pads symmetrically and cannot read its input upsampled, so a
  * convolution with upsample2x or with unequal padding first builds its input
@@ -10,14 +10,14 @@
  *
  * The algorithm for a geometry is chosen once per context from cuDNN's
  * heuristics (the first one whose workspace fits CONV_WORKSPACE_MAX) and
- * cached; the workspace comes from the arena. x, w and y are halves; the
- * convolution's compute type is fp32 (cuDNN's pseudo-half configuration:
- * fp32 accumulation, float alpha and beta). The heuristics are asked with
+ * cached; the workspace comes from the arena. x, w and y are fp16 or bf16;
+ * the convolution's compute type is fp32 (cuDNN's pseudo-half and
+ * pseudo-bf16 configurations: fp32 accumulation, float alpha and beta). The heuristics are asked with
  * CUDNN_TENSOR_OP_MATH (tensor cores allowed); the algorithm then runs with
  * the math type cuDNN proposed it with.
  *
  * Epilogue: the bias and a residual that is another buffer are added by one
- * kernel pass over the fp16 result; a residual that is y itself is
+ * kernel pass over the result; a residual that is y itself is
  * accumulated by cuDNN (beta 1).
  */
 #include "nn/cuda/cuda_internal.h"
@@ -59,14 +59,11 @@ static void run_conv(nn_ctx *c, cuda_ctx *s, const void *x, const int64_t xs[4],
     int n = (int)xs[0], ch = (int)xs[1], h = (int)xs[2], wd = (int)xs[3];
     int o = (int)w->shape[0], kh = (int)w->shape[2], kw = (int)w->shape[3];
     int ho = (int)y->shape[2], wo = (int)y->shape[3];
-    DNN_OK(cudnnSetTensor4dDescriptor(s->x_desc, CUDNN_TENSOR_NHWC, CUDA_STORAGE_DNN, n, ch, h,
-                                      wd));
-    DNN_OK(cudnnSetFilter4dDescriptor(s->w_desc, CUDA_STORAGE_DNN, CUDNN_TENSOR_NHWC, o, ch, kh,
-                                      kw));
+    DNN_OK(cudnnSetTensor4dDescriptor(s->x_desc, CUDNN_TENSOR_NHWC, s->dnn_type, n, ch, h, wd));
+    DNN_OK(cudnnSetFilter4dDescriptor(s->w_desc, s->dnn_type, CUDNN_TENSOR_NHWC, o, ch, kh, kw));
     DNN_OK(cudnnSetConvolution2dDescriptor(s->conv_desc, pad_h, pad_w, stride_h, stride_w, 1, 1,
                                            CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    DNN_OK(cudnnSetTensor4dDescriptor(s->y_desc, CUDNN_TENSOR_NHWC, CUDA_STORAGE_DNN, n, o, ho,
-                                      wo));
+    DNN_OK(cudnnSetTensor4dDescriptor(s->y_desc, CUDNN_TENSOR_NHWC, s->dnn_type, n, o, ho, wo));
     const int key[13] = { n, ch, h, wd, o, kh, kw, pad_h, pad_w, stride_h, stride_w, ho, wo };
     const cuda_conv_plan *plan = find_plan(s, key);
     DNN_OK(cudnnSetConvolutionMathType(s->conv_desc, plan->math));
@@ -83,7 +80,7 @@ static void run_conv(nn_ctx *c, cuda_ctx *s, const void *x, const int64_t xs[4],
     nn_arena_release(c->arena, mark);
     const void *res = residual && !accumulate ? residual->data : NULL;
     if (b || res)
-        cuda_run_bias_residual(s->stream, y->data, b ? b->data : NULL, res, nn_numel(y), o);
+        cuda_run_bias_residual(s->queue, y->data, b ? b->data : NULL, res, nn_numel(y), o);
 }
 
 static int min_int(int a, int b)
@@ -109,8 +106,8 @@ void cuda_conv2d(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_ten
     int64_t wp = (x->shape[3] << up) + left + (p->pad_right - pad_w);
     int64_t xs[4] = { x->shape[0], x->shape[1], hp, wp };
     nn_arena_mark mark = nn_arena_get_mark(c->arena);
-    void *xp = nn_arena_alloc(c->arena, (xs[0] * xs[1] * hp * wp + 1) / 2);   /* halves */
-    cuda_run_conv_input(s->stream, x->data, xp, xs[0], x->shape[2], x->shape[3], xs[1], up, top,
+    void *xp = nn_arena_alloc(c->arena, (xs[0] * xs[1] * hp * wp + 1) / 2);   /* 2-byte */
+    cuda_run_conv_input(s->queue.stream, x->data, xp, xs[0], x->shape[2], x->shape[3], xs[1], up, top,
                         left, hp, wp);
     run_conv(c, s, xp, xs, w, b, pad_h, pad_w, p->stride_h, p->stride_w, residual, y);
     nn_arena_release(c->arena, mark);

@@ -1,12 +1,12 @@
 /*
- * cuda_gemm.c - linear and attention on cuBLAS (fp16 inputs on the tensor
- * cores, fp32 accumulation).
+ * cuda_gemm.c - linear and attention on cuBLAS (fp16 or bf16 inputs on the
+ * tensor cores, fp32 accumulation).
  *
  * cuBLAS is column-major: a row-major matrix R (m x n, row stride ld) is the
  * column-major matrix R^T with the same ld, so the row-major product
  * Y = X W^T is computed as the column-major Y^T = W X^T (W transposed).
  *
- * linear: one GEMM into y (halves), then the epilogue kernel adds the bias
+ * linear: one GEMM into y, then the epilogue kernel adds the bias
  * and the residual in one pass over y (a residual that is y itself is
  * accumulated by the GEMM with beta = 1 instead).
  *
@@ -17,7 +17,7 @@
  * batched GEMM over the heads gives the fp32 scores S[h] = q_h k_h^T /
  * sqrt(d) (a head is a column slice of the (L, C) tensor: stride d between
  * heads, leading dimension C), a kernel turns each row into its softmax,
- * written as fp16 probabilities P, and a second batched GEMM writes
+ * written as probabilities P in the tensors' format, and a second batched GEMM writes
  * out_h = P[h] v_h straight into the head's columns of out. The band keeps
  * the scores and probabilities under ATTN_SCRATCH_BYTES.
  */
@@ -36,12 +36,12 @@ void cuda_linear(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_ten
     int accumulate = residual && residual->data == y->data;
     float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
     BLAS_OK(cublasGemmEx(s->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)n, (int)m, (int)k, &one,
-                         w->data, CUDA_STORAGE_BLAS, (int)k, x->data, CUDA_STORAGE_BLAS, (int)k,
-                         &beta, y->data, CUDA_STORAGE_BLAS, (int)n, CUDA_GEMM_COMPUTE,
+                         w->data, s->blas_type, (int)k, x->data, s->blas_type, (int)k, &beta,
+                         y->data, s->blas_type, (int)n, CUDA_GEMM_COMPUTE,
                          CUBLAS_GEMM_DEFAULT));
     const void *res = residual && !accumulate ? residual->data : NULL;
     if (b || res)
-        cuda_run_bias_residual(s->stream, y->data, b ? b->data : NULL, res, m * n, n);
+        cuda_run_bias_residual(s->queue, y->data, b ? b->data : NULL, res, m * n, n);
 }
 
 void cuda_attention(nn_ctx *c, const nn_tensor *q, const nn_tensor *k, const nn_tensor *v,
@@ -51,11 +51,11 @@ void cuda_attention(nn_ctx *c, const nn_tensor *q, const nn_tensor *k, const nn_
     int64_t batch = q->shape[0], lq = q->shape[1], lk = k->shape[1], ch = q->shape[2];
     int64_t d = ch / heads;
     if (lk <= ATTN_FUSED_MAX_KEYS && d <= CUDA_ATTENTION_FUSED_MAX_D) {
-        cuda_run_attention_fused(s->stream, q->data, k->data, v->data, out->data, batch, lq, lk,
+        cuda_run_attention_fused(s->queue, q->data, k->data, v->data, out->data, batch, lq, lk,
                                  ch, heads);
         return;
     }
-    /* a query row takes heads * lk scores (float) and as many probabilities (half) */
+    /* a query row takes heads * lk scores (float) and as many probabilities (2 bytes) */
     int64_t row_bytes = heads * lk * (int64_t)(sizeof(float) + sizeof(uint16_t));
     int64_t band = ATTN_SCRATCH_BYTES / row_bytes;
     band = band < 1 ? 1 : band > lq ? lq : band;
@@ -75,14 +75,14 @@ void cuda_attention(nn_ctx *c, const nn_tensor *q, const nn_tensor *k, const nn_
             /* S[h] (rows x lk) = q_h k_h^T * scale: column-major S^T = k_h^T' q_h^T */
             BLAS_OK(cublasGemmStridedBatchedEx(
                 s->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)lk, (int)rows, (int)d, &scale, kn,
-                CUDA_STORAGE_BLAS, (int)ch, d, qn, CUDA_STORAGE_BLAS, (int)ch, d, &zero, scores,
+                s->blas_type, (int)ch, d, qn, s->blas_type, (int)ch, d, &zero, scores,
                 CUDA_R_32F, (int)lk, rows * lk, heads, CUDA_GEMM_COMPUTE, CUBLAS_GEMM_DEFAULT));
-            cuda_run_softmax_rows(s->stream, scores, probs, heads * rows, lk);
+            cuda_run_softmax_rows(s->queue, scores, probs, heads * rows, lk);
             /* out_h (rows x d) = P[h] v_h: column-major out_h^T = v_h^T P^T */
             BLAS_OK(cublasGemmStridedBatchedEx(
                 s->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)d, (int)rows, (int)lk, &one, vn,
-                CUDA_STORAGE_BLAS, (int)ch, d, probs, CUDA_STORAGE_BLAS, (int)lk, rows * lk,
-                &zero, on, CUDA_STORAGE_BLAS, (int)ch, d, heads, CUDA_GEMM_COMPUTE,
+                s->blas_type, (int)ch, d, probs, s->blas_type, (int)lk, rows * lk, &zero, on,
+                s->blas_type, (int)ch, d, heads, CUDA_GEMM_COMPUTE,
                 CUBLAS_GEMM_DEFAULT));
         }
     }

@@ -3,14 +3,17 @@
  * state, error checks and the operators (C files; the kernels are in
  * cuda_kernels.h).
  *
- * Precision: tensors, weights included, are IEEE fp16 in device memory
- * (elem_bytes 2); the host converts inputs to halves before uploading them
- * and results back to fp32 after downloading them (nn/half.h). GEMMs and
- * convolutions run on the tensor cores with fp16 inputs and fp32
- * accumulation; norms (their statistics), softmax, activations and the
- * other kernels load halves, compute in fp32 and round once on the store.
- * The range is fp16's: an activation beyond 65504 overflows to infinity,
- * as it does in PyTorch's fp16 inference, which MuseTalk and LiveTalking run.
+ * Precision: tensors, weights included, are 2-byte elements in device
+ * memory, IEEE fp16 (the "cuda" backend, as MuseTalk and LiveTalking run
+ * PyTorch) or bfloat16 ("cuda-bf16"); the host converts inputs before
+ * uploading them and results back to fp32 after downloading them
+ * (nn/half.h, nn/bfloat16.h). GEMMs and convolutions run on the tensor
+ * cores with 2-byte inputs and fp32 accumulation; norms (their
+ * statistics), softmax, activations and the other kernels load elements,
+ * compute in fp32 and round once on the store. fp16 has 11 significant bits
+ * and overflows beyond 65504, as in PyTorch's fp16 inference; bf16 has 8
+ * bits and fp32's range, for weights or inputs whose activations outgrow
+ * fp16.
  *
  * Layout: the backend is channels-last (backend.h): spatial tensors are
  * NHWC and convolution weights KRSC (O, kh, kw, C), the layout cuDNN's
@@ -29,8 +32,6 @@
 #include "nn/cuda/cuda_kernels.h"
 #include "nn/nn.h"
 
-#define CUDA_STORAGE_BLAS CUDA_R_16F
-#define CUDA_STORAGE_DNN CUDNN_DATA_HALF
 #define CUDA_GEMM_COMPUTE CUBLAS_COMPUTE_32F
 
 /* Convolution algorithm chosen once per geometry and context. */
@@ -48,7 +49,9 @@ typedef struct cuda_conv_plan {
 #define CUDA_BLAS_WORKSPACE ((size_t)32 << 20)
 
 typedef struct cuda_ctx {
-    cudaStream_t stream;
+    cuda_queue queue;                /* the context's stream, the backend's element format */
+    cudaDataType_t blas_type;        /* that format for cuBLAS */
+    cudnnDataType_t dnn_type;        /* and for cuDNN */
     void *blas_workspace;
     cublasHandle_t blas;
     cudnnHandle_t dnn;

@@ -14,9 +14,9 @@
  * padded to d + 1 floats, so the 32 lanes reading 32 different keys at the
  * same column hit 32 different banks.
  *
- * q, k, v and out are fp16 in memory; everything between is fp32 on the
- * CUDA cores (the scaled query, scores, softmax, accumulators), and each
- * output is rounded to half once, at the end. For a few dozen keys (cross
+ * q, k, v and out hold 2-byte elements (fp16 or bf16) in memory; everything
+ * between is fp32 on the CUDA cores (the scaled query, scores, softmax,
+ * accumulators), and each output is rounded once, at the end. For a few dozen keys (cross
  * attention over the audio tokens, the self-attention of the smallest
  * feature maps) this beats two GEMMs and a softmax pass through memory;
  * longer sequences take the cuBLAS path (cuda_gemm.c).
@@ -25,8 +25,8 @@
 
 #include "nn/cuda/attention_math.h"
 #include "nn/cuda/cuda_kernels.h"
-#include "nn/cuda/half.cuh"
 #include "nn/cuda/launch.cuh"
+#include "nn/cuda/storage.cuh"
 
 #define ATT_WARPS 8
 #define ATT_TILE 32
@@ -48,9 +48,9 @@ static __device__ __forceinline__ float warp_sum(float v)
 }
 
 /* Grid (row blocks, heads, batch); ATT_WARPS * 32 threads. */
-__global__ void attention_fused_kernel(const __half *q, const __half *k, const __half *v,
-                                       __half *out, int64_t lq, int64_t lk, int64_t ch, int d,
-                                       float scale)
+template <typename S>
+__global__ void attention_fused_kernel(const S *q, const S *k, const S *v, S *out, int64_t lq,
+                                       int64_t lk, int64_t ch, int d, float scale)
 {
     const int key_stride = d + 1;
     float *keys = dynamic_shared_floats();           /* (ATT_TILE, d + 1) */
@@ -61,7 +61,7 @@ __global__ void attention_fused_kernel(const __half *q, const __half *k, const _
     const int64_t n = blockIdx.z, head = blockIdx.y;
     const int64_t row = (int64_t)blockIdx.x * ATT_WARPS + warp;
     const int active = row < lq;
-    const __half *kn = k + n * lk * ch + head * d, *vn = v + n * lk * ch + head * d;
+    const S *kn = k + n * lk * ch + head * d, *vn = v + n * lk * ch + head * d;
     if (active)
         for (int e = lane; e < d; e += 32)
             query[e] = load(q, (n * lq + row) * ch + head * d + e) * scale;
@@ -106,7 +106,7 @@ __global__ void attention_fused_kernel(const __half *q, const __half *k, const _
     }
     if (!active)
         return;
-    __half *o = out + (n * lq + row) * ch + head * d;
+    S *o = out + (n * lq + row) * ch + head * d;
     for (int i = 0; i < ATT_PER_LANE; i++) {
         int e = lane + 32 * i;
         if (e < d)
@@ -114,13 +114,17 @@ __global__ void attention_fused_kernel(const __half *q, const __half *k, const _
     }
 }
 
-extern "C" void cuda_run_attention_fused(cudaStream_t s, const void *q, const void *k,
+extern "C" void cuda_run_attention_fused(cuda_queue queue, const void *q, const void *k,
                                          const void *v, void *out, int64_t batch, int64_t lq,
                                          int64_t lk, int64_t ch, int heads)
 {
     int d = (int)(ch / heads);
     size_t shared = (size_t)(ATT_TILE * (d + 1) + ATT_TILE * d + ATT_WARPS * d) * sizeof(float);
     dim3 grid((unsigned)((lq + ATT_WARPS - 1) / ATT_WARPS), (unsigned)heads, (unsigned)batch);
-    LS_LAUNCH(attention_fused_kernel, grid, ATT_WARPS * 32, shared, s)(
-        halves(q), halves(k), halves(v), halves(out), lq, lk, ch, d, 1.0f / sqrtf((float)d));
+    with_storage(queue, [&](auto element) {
+        using S = decltype(element);
+        LS_LAUNCH(grid, ATT_WARPS * 32, shared, queue.stream, attention_fused_kernel<S>)(
+            elements<S>(q), elements<S>(k), elements<S>(v), elements<S>(out), lq, lk, ch, d,
+            1.0f / sqrtf((float)d));
+    });
 }

@@ -19,15 +19,16 @@
  * LayerNorm: one block per row; the mean, then the mean squared deviation
  * from it (two passes over the row, which stays in L1/L2). Softmax: one
  * block per row of fp32 scores; the maximum, the sum of exp(x - max), then
- * the probabilities written as halves.
+ * the probabilities written in the tensors' format.
  *
- * Tensors (x, y, gamma, beta) are fp16; every statistic, the normalization
- * and the activation are computed in fp32 (half.cuh).
+ * Tensors (x, y, gamma, beta) hold 2-byte elements of type S (fp16 or
+ * bf16); every statistic, the normalization and the activation are computed
+ * in fp32 (storage.cuh).
  */
 #include "nn/cuda/activation.cuh"
 #include "nn/cuda/cuda_kernels.h"
-#include "nn/cuda/half.cuh"
 #include "nn/cuda/launch.cuh"
+#include "nn/cuda/storage.cuh"
 
 #define THREADS 256
 #define WARPS (THREADS / 32)
@@ -116,14 +117,15 @@ __device__ __forceinline__ void welford_add(moments *m, float v)
 
 /* grid (chunks, batch): partial[(n * chunks + chunk) * channels + c] = the
  * moments of channel c over the chunk's pixels of image n. */
-__global__ void gn_channel_moments_kernel(const __half *x, moments *partial, int64_t spatial,
+template <typename S>
+__global__ void gn_channel_moments_kernel(const S *x, moments *partial, int64_t spatial,
                                           int channels, int64_t chunk_pixels)
 {
     __shared__ moments lane_part[THREADS];
     int t = (int)threadIdx.x;
     int64_t n = blockIdx.y, p0 = (int64_t)blockIdx.x * chunk_pixels;
     int64_t p1 = p0 + chunk_pixels < spatial ? p0 + chunk_pixels : spatial;
-    const __half *img = x + n * spatial * channels;
+    const S *img = x + n * spatial * channels;
     moments *out = partial + (n * gridDim.x + blockIdx.x) * channels;
     if (channels >= THREADS) {
         /* a thread per channel, each reading its channel of every pixel */
@@ -152,9 +154,10 @@ __global__ void gn_channel_moments_kernel(const __half *x, moments *partial, int
 
 /* grid (groups, batch): scale_shift[(n * channels + c) * 2 + {0, 1}] of the
  * group's channels from their moments over all chunks. */
+template <typename S>
 __global__ void gn_group_stats_kernel(const moments *partial, int chunks, int channels,
-                                      int groups, const __half *gamma, const __half *beta,
-                                      float eps, float *scale_shift)
+                                      int groups, const S *gamma, const S *beta, float eps,
+                                      float *scale_shift)
 {
     __shared__ float stats[2];
     int64_t n = blockIdx.y;
@@ -180,13 +183,13 @@ __global__ void gn_group_stats_kernel(const moments *partial, int chunks, int ch
 
 /* grid (blocks, batch): y = act(x * scale + shift) over image blockIdx.y,
  * W adjacent values (channels) per step */
-template <int W>
-__global__ void gn_apply_kernel(const __half *x, __half *y, const float *scale_shift,
-                                int64_t image, int channels, int act)
+template <int W, typename S>
+__global__ void gn_apply_kernel(const S *x, S *y, const float *scale_shift, int64_t image,
+                                int channels, int act)
 {
     int64_t n = blockIdx.y;
-    const __half *src = x + n * image;
-    __half *dst = y + n * image;
+    const S *src = x + n * image;
+    S *dst = y + n * image;
     const float *ss = scale_shift + n * channels * 2;
     for (int64_t i = ((int64_t)blockIdx.x * THREADS + threadIdx.x) * W; i < image;
          i += (int64_t)gridDim.x * THREADS * W) {
@@ -201,11 +204,12 @@ __global__ void gn_apply_kernel(const __half *x, __half *y, const float *scale_s
 
 /* --- LayerNorm and softmax --------------------------------------------------- */
 
-__global__ void layer_norm_kernel(const __half *x, __half *y, const __half *gamma,
-                                  const __half *beta, int64_t d, float eps)
+template <typename S>
+__global__ void layer_norm_kernel(const S *x, S *y, const S *gamma, const S *beta, int64_t d,
+                                  float eps)
 {
-    const __half *src = x + (int64_t)blockIdx.x * d;
-    __half *dst = y + (int64_t)blockIdx.x * d;
+    const S *src = x + (int64_t)blockIdx.x * d;
+    S *dst = y + (int64_t)blockIdx.x * d;
     float sum = 0.0f;
     for (int64_t i = threadIdx.x; i < d; i += THREADS)
         sum += load(src, i);
@@ -220,10 +224,11 @@ __global__ void layer_norm_kernel(const __half *x, __half *y, const __half *gamm
         store(dst, i, (load(src, i) - mean) * rstd * load(gamma, i) + load(beta, i));
 }
 
-__global__ void softmax_kernel(const float *scores, __half *probs, int64_t n)
+template <typename S>
+__global__ void softmax_kernel(const float *scores, S *probs, int64_t n)
 {
     const float *row = scores + (int64_t)blockIdx.x * n;
-    __half *out = probs + (int64_t)blockIdx.x * n;
+    S *out = probs + (int64_t)blockIdx.x * n;
     float max = -INFINITY;
     for (int64_t i = threadIdx.x; i < n; i += THREADS)
         max = fmaxf(max, row[i]);
@@ -251,41 +256,53 @@ int64_t cuda_group_norm_scratch(int64_t batch, int64_t channels, int64_t spatial
     return batch * channels * (gn_chunks(spatial) * MOMENT_FLOATS + 2);
 }
 
-void cuda_run_group_norm(cudaStream_t s, const void *x, void *y, const void *gamma,
+void cuda_run_group_norm(cuda_queue queue, const void *x, void *y, const void *gamma,
                          const void *beta, int64_t batch, int64_t channels, int64_t spatial,
                          int groups, float eps, int act, float *scratch)
 {
     int64_t chunks = gn_chunks(spatial), chunk_pixels = (spatial + chunks - 1) / chunks;
     moments *partial = (moments *)scratch;
     float *scale_shift = scratch + batch * channels * chunks * MOMENT_FLOATS;
-    LS_LAUNCH(gn_channel_moments_kernel, dim3((unsigned)chunks, (unsigned)batch), THREADS, 0, s)(
-        halves(x), partial, spatial, (int)channels, chunk_pixels);
-    LS_LAUNCH(gn_group_stats_kernel, dim3((unsigned)groups, (unsigned)batch), THREADS, 0, s)(
-        partial, (int)chunks, (int)channels, groups, halves(gamma), halves(beta), eps,
-        scale_shift);
     int w = vector_width(channels, x, y, NULL);
     int64_t image = spatial * channels, blocks = (image / w + THREADS - 1) / THREADS;
     dim3 apply_grid((unsigned)(blocks < MAX_BLOCKS ? blocks : MAX_BLOCKS), (unsigned)batch);
-    if (w == 8)
-        LS_LAUNCH(gn_apply_kernel<8>, apply_grid, THREADS, 0, s)(halves(x), halves(y), scale_shift,
-                                                                 image, (int)channels, act);
-    else
-        LS_LAUNCH(gn_apply_kernel<1>, apply_grid, THREADS, 0, s)(halves(x), halves(y), scale_shift,
-                                                                 image, (int)channels, act);
+    cudaStream_t s = queue.stream;
+    with_storage(queue, [&](auto element) {
+        using S = decltype(element);
+        LS_LAUNCH(dim3((unsigned)chunks, (unsigned)batch), THREADS, 0, s,
+                  gn_channel_moments_kernel<S>)(elements<S>(x), partial, spatial, (int)channels,
+                                                chunk_pixels);
+        LS_LAUNCH(dim3((unsigned)groups, (unsigned)batch), THREADS, 0, s,
+                  gn_group_stats_kernel<S>)(partial, (int)chunks, (int)channels, groups,
+                                            elements<S>(gamma), elements<S>(beta), eps,
+                                            scale_shift);
+        if (w == 8)
+            LS_LAUNCH(apply_grid, THREADS, 0, s, gn_apply_kernel<8, S>)(
+                elements<S>(x), elements<S>(y), scale_shift, image, (int)channels, act);
+        else
+            LS_LAUNCH(apply_grid, THREADS, 0, s, gn_apply_kernel<1, S>)(
+                elements<S>(x), elements<S>(y), scale_shift, image, (int)channels, act);
+    });
 }
 
-void cuda_run_layer_norm(cudaStream_t s, const void *x, void *y, const void *gamma,
+void cuda_run_layer_norm(cuda_queue queue, const void *x, void *y, const void *gamma,
                          const void *beta, int64_t rows, int64_t d, float eps)
 {
-    LS_LAUNCH(layer_norm_kernel, (unsigned)rows, THREADS, 0, s)(halves(x), halves(y),
-                                                                halves(gamma), halves(beta), d,
-                                                                eps);
+    with_storage(queue, [&](auto element) {
+        using S = decltype(element);
+        LS_LAUNCH((unsigned)rows, THREADS, 0, queue.stream, layer_norm_kernel<S>)(
+            elements<S>(x), elements<S>(y), elements<S>(gamma), elements<S>(beta), d, eps);
+    });
 }
 
-void cuda_run_softmax_rows(cudaStream_t s, const float *scores, void *probs, int64_t rows,
+void cuda_run_softmax_rows(cuda_queue queue, const float *scores, void *probs, int64_t rows,
                            int64_t n)
 {
-    LS_LAUNCH(softmax_kernel, (unsigned)rows, THREADS, 0, s)(scores, halves(probs), n);
+    with_storage(queue, [&](auto element) {
+        using S = decltype(element);
+        LS_LAUNCH((unsigned)rows, THREADS, 0, queue.stream, softmax_kernel<S>)(
+            scores, elements<S>(probs), n);
+    });
 }
 
 }

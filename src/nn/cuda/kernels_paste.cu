@@ -2,20 +2,22 @@
  * kernels_paste.cu - the paste-back of one generated face into one frame:
  * one thread per frame pixel writes its three bytes, copied from the avatar
  * frame outside the face box and computed by paste_math.h inside it (the
- * face's bytes, bilinear resize and mask blend, all from the VAE's fp16
- * output widened to float, so the face never exists as bytes in memory).
+ * face's bytes, bilinear resize and mask blend, all from the VAE's output,
+ * fp16 or bf16, widened to float, so the face never exists as bytes in
+ * memory).
  */
 #include <stdint.h>
 
 #include "nn/cuda/cuda_kernels.h"
-#include "nn/cuda/half.cuh"
 #include "nn/cuda/launch.cuh"
 #include "nn/cuda/paste_math.h"
+#include "nn/cuda/storage.cuh"
 
 #define BLOCK_X 32
 #define BLOCK_Y 8
 
-__global__ void paste_kernel(const __half *face, int face_h, int face_w, const uint8_t *frame,
+template <typename S>
+__global__ void paste_kernel(const S *face, int face_h, int face_w, const uint8_t *frame,
                              uint8_t *out, int width, int height, const uint8_t *mask,
                              int mask_width, int mask_x, int mask_y, int x1, int y1, int x2,
                              int y2)
@@ -37,14 +39,17 @@ __global__ void paste_kernel(const __half *face, int face_h, int face_w, const u
         out[at + c] = (uint8_t)paste_byte(face, face_w, tx, ty, c, m, frame[at + c]);
 }
 
-extern "C" void cuda_run_paste(cudaStream_t s, const void *face, int face_h, int face_w,
+extern "C" void cuda_run_paste(cuda_queue queue, const void *face, int face_h, int face_w,
                                const uint8_t *frame, uint8_t *out, int width, int height,
                                const uint8_t *mask, int mask_width, int mask_x, int mask_y,
                                int x1, int y1, int x2, int y2)
 {
     dim3 block(BLOCK_X, BLOCK_Y);
     dim3 grid((width + BLOCK_X - 1) / BLOCK_X, (height + BLOCK_Y - 1) / BLOCK_Y);
-    LS_LAUNCH(paste_kernel, grid, block, 0, s)(halves(face), face_h, face_w, frame, out, width,
-                                               height, mask, mask_width, mask_x, mask_y, x1, y1,
-                                               x2, y2);
+    with_storage(queue, [&](auto element) {
+        using S = decltype(element);
+        LS_LAUNCH(grid, block, 0, queue.stream, paste_kernel<S>)(
+            elements<S>(face), face_h, face_w, frame, out, width, height, mask, mask_width,
+            mask_x, mask_y, x1, y1, x2, y2);
+    });
 }

@@ -4,19 +4,20 @@
  * upsampling, channel concatenation and the input builder of padded or
  * upsampled convolutions.
  *
- * Tensors are fp16: the arithmetic kernels compute in fp32 between load and
- * store (half.cuh), the data-movement kernels copy halves as they are.
+ * Tensors hold 2-byte elements (fp16 or bf16): the arithmetic kernels,
+ * templates over the element type S, compute in fp32 between load and store
+ * (storage.cuh), the data-movement kernels copy elements as they are.
  * Spatial tensors are channels-last (N, H, W, C) (cuda_internal.h): a
  * pixel's channels are contiguous, so the data-movement kernels read and
  * write runs of channels, 8 channels per 16-byte access where the channel
- * counts allow (half.cuh), as the bias/residual epilogue does. Kernels are
+ * counts allow (storage.cuh), as the bias/residual epilogue does. Kernels are
  * grid-stride loops over 64-bit indices, launched with enough blocks to fill
  * the GPU (capped: each thread then takes several elements).
  */
 #include "nn/cuda/activation.cuh"
 #include "nn/cuda/cuda_kernels.h"
-#include "nn/cuda/half.cuh"
 #include "nn/cuda/launch.cuh"
+#include "nn/cuda/storage.cuh"
 
 #define THREADS 256
 #define MAX_BLOCKS 65535
@@ -31,30 +32,32 @@ static unsigned blocks_for(int64_t n)
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n);                \
          i += (int64_t)gridDim.x * blockDim.x)
 
-__global__ void activation_kernel(const __half *x, __half *y, int64_t n, int act)
+template <typename S>
+__global__ void activation_kernel(const S *x, S *y, int64_t n, int act)
 {
     GRID_STRIDE(i, n) store(y, i, apply_act(load(x, i), act));
 }
 
-__global__ void geglu_kernel(const __half *x, __half *y, int64_t rows, int64_t f)
+template <typename S>
+__global__ void geglu_kernel(const S *x, S *y, int64_t rows, int64_t f)
 {
     GRID_STRIDE(i, rows * f)
     {
         int64_t r = i / f, j = i % f;
-        const __half *row = x + r * 2 * f;
+        const S *row = x + r * 2 * f;
         store(y, i, load(row, j) * apply_act(load(row, f + j), 2));
     }
 }
 
-__global__ void add_kernel(const __half *a, const __half *b, __half *y, int64_t n)
+template <typename S>
+__global__ void add_kernel(const S *a, const S *b, S *y, int64_t n)
 {
     GRID_STRIDE(i, n) store(y, i, load(a, i) + load(b, i));
 }
 
 /* y += b[channel] + res, W adjacent values (channels) per step */
-template <int W>
-__global__ void bias_residual_kernel(__half *y, const __half *b, const __half *res, int64_t n,
-                                     int64_t channels)
+template <int W, typename S>
+__global__ void bias_residual_kernel(S *y, const S *b, const S *res, int64_t n, int64_t channels)
 {
     for (int64_t i = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) * W; i < n;
          i += (int64_t)gridDim.x * blockDim.x * W) {
@@ -74,8 +77,8 @@ __global__ void bias_residual_kernel(__half *y, const __half *b, const __half *r
     }
 }
 
-/* The data-movement kernels copy elements of type T: __half, or uint4 (8
- * halves) where the channel counts are multiples of 8, c then counting
+/* The data-movement kernels copy elements of type T: uint16_t, or uint4 (8
+ * elements) where the channel counts are multiples of 8, c then counting
  * runs of 8 channels. */
 
 /* y (batch, 2h, 2w, c) = x (batch, h, w, c) repeated 2x2 */
@@ -123,30 +126,45 @@ __global__ void conv_input_kernel(const T *x, T *xp, int64_t batch, int64_t h, i
 
 extern "C" {
 
-void cuda_run_activation(cudaStream_t s, const void *x, void *y, int64_t n, int act)
+void cuda_run_activation(cuda_queue queue, const void *x, void *y, int64_t n, int act)
 {
-    LS_LAUNCH(activation_kernel, blocks_for(n), THREADS, 0, s)(halves(x), halves(y), n, act);
+    with_storage(queue, [&](auto element) {
+        using S = decltype(element);
+        LS_LAUNCH(blocks_for(n), THREADS, 0, queue.stream, activation_kernel<S>)(
+            elements<S>(x), elements<S>(y), n, act);
+    });
 }
 
-void cuda_run_geglu(cudaStream_t s, const void *x, void *y, int64_t rows, int64_t f)
+void cuda_run_geglu(cuda_queue queue, const void *x, void *y, int64_t rows, int64_t f)
 {
-    LS_LAUNCH(geglu_kernel, blocks_for(rows * f), THREADS, 0, s)(halves(x), halves(y), rows, f);
+    with_storage(queue, [&](auto element) {
+        using S = decltype(element);
+        LS_LAUNCH(blocks_for(rows * f), THREADS, 0, queue.stream, geglu_kernel<S>)(
+            elements<S>(x), elements<S>(y), rows, f);
+    });
 }
 
-void cuda_run_add(cudaStream_t s, const void *a, const void *b, void *y, int64_t n)
+void cuda_run_add(cuda_queue queue, const void *a, const void *b, void *y, int64_t n)
 {
-    LS_LAUNCH(add_kernel, blocks_for(n), THREADS, 0, s)(halves(a), halves(b), halves(y), n);
+    with_storage(queue, [&](auto element) {
+        using S = decltype(element);
+        LS_LAUNCH(blocks_for(n), THREADS, 0, queue.stream, add_kernel<S>)(
+            elements<S>(a), elements<S>(b), elements<S>(y), n);
+    });
 }
 
-void cuda_run_bias_residual(cudaStream_t s, void *y, const void *b, const void *residual,
+void cuda_run_bias_residual(cuda_queue queue, void *y, const void *b, const void *residual,
                             int64_t n, int64_t channels)
 {
-    if (vector_width(channels, y, residual, NULL) == 8)
-        LS_LAUNCH(bias_residual_kernel<8>, blocks_for(n / 8), THREADS, 0, s)(
-            halves(y), halves(b), halves(residual), n, channels);
-    else
-        LS_LAUNCH(bias_residual_kernel<1>, blocks_for(n), THREADS, 0, s)(
-            halves(y), halves(b), halves(residual), n, channels);
+    with_storage(queue, [&](auto element) {
+        using S = decltype(element);
+        if (vector_width(channels, y, residual, NULL) == 8)
+            LS_LAUNCH(blocks_for(n / 8), THREADS, 0, queue.stream, bias_residual_kernel<8, S>)(
+                elements<S>(y), elements<S>(b), elements<S>(residual), n, channels);
+        else
+            LS_LAUNCH(blocks_for(n), THREADS, 0, queue.stream, bias_residual_kernel<1, S>)(
+                elements<S>(y), elements<S>(b), elements<S>(residual), n, channels);
+    });
 }
 
 void cuda_run_upsample2x(cudaStream_t s, const void *x, void *y, int64_t batch, int64_t h,
@@ -154,11 +172,11 @@ void cuda_run_upsample2x(cudaStream_t s, const void *x, void *y, int64_t batch, 
 {
     if (vector_width(c, x, y, NULL) == 8) {
         c /= 8;
-        LS_LAUNCH(upsample_kernel<uint4>, blocks_for(batch * 4 * h * w * c), THREADS, 0, s)(
-            runs(x), runs(y), batch, h, w, c);
+        LS_LAUNCH(blocks_for(batch * 4 * h * w * c), THREADS, 0, s, upsample_kernel<uint4>)(
+            elements<uint4>(x), elements<uint4>(y), batch, h, w, c);
     } else {
-        LS_LAUNCH(upsample_kernel<__half>, blocks_for(batch * 4 * h * w * c), THREADS, 0, s)(
-            halves(x), halves(y), batch, h, w, c);
+        LS_LAUNCH(blocks_for(batch * 4 * h * w * c), THREADS, 0, s, upsample_kernel<uint16_t>)(
+            elements<uint16_t>(x), elements<uint16_t>(y), batch, h, w, c);
     }
 }
 
@@ -167,11 +185,12 @@ void cuda_run_concat(cudaStream_t s, const void *a, const void *b, void *y, int6
 {
     if (vector_width(ca, a, b, y) == 8 && cb % 8 == 0) {
         ca /= 8, cb /= 8;
-        LS_LAUNCH(concat_kernel<uint4>, blocks_for(pixels * (ca + cb)), THREADS, 0, s)(
-            runs(a), runs(b), runs(y), pixels, ca, cb);
+        LS_LAUNCH(blocks_for(pixels * (ca + cb)), THREADS, 0, s, concat_kernel<uint4>)(
+            elements<uint4>(a), elements<uint4>(b), elements<uint4>(y), pixels, ca, cb);
     } else {
-        LS_LAUNCH(concat_kernel<__half>, blocks_for(pixels * (ca + cb)), THREADS, 0, s)(
-            halves(a), halves(b), halves(y), pixels, ca, cb);
+        LS_LAUNCH(blocks_for(pixels * (ca + cb)), THREADS, 0, s, concat_kernel<uint16_t>)(
+            elements<uint16_t>(a), elements<uint16_t>(b), elements<uint16_t>(y), pixels, ca,
+            cb);
     }
 }
 
@@ -181,11 +200,13 @@ void cuda_run_conv_input(cudaStream_t s, const void *x, void *xp, int64_t batch,
 {
     if (vector_width(c, x, xp, NULL) == 8) {
         c /= 8;
-        LS_LAUNCH(conv_input_kernel<uint4>, blocks_for(batch * hp * wp * c), THREADS, 0, s)(
-            runs(x), runs(xp), batch, h, w, c, up_shift, top, left, hp, wp);
+        LS_LAUNCH(blocks_for(batch * hp * wp * c), THREADS, 0, s, conv_input_kernel<uint4>)(
+            elements<uint4>(x), elements<uint4>(xp), batch, h, w, c, up_shift, top, left, hp,
+            wp);
     } else {
-        LS_LAUNCH(conv_input_kernel<__half>, blocks_for(batch * hp * wp * c), THREADS, 0, s)(
-            halves(x), halves(xp), batch, h, w, c, up_shift, top, left, hp, wp);
+        LS_LAUNCH(blocks_for(batch * hp * wp * c), THREADS, 0, s, conv_input_kernel<uint16_t>)(
+            elements<uint16_t>(x), elements<uint16_t>(xp), batch, h, w, c, up_shift, top, left,
+            hp, wp);
     }
 }
 

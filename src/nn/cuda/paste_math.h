@@ -7,8 +7,9 @@
  * round-to-nearest intrinsic, so nvcc cannot fuse a multiply and an add
  * into one rounding where the host rounds twice; in C they are the plain
  * operators (ISO C11 does not contract them). The face is the backend's
- * tensor, halves on the GPU (widened to float exactly, PASTE_LOAD), floats
- * in C: equal values give equal bytes. The tests' CUDA emulator
+ * tensor: on the GPU fp16 or bf16 (the face functions are templates over
+ * its element type, widened to float exactly), floats in C: equal values
+ * give equal bytes. The tests' CUDA emulator
  * (LS_CUDA_EMULATED) compiles the kernel's side for the CPU, with the
  * intrinsics as the plain operations.
  *
@@ -23,10 +24,10 @@
 #define LS_NN_CUDA_PASTE_MATH_H
 
 #if defined(__CUDACC__) || defined(LS_CUDA_EMULATED)
-#include <cuda_fp16.h>
+#include "nn/cuda/storage.cuh"
 #define PASTE_FN static __device__ __forceinline__
-#define PASTE_FACE __half
-#define PASTE_LOAD(x) __half2float(x)
+#define PASTE_FACE_FN template <typename PASTE_FACE> PASTE_FN
+#define PASTE_LOAD(x) widen(x)
 #define PASTE_MUL_F(a, b) __fmul_rn((a), (b))
 #define PASTE_ADD_F(a, b) __fadd_rn((a), (b))
 #define PASTE_MUL_D(a, b) __dmul_rn((a), (b))
@@ -37,6 +38,7 @@
 #else
 #include <math.h>
 #define PASTE_FN static inline
+#define PASTE_FACE_FN PASTE_FN
 #define PASTE_FACE float
 #define PASTE_LOAD(x) (x)
 #define PASTE_MUL_F(a, b) ((a) * (b))
@@ -79,7 +81,7 @@ PASTE_FN paste_tap paste_bilinear_tap(int d, int src_n, int dst_n)
 /* Byte `bgr` (0 blue .. 2 red) of the face's pixel (y, x); face is RGB in
  * [-1, 1], channels-last (h, w, 3) as the backend keeps the VAE's
  * (3, h, w) output: round(clamp(v / 2 + 0.5, 0, 1) * 255). */
-PASTE_FN int paste_face_byte(const PASTE_FACE *face, int w, int y, int x, int bgr)
+PASTE_FACE_FN int paste_face_byte(const PASTE_FACE *face, int w, int y, int x, int bgr)
 {
     float f = PASTE_LOAD(face[(y * w + x) * 3 + 2 - bgr]);
     float v = PASTE_ADD_F(PASTE_MUL_F(f, 0.5f), 0.5f);
@@ -89,7 +91,7 @@ PASTE_FN int paste_face_byte(const PASTE_FACE *face, int w, int y, int x, int bg
 
 /* The pasted byte: the resized face's byte at the taps, blended with mask
  * value m over the frame's byte `under`. */
-PASTE_FN int paste_byte(const PASTE_FACE *face, int w, paste_tap tx, paste_tap ty, int bgr,
+PASTE_FACE_FN int paste_byte(const PASTE_FACE *face, int w, paste_tap tx, paste_tap ty, int bgr,
                         int m, int under)
 {
     int r0 = paste_face_byte(face, w, ty.s0, tx.s0, bgr) * tx.w0 +
