@@ -1,7 +1,8 @@
 /*
  * bench_half.c - host fp32 <-> fp16 conversion speed (nn/half.h): the array
  * conversions (F16C where the CPU has it) and the single-value functions in
- * a loop, over 16M values, median of REPS runs.
+ * a loop; and fp32 <-> bf16 (nn/bfloat16.h); over 16M values, median of
+ * REPS runs.
  *
  * usage: bench_half [REPS]
  * Prints one line per case: "<case> <seconds>". bench/half.sh pairs it
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "bench_clock.h"
+#include "nn/bfloat16.h"
 #include "nn/half.h"
 
 #define VALUES (1 << 24)
@@ -25,6 +27,16 @@ static void to_half_array(void)
 static void to_float_array(void)
 {
     nn_floats_from_halves(floats, halves, VALUES);
+}
+
+static void to_bf16_array(void)
+{
+    nn_bfloats_from_floats(halves, floats, VALUES);
+}
+
+static void from_bf16_array(void)
+{
+    nn_floats_from_bfloats(floats, halves, VALUES);
 }
 
 static void to_half_single(void)
@@ -72,6 +84,8 @@ int main(int argc, char **argv)
     printf("to_float %.6f\n", median_seconds(to_float_array, reps));
     printf("to_half_single %.6f\n", median_seconds(to_half_single, reps));
     printf("to_float_single %.6f\n", median_seconds(to_float_single, reps));
+    printf("to_bf16 %.6f\n", median_seconds(to_bf16_array, reps));
+    printf("from_bf16 %.6f\n", median_seconds(from_bf16_array, reps));
     free(floats);
     free(halves);
     return 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Host fp32 <-> fp16 conversion of 16M values (what the GPU backend's copies
-# do on the host): lipstream's array conversions (F16C where the CPU has it)
-# and its single-value loop against PyTorch's .half() / .float() on the CPU,
+# Host fp32 <-> fp16 and bf16 conversion of 16M values (what the GPU
+# backend's copies do on the host): lipstream's array conversions (F16C
+# where the CPU has it) and its fp16 single-value loop against PyTorch's
+# .half() / .bfloat16() / .float() on the CPU,
 # one thread each, medians of REPS runs, and the ratio (lipstream's time over
 # PyTorch's, as the other benchmarks print it: below 1, lipstream is faster).
 # usage: bench/half.sh [REPS (default 9)]

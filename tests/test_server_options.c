@@ -102,6 +102,12 @@ int main(void)
           "--device cuda:1 --precision bf16: %s", rc ? err.msg : "wrong values");
     if (rc == 0)
         ls_server_options_free(&o);
+    char *gpu_yaml = write_config("g.yaml", "device: cuda\nprecision: bf16\n");
+    rc = parse(&o, &err, "--config", gpu_yaml, NULL);
+    CHECK(rc == 0 && strcmp(o.device, "cuda") == 0 && strcmp(o.precision, "bf16") == 0,
+          "precision from the config file: %s", rc ? err.msg : "wrong values");
+    if (rc == 0)
+        ls_server_options_free(&o);
     rc = parse(&o, &err, "--precision", "half", NULL);
     expect_error("--precision half", "--precision: unknown precision 'half' (fp16 or bf16)", rc,
                  &err, &o);
@@ -142,7 +148,7 @@ int main(void)
     g_string_free(json, TRUE);
     ls_server_options_free(&o);
 
-    char *files[] = { conf, unknown, nested, bad_int, twice, broken };
+    char *files[] = { conf, unknown, nested, bad_int, twice, broken, gpu_yaml };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         g_unlink(files[i]);
         g_free(files[i]);

@@ -1,11 +1,12 @@
 /*
  * half.h - IEEE 754 binary16 ("half", fp16) to and from fp32 on the host.
  *
- * A backend that keeps tensors as halves (backend.h's elem_bytes 2) gets its
- * inputs converted here and its results converted back. fp32 -> fp16 rounds
- * to nearest, ties to even, as CUDA's __float2half_rn and PyTorch's .half():
- * magnitudes from 65520 up become infinity, those below the smallest
- * subnormal's half (2^-25) become a signed zero, NaN stays NaN (quiet).
+ * A backend that keeps tensors as halves (backend.h's storage
+ * NN_STORAGE_FP16) gets its inputs converted here and its results converted
+ * back. fp32 -> fp16 rounds to nearest, ties to even, as CUDA's
+ * __float2half_rn and PyTorch's .half(): magnitudes from 65520 up become
+ * infinity, those below the smallest subnormal's half (2^-25) become a
+ * signed zero, NaN stays NaN (quiet).
  * fp16 -> fp32 is exact.
  */
 #ifndef LS_NN_HALF_H
