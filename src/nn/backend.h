@@ -6,8 +6,8 @@
  * The CPU backend (nn/cpu/) implements the table with OpenBLAS and OpenMP; a
  * GPU backend implements the same table over device memory. Tensors are
  * contiguous and row-major, their elements fp32 or, on a GPU, 2-byte fp16
- * or bf16 (see storage); outputs are preallocated by
- * the caller and never alias inputs unless an operator says it allows it.
+ * or bf16 (see storage); outputs are preallocated by the caller and never
+ * alias inputs unless an operator says it allows it.
  *
  * Fused epilogues: where an operator takes `residual`, it computes
  * y = op(x) + residual (residual may be NULL, and may alias y).
