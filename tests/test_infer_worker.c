@@ -15,7 +15,10 @@
  *  - back-pressure without waiting: a client at its bound is refused, never
  *    exceeds it, and is accepted again after a job finishes;
  *  - cancelling a queued job (nothing rendered, taken back in order) and
- *    freeing a client with jobs queued.
+ *    freeing a client with jobs queued;
+ *  - the warm-up: the worker starts with a batch of zero frames rendered
+ *    (timed, not counted), and the faces above must still equal direct
+ *    renders (the warm-up leaves the model's results alone).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -246,11 +249,17 @@ int main(int argc, char **argv)
         return 1;
     }
     ls_infer_config cf = { .batch_size = BATCH, .latent_channels = 8, .latent_height = 8,
-                           .latent_width = 8, .tokens = 10, .dim = 16 };
+                           .latent_width = 8, .tokens = 10, .dim = 16, .warm_up = 1 };
     if (ls_infer_worker_new(model, &cf, &worker, &err) != 0) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
+    ls_infer_stats started;
+    ls_infer_worker_stats(worker, &started);
+    printf("warm-up: %.3f s\n", started.warm_up_s);
+    CHECK(started.warm_up_s > 0 && started.frames == 0 && started.batches == 0,
+          "warm-up %.3f s, %lld frames, %lld batches counted", started.warm_up_s,
+          (long long)started.frames, (long long)started.batches);
     int face_h, face_w;
     ls_infer_face_shape(worker, &face_h, &face_w);
     face_bytes = (int64_t)face_h * face_w * 3;

@@ -229,6 +229,26 @@ static void *worker_main(void *arg)
 
 /* --- the worker ----------------------------------------------------------- */
 
+/* One batch of batch_size zero frames through the model (ls_infer_worker_new),
+ * the arena then merged into one block at its peak. */
+static void warm_up(ls_infer_worker *w)
+{
+    const ls_infer_config *cf = &w->config;
+    double start = ls_monotonic_s();
+    memset(w->latents, 0, (size_t)cf->batch_size * w->latent_floats * sizeof *w->latents);
+    memset(w->chunks, 0, (size_t)cf->batch_size * w->chunk_floats * sizeof *w->chunks);
+    nn_tensor latents = nn_view4(w->latents, cf->batch_size, cf->latent_channels,
+                                 cf->latent_height, cf->latent_width);
+    nn_tensor audio = nn_view3(w->chunks, cf->batch_size, cf->tokens, cf->dim);
+    nn_ctx *c = w->ctx;
+    nn_arena_mark mark = nn_arena_get_mark(c->arena);
+    ls_musetalk_generate(w->model, c, &latents, &audio);
+    c->be->synchronize(c);
+    nn_arena_release(c->arena, mark);
+    nn_arena_reset(c->arena);
+    w->stats.warm_up_s = ls_monotonic_s() - start;
+}
+
 int ls_infer_worker_new(const ls_musetalk *m, const ls_infer_config *config,
                         ls_infer_worker **out, ls_error *err)
 {
@@ -268,6 +288,8 @@ int ls_infer_worker_new(const ls_musetalk *m, const ls_infer_config *config,
         ls_infer_worker_free(w);
         return ls_error_set(err, "inference worker: out of memory");
     }
+    if (cf->warm_up)
+        warm_up(w);
     w->started = pthread_create(&w->thread, NULL, worker_main, w) == 0;
     if (!w->started) {
         ls_infer_worker_free(w);

@@ -47,6 +47,8 @@ typedef struct ls_infer_config {
     int tokens, dim;              /* audio chunk shape: (50, 384) for whisper-tiny */
     int paste;                    /* 1: paste the faces into their avatar frames on the
                                      device; jobs get whole frames back (see ls_infer_job) */
+    int warm_up;                  /* 1: render one batch of batch_size zero frames before
+                                     starting (see ls_infer_worker_new) */
 } ls_infer_config;
 
 typedef struct ls_infer_job {
@@ -92,6 +94,7 @@ typedef struct ls_infer_stats {
     int64_t jobs;             /* jobs submitted */
     int largest_batch;
     double busy_s;            /* seconds spent rendering */
+    double warm_up_s;         /* seconds the warm-up took (0: none) */
     double fps;               /* frames / busy_s: the inference throughput */
     double recent_fps;        /* frames rendered per second over the window */
     double busy_fraction;     /* of the window spent rendering */
@@ -101,7 +104,13 @@ typedef struct ls_infer_stats {
     int nrecent;
 } ls_infer_stats;
 
-/* Starts the worker thread; checks that the config fits the model. */
+/* Starts the worker thread; checks that the config fits the model. With
+ * warm_up, first renders one batch of batch_size frames of zeros (not
+ * counted as rendered), so that the first session's first batch finds the
+ * device's activation memory grown to its peak, its convolution algorithms
+ * chosen and its kernels loaded, instead of paying for them (a GPU server);
+ * a device without memory for a full batch then fails at start-up, before
+ * any session. */
 int ls_infer_worker_new(const ls_musetalk *m, const ls_infer_config *config,
                         ls_infer_worker **out, ls_error *err);
 /* Stops and joins the thread. Every client must have been freed. */

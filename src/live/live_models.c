@@ -84,7 +84,8 @@ int ls_live_models_load(const char *weights_dir, ls_musetalk_version version, in
                            .latent_width = LS_AVATAR_LATENT_SIDE,
                            .tokens = LS_CHUNK_STEPS * ls_whisper_n_states(out->whisper),
                            .dim = out->whisper->n_state,
-                           .paste = be != nn_backend_cpu() };
+                           .paste = be != nn_backend_cpu(),
+                           .warm_up = be != nn_backend_cpu() };
     if (ls_infer_worker_new(out->musetalk, &wc, &out->worker, err) != 0)
         goto fail;
     return 0;

@@ -156,6 +156,8 @@ static void write_worker(ls_server *srv, GString *out)
     worker_sample(out, "lipstream_worker_silent_frames_total", "counter",
                   "Frames passed over without inference (silent, or no face).", (double)st.skipped);
     worker_sample(out, "lipstream_worker_busy_seconds_total", "counter", "Seconds spent rendering.", st.busy_s);
+    worker_sample(out, "lipstream_worker_warm_up_seconds", "gauge",
+                  "Seconds the start-up batch took (0: none, as on the CPU).", st.warm_up_s);
     worker_sample(out, "lipstream_worker_queue_depth", "gauge", "Frames queued for rendering now.",
                   st.queued_frames);
     worker_sample(out, "lipstream_worker_queued_jobs", "gauge", "Session batches queued now.", st.queued_jobs);
