@@ -35,7 +35,8 @@ set_tests_properties(loop_avatar PROPERTIES FIXTURES_REQUIRED loop_ref FIXTURES_
 
 ls_test(test_lipsync test_lipsync.c)
 add_test(NAME test_lipsync COMMAND test_lipsync ${LS_LOOP_REF} ${LS_LOOP_WORK}/avatar)
-set_tests_properties(test_lipsync PROPERTIES FIXTURES_REQUIRED "loop_ref;loop_avatar")
+set_tests_properties(test_lipsync PROPERTIES FIXTURES_REQUIRED "loop_ref;loop_avatar"
+                     ENVIRONMENT "ASAN_OPTIONS=allocator_may_return_null=1")
 
 # `lipstream render`: three files, then their decoded contents. GStreamer's
 # GLib drops its grown quark table on purpose: the shared suppression file

@@ -35,8 +35,12 @@
  *  - the worker's paste (ls_infer_config.paste, the GPU's path, here on the
  *    CPU): the same pictures byte for byte as pasting in the session, also
  *    with gaps in the speech (batches of frames that are not consecutive);
- *  - set-up errors (an avatar without latents, a whisper without a worker)
- *    and freeing an engine with work at the worker.
+ *  - set-up errors (an avatar without latents, a whisper without a worker,
+ *    a session its device has no memory for) and freeing an engine with
+ *    work at the worker;
+ *  - every engine with models reserves its whisper activations as measured
+ *    by ls_lipsync_measure, as a GPU server does, with the pictures above
+ *    unchanged.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -105,6 +109,10 @@ static void load_audio(void)
     ls_audio_free(&a);
 }
 
+/* A session's whisper activations (ls_lipsync_measure), reserved by the
+ * engines with models as a GPU server reserves them. */
+static size_t session_bytes;
+
 static int speaking(int64_t n)
 {
     return types[2 * n] == LS_AUDIOTYPE_SPEECH || types[2 * n + 1] == LS_AUDIOTYPE_SPEECH;
@@ -117,7 +125,8 @@ static ls_lipsync *engine_on(ls_infer_worker *w, ls_lag_policy policy, int with_
                              .whisper = with_models ? whisper : NULL,
                              .worker = with_models ? w : NULL, .batch_size = B,
                              .max_in_flight = IN_FLIGHT, .window = LS_STREAM_WINDOW_FULL,
-                             .lag_policy = policy };
+                             .lag_policy = policy,
+                             .reserve_bytes = with_models ? session_bytes : 0 };
     ls_lipsync *s = NULL;
     ls_error err = { { 0 } };
     if (ls_lipsync_new(&cf, &s, &err) != 0) {
@@ -571,6 +580,14 @@ static void test_setup_errors(void)
     cf.avatar = avatar;
     cf.worker = NULL;
     CHECK(ls_lipsync_new(&cf, &s, &err) == -1 && strstr(err.msg, "go together"), "%s", err.msg);
+    /* a session its device cannot hold is refused when made (the test runs
+     * with allocator_may_return_null under AddressSanitizer) */
+    cf.worker = worker;
+    cf.reserve_bytes = (size_t)1 << 50;
+    CHECK(ls_lipsync_new(&cf, &s, &err) == -1 && !s &&
+              strstr(err.msg, "no cpu memory left for another session's whisper encoder"),
+          "%s", err.msg);
+    printf("a session beyond memory: %s\n", err.msg);
 }
 
 int main(int argc, char **argv)
@@ -594,6 +611,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
+    if (ls_lipsync_measure(whisper, B, LS_STREAM_WINDOW_FULL, &session_bytes, &err) != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    printf("a session's whisper encoder: %zu bytes of activations\n", session_bytes);
+    CHECK(session_bytes > 0, "nothing measured");
     image_bytes = (size_t)avatar->width * avatar->height * 3;
     load_audio();
     uint8_t *want = expected_pictures();

@@ -11,7 +11,8 @@
  * The last check is the steady-state property of the arena: a second
  * forward pass over the same shapes allocates no new memory blocks and
  * reaches the same peak, and every operator gives back the scratch memory
- * it took.
+ * it took; a context that reserves that peak first allocates nothing in
+ * the pass, and a reservation beyond the backend's memory is refused.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -333,9 +334,12 @@ static void run_cases(void)
 /* --- steady state: no new arena blocks on the second pass ------------------ */
 
 static int block_allocs;
+static size_t alloc_limit = SIZE_MAX;   /* larger blocks: "out of memory" */
 
 static void *counting_alloc(size_t bytes)
 {
+    if (bytes > alloc_limit)
+        return NULL;
     block_allocs++;
     return nn_backend_cpu()->alloc(bytes);
 }
@@ -368,6 +372,30 @@ static void steady_pass(nn_ctx *c, const nn_tensor *gn_x, const nn_tensor *gn_ga
     CHECK(nn_arena_used(c->arena) > before, "pass allocated its outputs");
 }
 
+/* nn_arena_reserve: a fresh context that reserves the measured peak runs
+ * the pass without allocating; a reservation the backend cannot hold fails
+ * without aborting, and the arena still works after it. */
+static void check_reserve(const nn_backend *counting, size_t peak, const nn_tensor *t[6])
+{
+    nn_ctx *c = nn_ctx_new(counting);
+    CHECK(c != NULL, "context");
+    if (!c)
+        return;
+    CHECK(nn_arena_reserve(c->arena, peak) == 0, "reserving %zu bytes", peak);
+    int allocs = block_allocs;
+    steady_pass(c, t[0], t[1], t[2], t[3], t[4], t[5]);
+    nn_arena_reset(c->arena);
+    CHECK(block_allocs == allocs, "a pass within its reservation allocated %d blocks",
+          block_allocs - allocs);
+    alloc_limit = peak;
+    CHECK(nn_arena_reserve(c->arena, 2 * peak) == -1, "a reservation beyond memory succeeded");
+    alloc_limit = SIZE_MAX;
+    steady_pass(c, t[0], t[1], t[2], t[3], t[4], t[5]);
+    nn_arena_reset(c->arena);
+    printf("reservation: a pass within %zu bytes allocated nothing; twice that refused\n", peak);
+    nn_ctx_free(c);
+}
+
 static void check_steady_state(void)
 {
     nn_tensor gn_x, gn_gamma, gn_beta, conv_x, conv_w, att_q;
@@ -397,6 +425,8 @@ static void check_steady_state(void)
         CHECK(nn_arena_peak(c->arena) == peak, "peak grew from %zu to %zu", peak,
               nn_arena_peak(c->arena));
         nn_ctx_free(c);
+        const nn_tensor *tensors[6] = { &gn_x, &gn_gamma, &gn_beta, &conv_x, &conv_w, &att_q };
+        check_reserve(&counting, peak, tensors);
     }
     unload(&gn_x), unload(&gn_gamma), unload(&gn_beta);
     unload(&conv_x), unload(&conv_w), unload(&att_q);

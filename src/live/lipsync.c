@@ -131,7 +131,41 @@ static int make_slots(ls_lipsync *s, ls_error *err)
     if (!s->ctx)
         return ls_error_set(err, "lipsync: cannot make a %s context for the whisper encoder",
                             be->name);
+    if (cf->reserve_bytes && nn_arena_reserve(s->ctx->arena, cf->reserve_bytes) != 0)
+        return ls_error_set(err, "lipsync: no %s memory left for another session's whisper "
+                            "encoder (%zu MiB)", be->name, cf->reserve_bytes >> 20);
     return ls_infer_client_new(cf->worker, cf->max_in_flight, NULL, NULL, &s->client, err);
+}
+
+int ls_lipsync_measure(const ls_whisper *whisper, int batch_size, ls_stream_window window,
+                       size_t *bytes, ls_error *err)
+{
+    *bytes = 0;
+    ls_stream_features *features = NULL;
+    if (ls_stream_features_new(whisper, batch_size, window, &features, err) != 0)
+        return -1;
+    const nn_backend *be = ls_whisper_backend(whisper);
+    nn_ctx *ctx = nn_ctx_new(be);
+    size_t chunk_floats = (size_t)ls_stream_features_tokens(features) *
+                          (size_t)ls_stream_features_dim(features);
+    float *chunks = malloc((size_t)batch_size * chunk_floats * sizeof *chunks);
+    int rc = -1;
+    if (!ctx || !chunks) {
+        ls_error_set(err, "lipsync: out of memory measuring a session");
+        goto done;
+    }
+    static const float silence[LS_STREAM_FRAME];
+    while (!ls_stream_features_push(features, silence))
+        ;
+    if (ls_stream_features_take(features, ctx, NULL, chunks, NULL, err) != 0)
+        goto done;
+    *bytes = nn_arena_peak(ctx->arena);
+    rc = 0;
+done:
+    free(chunks);
+    nn_ctx_free(ctx);
+    ls_stream_features_free(features);
+    return rc;
 }
 
 int ls_lipsync_new(const ls_lipsync_config *config, ls_lipsync **out, ls_error *err)

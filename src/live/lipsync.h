@@ -63,6 +63,8 @@ typedef struct ls_lipsync_config {
     ls_stream_window window;
     int transition_ms;               /* speaking <-> idle cross-fade, 0: none */
     ls_lag_policy lag_policy;
+    size_t reserve_bytes;            /* device memory taken for the whisper encoder at
+                                        creation (ls_lipsync_measure); 0: grown on use */
 } ls_lipsync_config;
 
 typedef struct ls_lipsync_frame {
@@ -86,6 +88,14 @@ typedef struct ls_lipsync_stats {
 typedef struct ls_lipsync ls_lipsync;
 
 int ls_lipsync_new(const ls_lipsync_config *config, ls_lipsync **out, ls_error *err);
+
+/* The activation memory a session's whisper encoder takes on its device
+ * (the peak of one feature batch of silence, a fresh context): what a GPU
+ * server sets as reserve_bytes, so that a session the device cannot hold is
+ * refused when it is created, with an error, instead of running out of
+ * memory mid-speech (which aborts the process). */
+int ls_lipsync_measure(const ls_whisper *whisper, int batch_size, ls_stream_window window,
+                       size_t *bytes, ls_error *err);
 /* Cancels the session's work at the worker (waits for frames being rendered). */
 void ls_lipsync_free(ls_lipsync *s);
 

@@ -126,6 +126,18 @@ void nn_arena_release(nn_arena *a, nn_arena_mark mark)
     a->off = mark;
 }
 
+/* The arena's blocks (it holds nothing) replaced by one of `bytes`; -1
+ * when the backend has no memory for it (the arena then has no block). */
+static int replace_blocks(nn_arena *a, size_t bytes)
+{
+    for (int i = 0; i < a->nblocks; i++)
+        a->be->free(a->blocks[i].base);
+    a->nblocks = 0;
+    a->cur = 0;
+    a->off = 0;
+    return add_block(a, bytes);
+}
+
 void nn_arena_reset(nn_arena *a)
 {
     a->cur = 0;
@@ -134,11 +146,20 @@ void nn_arena_reset(nn_arena *a)
         return;
     /* Blocks skipped at their tail waste a little; the peak bounds the need. */
     size_t total = round_up(a->peak);
-    for (int i = 0; i < a->nblocks; i++)
-        a->be->free(a->blocks[i].base);
-    a->nblocks = 0;
-    if (add_block(a, total) != 0) {
+    if (replace_blocks(a, total) != 0) {
         fprintf(stderr, "lipstream: out of memory allocating %zu bytes of activations\n", total);
         abort();
     }
+}
+
+int nn_arena_reserve(nn_arena *a, size_t bytes)
+{
+    if (nn_arena_used(a) != 0) {
+        fprintf(stderr, "lipstream: nn_arena_reserve on an arena in use\n");
+        abort();
+    }
+    bytes = round_up(bytes);
+    if (a->nblocks > 0 && a->blocks[0].size >= bytes)
+        return 0;
+    return replace_blocks(a, bytes);
 }

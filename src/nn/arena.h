@@ -32,6 +32,12 @@ void nn_arena_release(nn_arena *a, nn_arena_mark mark);
 /* Frees everything allocated; coalesces blocks to the high-water mark. */
 void nn_arena_reset(nn_arena *a);
 
+/* Makes the first block hold at least `bytes`, so that passes whose peak is
+ * at most that never grow the arena (never abort for memory): one block
+ * replaces the others when the first is smaller. For an arena holding
+ * nothing; -1, without aborting, when the backend has no memory for it. */
+int nn_arena_reserve(nn_arena *a, size_t bytes);
+
 /* A number that changes whenever the arena's blocks do (added or merged):
  * while it stays the same, the same marks and allocation sizes give the
  * same addresses (nn/recording.h relies on it). */

@@ -18,6 +18,7 @@
 #include <glib-unix.h>
 #include <gst/gst.h>
 
+#include "live/lipsync.h"
 #include "nn/device.h"
 #include "server/avatars.h"
 #include "server/http.h"
@@ -106,6 +107,10 @@ static int load_models(ls_server *srv, ls_error *err)
         return 0;
     if (ls_live_models_load(o->weights_dir, LS_MUSETALK_AUTO, o->batch_size, &srv->models, err) < 0)
         return ls_error_prefix(err, "--model musetalk (or --model none to serve without lip sync)");
+    if (ls_whisper_backend(srv->models.whisper) != nn_backend_cpu() &&
+        ls_lipsync_measure(srv->models.whisper, o->batch_size, LS_SESSION_WINDOW,
+                           &srv->session_bytes, err) != 0)
+        return -1;
     return ls_live_models_prepare_avatar(&srv->models, srv->avatar, err);
 }
 

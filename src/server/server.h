@@ -19,6 +19,10 @@
 #include "live/live_models.h"
 #include "live/action_clips.h"
 
+/* The stream window of every session's whisper encoder (live/stream_features.h),
+ * as upstream's live server encodes it. */
+#define LS_SESSION_WINDOW LS_STREAM_WINDOW_FULL
+
 typedef struct ls_server {
     const ls_server_options *opts;
     GMainContext *context;
@@ -28,6 +32,8 @@ typedef struct ls_server {
     ls_avatar *avatar;               /* the default avatar, held for the server's life */
     ls_action_clips *clips;          /* --customvideo_config, frames of the default avatar's size */
     ls_live_models models;           /* --model musetalk: shared by every session; else all NULL */
+    size_t session_bytes;            /* device memory a session's whisper encoder takes, reserved
+                                        when it is made (a GPU; 0 on the CPU) */
     ls_tts_engine *tts;
     ls_speech_service *speech;
     char *web_dir;

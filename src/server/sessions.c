@@ -184,9 +184,10 @@ static int start_engine(ls_session *s, ls_error *err)
                                        : NULL;
     ls_lipsync_config cf = { .avatar = s->avatar, .clips = clips, .whisper = m->whisper, .worker = m->worker,
                              .batch_size = srv->opts->batch_size, .max_in_flight = 2,
-                             .window = LS_STREAM_WINDOW_FULL, .transition_ms = srv->opts->transition_ms,
+                             .window = LS_SESSION_WINDOW, .transition_ms = srv->opts->transition_ms,
                              .lag_policy = strcmp(srv->opts->lag_policy, "skip") == 0 ? LS_LAG_SKIP
-                                                                                       : LS_LAG_WAIT };
+                                                                                       : LS_LAG_WAIT,
+                             .reserve_bytes = srv->session_bytes };
     return ls_lipsync_new(&cf, &s->engine, err);
 }
 
