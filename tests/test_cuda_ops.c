@@ -105,11 +105,12 @@ static void round_to_device(nn_tensor *t)
 {
     if (device_storage == NN_STORAGE_FP32)
         return;
-    for (int64_t i = 0; i < nn_numel(t); i++) {
-        uint16_t narrow;
-        nn_narrow_floats(device_storage, &narrow, &t->data[i], 1);
-        nn_widen_floats(device_storage, &t->data[i], &narrow, 1);
-    }
+    int64_t n = nn_numel(t);
+    uint16_t *narrow = malloc((size_t)n * sizeof *narrow);
+    NN_CHECK(narrow != NULL, "out of memory");
+    nn_narrow_floats(device_storage, narrow, t->data, n);
+    nn_widen_floats(device_storage, t->data, narrow, n);
+    free(narrow);
 }
 
 /* A host tensor of uniform values in [-scale, scale). */

@@ -222,7 +222,7 @@ static int run(const render_options *o, ls_error *err)
         (o->customvideo_config &&
          ls_action_clips_load(o->customvideo_config, avatar->width, avatar->height, &clips, err)) ||
         (lipsync &&
-         (ls_live_models_load(o->weights_dir, o->version, o->batch_size, &models, err) != 0 ||
+         (ls_live_models_load(o->weights_dir, o->version, o->batch_size, 0, &models, err) != 0 ||
           ls_live_models_prepare_avatar(&models, avatar, err) != 0)))
         goto done;
     ls_lipsync_config cf = { .avatar = avatar, .clips = clips, .whisper = models.whisper,

@@ -96,6 +96,7 @@ int ls_lipsync_new(const ls_lipsync_config *config, ls_lipsync **out, ls_error *
  * memory mid-speech (which aborts the process). */
 int ls_lipsync_measure(const ls_whisper *whisper, int batch_size, ls_stream_window window,
                        size_t *bytes, ls_error *err);
+
 /* Cancels the session's work at the worker (waits for frames being rendered). */
 void ls_lipsync_free(ls_lipsync *s);
 

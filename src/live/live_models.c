@@ -69,10 +69,11 @@ static int load_networks(const char *dir, ls_musetalk_version version, ls_live_m
 }
 
 int ls_live_models_load(const char *weights_dir, ls_musetalk_version version, int batch_size,
-                        ls_live_models *out, ls_error *err)
+                        int serving, ls_live_models *out, ls_error *err)
 {
     memset(out, 0, sizeof *out);
     const nn_backend *be = nn_default_backend();
+    int gpu = be != nn_backend_cpu();
     if (load_networks(weights_dir, version, out, err) != 0 ||
         ls_musetalk_place(out->musetalk, be, err) != 0 ||
         ls_whisper_place(out->whisper, be, err) != 0)
@@ -84,8 +85,8 @@ int ls_live_models_load(const char *weights_dir, ls_musetalk_version version, in
                            .latent_width = LS_AVATAR_LATENT_SIDE,
                            .tokens = LS_CHUNK_STEPS * ls_whisper_n_states(out->whisper),
                            .dim = out->whisper->n_state,
-                           .paste = be != nn_backend_cpu(),
-                           .warm_up = be != nn_backend_cpu() };
+                           .paste = gpu,
+                           .warm_up = gpu && serving };
     if (ls_infer_worker_new(out->musetalk, &wc, &out->worker, err) != 0)
         goto fail;
     return 0;

@@ -21,9 +21,11 @@ typedef struct ls_live_models {
     ls_infer_worker *worker;   /* batches of up to batch_size frames */
 } ls_live_models;
 
-/* version LS_MUSETALK_AUTO takes v1.5 when weights_dir has musetalkV15/. */
+/* version LS_MUSETALK_AUTO takes v1.5 when weights_dir has musetalkV15/.
+ * serving: the worker is readied for a first session's latency on a GPU
+ * (ls_infer_config.warm_up); the offline renderer passes 0. */
 int ls_live_models_load(const char *weights_dir, ls_musetalk_version version, int batch_size,
-                        ls_live_models *out, ls_error *err);
+                        int serving, ls_live_models *out, ls_error *err);
 void ls_live_models_free(ls_live_models *m);
 
 /* Computes (and saves) the avatar's latents with the model's VAE when it has

@@ -105,7 +105,7 @@ static int load_models(ls_server *srv, ls_error *err)
     const ls_server_options *o = srv->opts;
     if (strcmp(o->model, "musetalk") != 0)
         return 0;
-    if (ls_live_models_load(o->weights_dir, LS_MUSETALK_AUTO, o->batch_size, &srv->models, err) < 0)
+    if (ls_live_models_load(o->weights_dir, LS_MUSETALK_AUTO, o->batch_size, 1, &srv->models, err) < 0)
         return ls_error_prefix(err, "--model musetalk (or --model none to serve without lip sync)");
     if (ls_whisper_backend(srv->models.whisper) != nn_backend_cpu() &&
         ls_lipsync_measure(srv->models.whisper, o->batch_size, LS_SESSION_WINDOW,
