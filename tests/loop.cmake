@@ -138,3 +138,19 @@ add_test(NAME loop_rtcp_sync COMMAND ${LS_LOOP_SERVE} ${LS_LOOP_SERVE_MUSETALK} 
          ${CMAKE_CURRENT_SOURCE_DIR}/e2e/rtcp_sync_test.py {url})
 set_tests_properties(loop_rtcp_sync PROPERTIES FIXTURES_REQUIRED "loop_ref;loop_avatar" LABELS loop
                      SKIP_RETURN_CODE 77 TIMEOUT 300 RESOURCE_LOCK live_media)
+
+# The live server on the CUDA emulator (cuda.cmake): its GPU start-up (the worker's warm-up
+# recording the batch, the session reservation measured), then a session whose render calls
+# are all replayed recordings that allocate nothing (e2e/gpu_worker_test.py). Batch size 1:
+# an emulated pass of the small models takes seconds.
+if(TARGET lipstream_emulated)
+  add_test(NAME loop_serve_emulated_cuda
+           COMMAND ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/serve.py
+                   --lipstream $<TARGET_FILE:lipstream_emulated> --avatar-dir ${LS_LOOP_WORK}
+                   --asan-options=protect_shadow_gap=0 --start-timeout 300
+                   "--server-args=--avatar_id avatar --model musetalk --weights_dir ${LS_LOOP_REF}/models --batch_size 1 --lag_policy wait --device cuda"
+                   -- ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/gpu_worker_test.py {url} 1)
+  set_tests_properties(loop_serve_emulated_cuda PROPERTIES FIXTURES_REQUIRED "loop_ref;loop_avatar"
+                       LABELS loop SKIP_RETURN_CODE 77 TIMEOUT 600 RESOURCE_LOCK live_media
+                       FAIL_REGULAR_EXPRESSION "cuda emulator:|recording a pass failed")
+endif()

@@ -18,7 +18,11 @@
  *    freeing a client with jobs queued;
  *  - the warm-up: the worker starts with a batch of zero frames rendered
  *    (timed, not counted), and the faces above must still equal direct
- *    renders (the warm-up leaves the model's results alone).
+ *    renders (the warm-up leaves the model's results alone); after it, no
+ *    batch of any size (1..batch_size, several jobs merged or one alone)
+ *    grows the activation memory, while a worker without a warm-up grows it
+ *    in its first batch (the statistic counts). The CPU records no passes;
+ *    recorded warm-ups are checked on the emulated GPU (e2e/gpu_worker_test.py).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -226,6 +230,50 @@ static void test_back_pressure_and_cancel(void)
     free(faces);
 }
 
+/* Every batch since the warm-up fitted the memory it left. */
+static void check_no_growth(const ls_infer_stats *started)
+{
+    ls_infer_stats st;
+    ls_infer_worker_stats(worker, &st);
+    printf("activation memory: %zu bytes after the warm-up, %zu after %lld batches; %lld growths\n",
+           started->activation_bytes, st.activation_bytes, (long long)st.batches,
+           (long long)st.activation_growths);
+    CHECK(st.activation_growths == 0 && st.activation_bytes == started->activation_bytes,
+          "batches after the warm-up grew the activation memory %lld times", (long long)st.activation_growths);
+}
+
+/* A worker without a warm-up allocates in its first batch, and says so. */
+static void test_without_warm_up(const ls_infer_config *warmed)
+{
+    ls_infer_config cf = *warmed;
+    cf.warm_up = 0;
+    ls_error err = { { 0 } };
+    ls_infer_worker *cold = NULL;
+    ls_infer_client *client = NULL;
+    CHECK(ls_infer_worker_new(model, &cf, &cold, &err) == 0, "%s", err.msg);
+    if (!cold || ls_infer_client_new(cold, 1, NULL, NULL, &client, &err) != 0) {
+        ls_infer_worker_free(cold);
+        return;
+    }
+    static float latent[LATENT_FLOATS], chunks[BATCH * CHUNK_FLOATS];
+    const float *ptrs[BATCH];
+    uint8_t *faces = malloc((size_t)BATCH * face_bytes);
+    ls_infer_job job = big_job(BATCH, ptrs, latent, chunks, faces);
+    ls_infer_stats st;
+    ls_infer_worker_stats(cold, &st);
+    CHECK(st.warm_up_s == 0 && st.activation_growths == 0, "a cold worker: warm-up %.3f s, %lld growths",
+          st.warm_up_s, (long long)st.activation_growths);
+    ls_infer_submit(client, &job, 1);
+    ls_infer_take(client, 1);
+    ls_infer_worker_stats(cold, &st);
+    printf("without a warm-up: the first batch grew the activation memory %lld time(s), to %zu bytes\n",
+           (long long)st.activation_growths, st.activation_bytes);
+    CHECK(st.activation_growths > 0, "the first batch of a cold worker grew nothing");
+    ls_infer_client_free(client);
+    ls_infer_worker_free(cold);
+    free(faces);
+}
+
 static void test_bad_config(void)
 {
     ls_error err = { { 0 } };
@@ -260,6 +308,11 @@ int main(int argc, char **argv)
     CHECK(started.warm_up_s > 0 && started.frames == 0 && started.batches == 0,
           "warm-up %.3f s, %lld frames, %lld batches counted", started.warm_up_s,
           (long long)started.frames, (long long)started.batches);
+    CHECK(started.activation_bytes > 0 && started.activation_growths == 0,
+          "after the warm-up: %zu activation bytes, %lld growths", started.activation_bytes,
+          (long long)started.activation_growths);
+    CHECK(started.passes.direct == 0 && started.passes.replayed == 0,
+          "the CPU recorded passes");
     int face_h, face_w;
     ls_infer_face_shape(worker, &face_h, &face_w);
     face_bytes = (int64_t)face_h * face_w * 3;
@@ -267,6 +320,8 @@ int main(int argc, char **argv)
     nn_ctx *ctx = nn_ctx_new(nn_backend_cpu());
     test_sessions(ctx);
     test_back_pressure_and_cancel();
+    check_no_growth(&started);
+    test_without_warm_up(&cf);
     test_bad_config();
     nn_ctx_free(ctx);
     ls_infer_worker_free(worker);

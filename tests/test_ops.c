@@ -410,10 +410,15 @@ static void check_steady_state(void)
     nn_ctx *c = nn_ctx_new(&counting);
     CHECK(c != NULL, "context");
     if (c) {
+        uint64_t fresh = nn_arena_layout(c->arena);
         steady_pass(c, &gn_x, &gn_gamma, &gn_beta, &conv_x, &conv_w, &att_q);
         size_t peak = nn_arena_peak(c->arena);
         nn_arena_reset(c->arena);
+        CHECK(nn_arena_layout(c->arena) != fresh, "the first pass grew the arena unseen");
         int allocs = block_allocs;
+        uint64_t layout = nn_arena_layout(c->arena);
+        size_t held = nn_arena_size(c->arena);
+        CHECK(held >= peak, "the arena holds %zu bytes, under its peak %zu", held, peak);
         for (int pass = 0; pass < 2; pass++) {
             steady_pass(c, &gn_x, &gn_gamma, &gn_beta, &conv_x, &conv_w, &att_q);
             nn_arena_reset(c->arena);
@@ -424,6 +429,8 @@ static void check_steady_state(void)
               block_allocs - allocs);
         CHECK(nn_arena_peak(c->arena) == peak, "peak grew from %zu to %zu", peak,
               nn_arena_peak(c->arena));
+        CHECK(nn_arena_layout(c->arena) == layout && nn_arena_size(c->arena) == held,
+              "the blocks changed without an allocation");
         nn_ctx_free(c);
         const nn_tensor *tensors[6] = { &gn_x, &gn_gamma, &gn_beta, &conv_x, &conv_w, &att_q };
         check_reserve(&counting, peak, tensors);

@@ -45,6 +45,7 @@ struct ls_infer_worker {
     int clients;
     int stop;
     ls_infer_stats stats;
+    uint64_t started_layout;        /* the arena's layout once started (nn_arena_layout) */
     ls_rate_meter rendered, busy;   /* frames and busy seconds, by the end of each call */
 };
 
@@ -107,6 +108,16 @@ static int gather_batch(ls_infer_worker *w)
 
 /* --- the thread ----------------------------------------------------------- */
 
+/* The statistics of the context's memory and recordings (the worker's
+ * thread, or before it starts; lock held once it runs). */
+static void note_context(ls_infer_worker *w)
+{
+    const nn_arena *arena = w->ctx->arena;
+    w->stats.activation_bytes = nn_arena_size(arena);
+    w->stats.activation_growths = (int64_t)(nn_arena_layout(arena) - w->started_layout);
+    w->stats.passes = nn_recording_stats_of(w->ctx);
+}
+
 /* The statistics of a render call of `count` frames (lock held). */
 static void count_batch(ls_infer_worker *w, int count, double start, double end)
 {
@@ -135,6 +146,7 @@ static void count_batch(ls_infer_worker *w, int count, double start, double end)
     st->recent[st->nrecent - 1] = (ls_infer_batch){ start, end, count, jobs, clients };
     ls_rate_meter_add(&w->rendered, end, count);
     ls_rate_meter_add(&w->busy, end, end - start);
+    note_context(w);
 }
 
 /* Bytes of one of the job's frames (with paste). */
@@ -229,23 +241,44 @@ static void *worker_main(void *arg)
 
 /* --- the worker ----------------------------------------------------------- */
 
-/* One batch of batch_size zero frames through the model (ls_infer_worker_new),
- * the arena then merged into one block at its peak. */
+/* `count` of the zero frames through the model, results dropped. */
+static void warm_up_pass(ls_infer_worker *w, int count)
+{
+    const ls_infer_config *cf = &w->config;
+    nn_tensor latents = nn_view4(w->latents, count, cf->latent_channels, cf->latent_height,
+                                 cf->latent_width);
+    nn_tensor audio = nn_view3(w->chunks, count, cf->tokens, cf->dim);
+    nn_ctx *c = w->ctx;
+    nn_arena_mark mark = nn_arena_get_mark(c->arena);
+    ls_musetalk_generate(w->model, c, &latents, &audio);
+    nn_arena_release(c->arena, mark);
+}
+
+/* The start-up passes of ls_infer_worker_new. The batches a session makes
+ * start from the arena's beginning, like these: they find the same layout
+ * and addresses, so the recordings made here are theirs. */
 static void warm_up(ls_infer_worker *w)
 {
     const ls_infer_config *cf = &w->config;
     double start = ls_monotonic_s();
     memset(w->latents, 0, (size_t)cf->batch_size * w->latent_floats * sizeof *w->latents);
     memset(w->chunks, 0, (size_t)cf->batch_size * w->chunk_floats * sizeof *w->chunks);
-    nn_tensor latents = nn_view4(w->latents, cf->batch_size, cf->latent_channels,
-                                 cf->latent_height, cf->latent_width);
-    nn_tensor audio = nn_view3(w->chunks, cf->batch_size, cf->tokens, cf->dim);
     nn_ctx *c = w->ctx;
-    nn_arena_mark mark = nn_arena_get_mark(c->arena);
-    ls_musetalk_generate(w->model, c, &latents, &audio);
+    warm_up_pass(w, cf->batch_size);
     c->be->synchronize(c);
-    nn_arena_release(c->arena, mark);
     nn_arena_reset(c->arena);
+    /* each size until it is recorded (the largest sizes, as many as a context keeps):
+       its first pass on a new layout runs as it is, the next records */
+    int smallest = cf->batch_size > NN_RECORDINGS ? cf->batch_size - NN_RECORDINGS + 1 : 1;
+    for (int count = cf->batch_size; c->be->record_begin && count >= smallest; count--) {
+        nn_recording_stats before = nn_recording_stats_of(c), now = before;
+        for (int run = 0; run < 2 && now.recorded + now.failed == before.recorded + before.failed;
+             run++) {
+            warm_up_pass(w, count);
+            now = nn_recording_stats_of(c);
+        }
+    }
+    c->be->synchronize(c);
     w->stats.warm_up_s = ls_monotonic_s() - start;
 }
 
@@ -290,6 +323,8 @@ int ls_infer_worker_new(const ls_musetalk *m, const ls_infer_config *config,
     }
     if (cf->warm_up)
         warm_up(w);
+    w->started_layout = nn_arena_layout(w->ctx->arena);
+    note_context(w);
     w->started = pthread_create(&w->thread, NULL, worker_main, w) == 0;
     if (!w->started) {
         ls_infer_worker_free(w);

@@ -35,6 +35,7 @@
 #include "avatar/avatar.h"
 #include "models/musetalk.h"
 #include "nn/backend.h"
+#include "nn/recording.h"
 #include "util/error.h"
 
 typedef struct ls_infer_worker ls_infer_worker;
@@ -47,8 +48,8 @@ typedef struct ls_infer_config {
     int tokens, dim;              /* audio chunk shape: (50, 384) for whisper-tiny */
     int paste;                    /* 1: paste the faces into their avatar frames on the
                                      device; jobs get whole frames back (see ls_infer_job) */
-    int warm_up;                  /* 1: render one batch of batch_size zero frames before
-                                     starting (see ls_infer_worker_new) */
+    int warm_up;                  /* 1: render batches of zero frames before starting
+                                     (see ls_infer_worker_new) */
 } ls_infer_config;
 
 typedef struct ls_infer_job {
@@ -95,6 +96,12 @@ typedef struct ls_infer_stats {
     int largest_batch;
     double busy_s;            /* seconds spent rendering */
     double warm_up_s;         /* seconds the warm-up took (0: none) */
+    size_t activation_bytes;  /* backend memory held for activations */
+    int64_t activation_growths;   /* times that memory grew after start-up: each a
+                                     device allocation inside a render call */
+    nn_recording_stats passes;    /* render passes replayed, run as they are, recorded,
+                                     failed to record (nn/recording.h; 0 where the
+                                     backend does not record) */
     double fps;               /* frames / busy_s: the inference throughput */
     double recent_fps;        /* frames rendered per second over the window */
     double busy_fraction;     /* of the window spent rendering */
@@ -105,12 +112,14 @@ typedef struct ls_infer_stats {
 } ls_infer_stats;
 
 /* Starts the worker thread; checks that the config fits the model. With
- * warm_up, first renders one batch of batch_size frames of zeros (not
- * counted as rendered), so that the first session's first batch finds the
- * device's activation memory grown to its peak, its convolution algorithms
- * chosen and its kernels loaded, instead of paying for them (a GPU server);
- * a device without memory for a full batch then fails at start-up, before
- * any session. */
+ * warm_up, first renders frames of zeros (not counted as rendered): one
+ * batch of batch_size, after which the activation memory is merged into one
+ * block at its peak, then, where the backend records passes (a GPU's
+ * graphs), every batch size from batch_size down to 1 until it is recorded
+ * (the largest NN_RECORDINGS sizes when there are more). A session's batch then finds the memory, the convolution
+ * algorithms, the loaded kernels and the recording it needs, instead of
+ * paying for them (first-frame latency of a GPU server), and a device
+ * without memory for a full batch fails at start-up, before any session. */
 int ls_infer_worker_new(const ls_musetalk *m, const ls_infer_config *config,
                         ls_infer_worker **out, ls_error *err);
 /* Stops and joins the thread. Every client must have been freed. */

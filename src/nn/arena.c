@@ -87,6 +87,14 @@ size_t nn_arena_peak(const nn_arena *a)
     return a->peak;
 }
 
+size_t nn_arena_size(const nn_arena *a)
+{
+    size_t size = 0;
+    for (int i = 0; i < a->nblocks; i++)
+        size += a->blocks[i].size;
+    return size;
+}
+
 float *nn_arena_alloc(nn_arena *a, int64_t n)
 {
     size_t bytes = round_up((size_t)(n > 0 ? n : 1) * sizeof(float));

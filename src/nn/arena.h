@@ -38,13 +38,16 @@ void nn_arena_reset(nn_arena *a);
  * nothing; -1, without aborting, when the backend has no memory for it. */
 int nn_arena_reserve(nn_arena *a, size_t bytes);
 
-/* A number that changes whenever the arena's blocks do (added or merged):
- * while it stays the same, the same marks and allocation sizes give the
- * same addresses (nn/recording.h relies on it). */
+/* How many times the arena's blocks have changed (a block added, or all
+ * merged into one): while it stays the same, the same marks and allocation
+ * sizes give the same addresses (nn/recording.h relies on it), and no pass
+ * has allocated backend memory. */
 uint64_t nn_arena_layout(const nn_arena *a);
 
-/* Bytes in use now, and the most ever in use at once. */
+/* Bytes in use now, the most ever in use at once, and the bytes of backend
+ * memory the arena holds. */
 size_t nn_arena_used(const nn_arena *a);
 size_t nn_arena_peak(const nn_arena *a);
+size_t nn_arena_size(const nn_arena *a);
 
 #endif

@@ -19,9 +19,14 @@
  * sessions), "silent_frames" (passed over), "jobs", "largest_batch",
  * "busy_s", "busy_fraction" and "fps" (over the last 2 s),
  * "throughput_fps" (frames per busy second), "queue_depth" (frames queued),
- * "queued_jobs", "clients", "recent_batches" ([[start_s, end_s, frames,
- * batches, sessions], ...] the latest render calls)}] (empty with --model
- * none),
+ * "queued_jobs", "clients", "warm_up_s" (the start-up passes, 0: none),
+ * "activation_bytes" (backend memory held for activations),
+ * "activation_growths" (times it grew after start-up), "passes"
+ * ({"replayed", "direct", "recorded", "failed"}: render passes replayed
+ * from a recording, run as they are, recordings made and failed, all 0
+ * where the backend does not record), "recent_batches" ([[start_s, end_s,
+ * frames, batches, sessions], ...] the latest render calls)}] (empty with
+ * --model none),
  * "max_session": n}.
  * With ?frames=ID: the frames the session recorded (its offer asked for a
  * "frame_log"): {"code": 0, "data": {"sessionid", "frames": [records of
@@ -102,11 +107,15 @@ static void append_workers(GString *out, ls_infer_worker *w)
         g_string_append_printf(out, "{\"frames\": %lld, \"batches\": %lld, \"merged_batches\": %lld, "
                                "\"multi_job_batches\": %lld, \"silent_frames\": %lld, \"jobs\": %lld, \"largest_batch\": %d, \"busy_s\": %.3f, "
                                "\"busy_fraction\": %.3f, \"fps\": %.2f, \"throughput_fps\": %.2f, "
-                               "\"queue_depth\": %d, \"queued_jobs\": %d, \"clients\": %d, \"recent_batches\": [",
+                               "\"queue_depth\": %d, \"queued_jobs\": %d, \"clients\": %d, \"warm_up_s\": %.3f, "
+                               "\"activation_bytes\": %zu, \"activation_growths\": %lld, \"passes\": {\"replayed\": %lld, "
+                               "\"direct\": %lld, \"recorded\": %lld, \"failed\": %lld}, \"recent_batches\": [",
                                (long long)st.frames, (long long)st.batches, (long long)st.merged,
                                (long long)st.multi_job, (long long)st.skipped, (long long)st.jobs, st.largest_batch, st.busy_s,
                                st.busy_fraction, st.recent_fps, st.fps, st.queued_frames, st.queued_jobs,
-                               st.clients);
+                               st.clients, st.warm_up_s, st.activation_bytes, (long long)st.activation_growths,
+                               (long long)st.passes.replayed, (long long)st.passes.direct,
+                               (long long)st.passes.recorded, (long long)st.passes.failed);
         for (int i = 0; i < st.nrecent; i++)
             g_string_append_printf(out, "%s[%.6f, %.6f, %d, %d, %d]", i ? ", " : "", st.recent[i].start_s,
                                    st.recent[i].end_s, st.recent[i].frames, st.recent[i].jobs,

@@ -98,6 +98,9 @@ static void write_sessions(ls_server *srv, GString *out)
     sample(out, "lipstream_sessions", NULL, NULL, NULL, NULL, ls_sessions_count(srv));
     family(out, "lipstream_max_sessions", "gauge", "The session limit (--max_session).");
     sample(out, "lipstream_max_sessions", NULL, NULL, NULL, NULL, srv->opts->max_session);
+    family(out, "lipstream_session_reserved_bytes", "gauge",
+           "Device memory a new session reserves for its whisper encoder (0 on the CPU).");
+    sample(out, "lipstream_session_reserved_bytes", NULL, NULL, NULL, NULL, (double)srv->session_bytes);
     session_family(out, rows, "lipstream_session_output_fps",
                    "Frames pushed to the session's outputs per second, over the last 2 s.", output_fps);
     session_family(out, rows, "lipstream_session_lipsync_fps",
@@ -157,7 +160,19 @@ static void write_worker(ls_server *srv, GString *out)
                   "Frames passed over without inference (silent, or no face).", (double)st.skipped);
     worker_sample(out, "lipstream_worker_busy_seconds_total", "counter", "Seconds spent rendering.", st.busy_s);
     worker_sample(out, "lipstream_worker_warm_up_seconds", "gauge",
-                  "Seconds the start-up batch took (0: none, as on the CPU).", st.warm_up_s);
+                  "Seconds the start-up passes took (0: none, as on the CPU).", st.warm_up_s);
+    worker_sample(out, "lipstream_worker_activation_bytes", "gauge",
+                  "Backend memory held for activations.", (double)st.activation_bytes);
+    worker_sample(out, "lipstream_worker_activation_growths_total", "counter",
+                  "Times the activation memory grew after start-up (allocations inside render calls).",
+                  (double)st.activation_growths);
+    family(out, "lipstream_worker_passes_total", "counter",
+           "Render passes replayed from a recording (a GPU's graph) or run as they are (direct), "
+           "recordings made (recorded) and failed (failed).");
+    const int64_t passes[4] = { st.passes.replayed, st.passes.direct, st.passes.recorded, st.passes.failed };
+    static const char *const pass_kinds[4] = { "replayed", "direct", "recorded", "failed" };
+    for (int k = 0; k < 4; k++)
+        sample(out, "lipstream_worker_passes_total", "worker", "0", "kind", pass_kinds[k], (double)passes[k]);
     worker_sample(out, "lipstream_worker_queue_depth", "gauge", "Frames queued for rendering now.",
                   st.queued_frames);
     worker_sample(out, "lipstream_worker_queued_jobs", "gauge", "Session batches queued now.", st.queued_jobs);

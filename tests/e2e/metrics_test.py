@@ -14,7 +14,10 @@ escaped label values, every value a number, counters named *_total). And:
    lipstream_frames_total keeps the closed session's frames) and they grow:
    lip-synced and idle frames, the worker's frames, batches, busy seconds;
  - /api/admin/sessions carries the same figures (output_fps, infer_fps,
-   lag_ms, engine_frames, engine_batches, speech_queue_ms, last_utterance, workers).
+   lag_ms, engine_frames, engine_batches, speech_queue_ms, last_utterance, workers);
+ - the CPU's worker: no warm-up, no recorded passes, no memory reserved per
+   session; its activation memory grew in its first batches (no warm-up
+   readied it). The GPU's are checked by gpu_worker_test.py.
 
 usage: metrics_test.py URL
 """
@@ -198,7 +201,25 @@ async def main():
             fail(f"/api/admin/sessions has no {field}")
     if not admin.get("workers") or admin["workers"][0]["batches"] <= 0 or mine["last_utterance"] is None:
         fail("/api/admin/sessions has no worker figures or no utterance")
+    check_cpu_worker(last, admin["workers"][0])
     print("ok")
+
+
+def check_cpu_worker(samples, admin_worker):
+    figures = {"warm_up_s": value(samples, "lipstream_worker_warm_up_seconds", worker="0"),
+               "reserved": value(samples, "lipstream_session_reserved_bytes"),
+               "activation_bytes": value(samples, "lipstream_worker_activation_bytes", worker="0"),
+               "growths": value(samples, "lipstream_worker_activation_growths_total", worker="0"),
+               "passes": {kind: value(samples, "lipstream_worker_passes_total", worker="0", kind=kind)
+                          for kind in ("replayed", "direct", "recorded", "failed")}}
+    print({"cpu worker": figures})
+    if figures["warm_up_s"] != 0 or figures["reserved"] != 0 or any(figures["passes"].values()):
+        fail(f"a warm-up, a reservation or recorded passes on the CPU: {figures}")
+    if not figures["activation_bytes"] or not figures["growths"] or figures["growths"] < 1:
+        fail(f"no activation memory, or its growth uncounted: {figures}")
+    if (admin_worker.get("activation_growths") != figures["growths"]
+            or admin_worker.get("passes", {}).get("direct") != 0):
+        fail(f"/api/admin/sessions disagrees with /metrics: {admin_worker}")
 
 
 if __name__ == "__main__":

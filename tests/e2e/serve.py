@@ -7,7 +7,8 @@ Starts `lipstream serve` on a free loopback port (extra server options after
 down cleanly: exit status 0 and no AddressSanitizer/LeakSanitizer report
 (the Debug build runs with sanitizers). The server's log is printed.
 
-usage: serve.py --lipstream BIN --avatar-dir DIR [--server-args="ARGS"] [--asan-options=OPTS] -- CMD ARGS...
+usage: serve.py --lipstream BIN --avatar-dir DIR [--server-args="ARGS"] [--asan-options=OPTS]
+                [--start-timeout S] -- CMD ARGS...
 Exits 77 (ctest: skipped) when the command's program is missing.
 """
 import argparse
@@ -53,6 +54,7 @@ def main():
     ap.add_argument("--avatar-dir", required=True)
     ap.add_argument("--server-args", default="", help='one string, given as --server-args="--opt value"')
     ap.add_argument("--asan-options", default="", help="added to ASAN_OPTIONS, e.g. quarantine_size_mb=8")
+    ap.add_argument("--start-timeout", type=float, default=60, help="seconds the server may take to answer")
     args = ap.parse_args(argv[:split])
     command = argv[split + 1:]
     if shutil.which(command[0]) is None:
@@ -73,7 +75,7 @@ def main():
                                   env=env)
         status = 1
         try:
-            if not wait_ready(url, server):
+            if not wait_ready(url, server, args.start_timeout):
                 print("the server did not start")
             else:
                 cmd = [c.replace("{url}", url).replace("{pid}", str(server.pid)) for c in command]
