@@ -150,7 +150,14 @@ if(TARGET lipstream_emulated)
                    --asan-options=protect_shadow_gap=0 --start-timeout 300
                    "--server-args=--avatar_id avatar --model musetalk --weights_dir ${LS_LOOP_REF}/models --batch_size 1 --lag_policy wait --device cuda"
                    -- ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/gpu_worker_test.py {url} 1)
-  set_tests_properties(loop_serve_emulated_cuda PROPERTIES FIXTURES_REQUIRED "loop_ref;loop_avatar"
+  # sessions on an emulated device too small for two: the second refused at /offer, the
+  # server unharmed, a closed session's device memory given back (e2e/gpu_admission_test.py)
+  add_test(NAME loop_serve_emulated_cuda_full
+           COMMAND ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/gpu_admission_test.py
+                   $<TARGET_FILE:lipstream_emulated> ${LS_LOOP_WORK} --avatar_id avatar --model musetalk
+                   --weights_dir ${LS_LOOP_REF}/models --batch_size 1 --device cuda)
+  set_tests_properties(loop_serve_emulated_cuda loop_serve_emulated_cuda_full PROPERTIES
+                       FIXTURES_REQUIRED "loop_ref;loop_avatar"
                        LABELS loop SKIP_RETURN_CODE 77 TIMEOUT 600 RESOURCE_LOCK live_media
                        FAIL_REGULAR_EXPRESSION "cuda emulator:|recording a pass failed")
 endif()

@@ -128,6 +128,11 @@ static int make_slots(ls_lipsync *s, ls_error *err)
         return -1;
     const nn_backend *be = ls_whisper_backend(cf->whisper);
     s->ctx = nn_ctx_new(be);
+    size_t used, total;
+    if (!s->ctx && be->memory_info && be->memory_info(&used, &total) == 0)
+        return ls_error_set(err, "lipsync: cannot make a %s context for another session's whisper "
+                            "encoder (device memory: %zu of %zu MiB in use)", be->name, used >> 20,
+                            total >> 20);
     if (!s->ctx)
         return ls_error_set(err, "lipsync: cannot make a %s context for the whisper encoder",
                             be->name);

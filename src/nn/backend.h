@@ -111,6 +111,10 @@ typedef struct nn_backend {
     void *(*host_alloc)(size_t bytes);
     void (*host_free)(void *p);
 
+    /* Optional (NULL on the CPU): the device's memory in bytes, in use (by
+     * every process) and in all; 0, or -1 when the device cannot say. */
+    int (*memory_info)(size_t *used, size_t *total);
+
     /* Optional (NULL on the CPU): per-context state in c->device, made by
      * nn_ctx_new (0, or -1 when it cannot be made) and freed by nn_ctx_free. */
     int (*ctx_open)(nn_ctx *c);

@@ -184,11 +184,25 @@ static void write_worker(ls_server *srv, GString *out)
                   st.largest_batch);
 }
 
+/* The GPU's memory (every process's use), where the models run on one. */
+static void write_device(ls_server *srv, GString *out)
+{
+    const nn_backend *be = srv->models.worker ? ls_infer_worker_backend(srv->models.worker) : NULL;
+    size_t used, total;
+    if (!be || !be->memory_info || be->memory_info(&used, &total) != 0)
+        return;
+    family(out, "lipstream_device_memory_bytes", "gauge",
+           "The GPU's memory in use (by every process) and in all.");
+    sample(out, "lipstream_device_memory_bytes", "kind", "used", NULL, NULL, (double)used);
+    sample(out, "lipstream_device_memory_bytes", "kind", "total", NULL, NULL, (double)total);
+}
+
 void ls_route_metrics(ls_server *srv, SoupServerMessage *msg, const char *path, GHashTable *query)
 {
     GString *out = g_string_new(NULL);
     write_sessions(srv, out);
     write_worker(srv, out);
+    write_device(srv, out);
     gsize len = out->len;
     soup_server_message_set_status(msg, SOUP_STATUS_OK, NULL);
     soup_server_message_set_response(msg, CONTENT_TYPE, SOUP_MEMORY_TAKE, g_string_free(out, FALSE), len);

@@ -5,7 +5,10 @@
  * One device, "cuda:0", of compute capability 9.0. Device memory is
  * malloc'd and every block is recorded, so copies, library calls and kernel
  * arguments can be checked against it (AddressSanitizer catches accesses
- * past a block's end). Copies follow CUDA's documented synchronization: a
+ * past a block's end). The device holds 16 GiB, or the bytes the
+ * environment's LS_CUDA_EMU_MEMORY says: a cudaMalloc beyond them fails with
+ * cudaErrorMemoryAllocation, as on a full GPU, and cudaMemGetInfo counts
+ * the blocks. Copies follow CUDA's documented synchronization: a
  * copy from pageable host memory takes the host data at the call; a copy to
  * pageable host memory waits for the stream and completes at the call; a
  * copy from or to page-locked memory is stream work like a kernel.
@@ -149,6 +152,30 @@ void fail(const char *fmt, ...)
     abort();
 }
 
+/* The device's memory: LS_CUDA_EMU_MEMORY bytes, or 16 GiB. */
+static size_t device_capacity()
+{
+    static const size_t capacity = [] {
+        const char *text = getenv("LS_CUDA_EMU_MEMORY");
+        if (!text || !*text)
+            return (size_t)16 << 30;
+        char *end;
+        unsigned long long bytes = strtoull(text, &end, 10);
+        if (*end || bytes == 0)
+            fail("LS_CUDA_EMU_MEMORY=%s: not a positive number of bytes", text);
+        return (size_t)bytes;
+    }();
+    return capacity;
+}
+
+static size_t device_bytes_in_use()
+{
+    size_t used = 0;
+    for (const auto &block : device_blocks)
+        used += block.second;
+    return used;
+}
+
 bool in_device_memory(const void *p, size_t bytes)
 {
     std::lock_guard<std::recursive_mutex> hold(lock());
@@ -186,7 +213,7 @@ cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *prop, int device)
     snprintf(prop->name, sizeof prop->name, "lipstream CUDA emulator");
     prop->major = 9;
     prop->minor = 0;
-    prop->totalGlobalMem = (size_t)16 << 30;
+    prop->totalGlobalMem = emu::device_capacity();
     prop->multiProcessorCount = 1;
     prop->sharedMemPerBlock = 48 << 10;
     prop->maxThreadsPerBlock = 1024;
@@ -236,6 +263,9 @@ static cudaError_t allocate(block_map &blocks, const char *call, void **p, size_
     hold_lock hold(lock());
     if (emu::prohibited_in_capture(call))
         return emu::result(cudaErrorStreamCaptureUnsupported);
+    if (&blocks == &emu::device_blocks &&
+        emu::device_bytes_in_use() + bytes > emu::device_capacity())
+        return emu::result(cudaErrorMemoryAllocation);
     *p = malloc(bytes ? bytes : 1);
     if (!*p)
         return emu::result(cudaErrorMemoryAllocation);
@@ -269,6 +299,14 @@ cudaError_t cudaMalloc(void **p, size_t bytes)
 cudaError_t cudaFree(void *p)
 {
     return release(emu::device_blocks, "cudaFree", p);
+}
+
+cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total)
+{
+    hold_lock hold(lock());
+    *total = emu::device_capacity();
+    *free_bytes = *total - emu::device_bytes_in_use();
+    return cudaSuccess;
 }
 
 cudaError_t cudaMallocHost(void **p, size_t bytes)

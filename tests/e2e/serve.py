@@ -44,6 +44,54 @@ def wait_ready(url, proc, timeout=60):
     return False
 
 
+class Server:
+    """`lipstream serve` on a free loopback port, as a context manager: url and
+    proc are set once it answers (ready; False when it did not start in
+    start_timeout s). On exit it is stopped with SIGINT, its log printed, and
+    clean says whether it stopped with status 0 and no sanitizer report.
+    env: variables added to the server's environment."""
+
+    def __init__(self, lipstream, avatar_dir, server_args=(), asan_options="", start_timeout=60, env=None):
+        self.argv = [lipstream, "serve", "--avatar_dir", avatar_dir, *server_args]
+        self.asan_options, self.start_timeout, self.extra_env = asan_options, start_timeout, env or {}
+        self.ready, self.clean = False, False
+
+    def __enter__(self):
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        env = dict(os.environ, **self.extra_env)
+        # GLib's quark table leak (see lsan.supp) is only matched with full malloc stacks.
+        env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", "detect_leaks=1"),
+                                                     "fast_unwind_on_malloc=0", self.asan_options]))
+        env["LSAN_OPTIONS"] = "suppressions=" + os.path.join(HERE, "lsan.supp") + ":print_suppressions=0"
+        self.log_path = os.path.join(os.getcwd(), f"server_{port}.log")
+        self.log = open(self.log_path, "w+b")
+        self.proc = subprocess.Popen(self.argv + ["--listenport", str(port)], stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=env)
+        self.ready = wait_ready(self.url, self.proc, self.start_timeout)
+        if not self.ready:
+            print("the server did not start")
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            status = self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            status = "hung at shutdown"
+        self.log.seek(0)
+        text = self.log.read().decode(errors="replace")
+        self.log.close()
+        os.unlink(self.log_path)
+        print("--- server log ---\n" + text + "--- end of server log ---")
+        self.clean = status == 0 and "Sanitizer" not in text
+        if not self.clean:
+            print(f"FAIL: the server did not stop cleanly (status {status})")
+        return False
+
+
 def main():
     argv = sys.argv[1:]
     if "--" not in argv:
@@ -61,39 +109,13 @@ def main():
         print(f"{command[0]} not found: skipped")
         sys.exit(77)
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ)
-    # GLib's quark table leak (see lsan.supp) is only matched with full malloc stacks.
-    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", "detect_leaks=1"),
-                                                 "fast_unwind_on_malloc=0", args.asan_options]))
-    env["LSAN_OPTIONS"] = "suppressions=" + os.path.join(HERE, "lsan.supp") + ":print_suppressions=0"
-    log_path = os.path.join(os.getcwd(), f"server_{port}.log")
-    with open(log_path, "w+b") as log:
-        server = subprocess.Popen([args.lipstream, "serve", "--listenport", str(port), "--avatar_dir",
-                                   args.avatar_dir, *shlex.split(args.server_args)], stdout=log, stderr=subprocess.STDOUT,
-                                  env=env)
-        status = 1
-        try:
-            if not wait_ready(url, server, args.start_timeout):
-                print("the server did not start")
-            else:
-                cmd = [c.replace("{url}", url).replace("{pid}", str(server.pid)) for c in command]
-                status = subprocess.call(cmd)
-        finally:
-            if server.poll() is None:
-                server.send_signal(signal.SIGINT)
-            try:
-                server_status = server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server_status = "hung at shutdown"
-            log.seek(0)
-            text = log.read().decode(errors="replace")
-    os.unlink(log_path)
-    print("--- server log ---\n" + text + "--- end of server log ---")
-    if server_status != 0 or "Sanitizer" in text:
-        print(f"FAIL: the server did not stop cleanly (status {server_status})")
+    status = 1
+    with Server(args.lipstream, args.avatar_dir, shlex.split(args.server_args), args.asan_options,
+                args.start_timeout) as server:
+        if server.ready:
+            cmd = [c.replace("{url}", server.url).replace("{pid}", str(server.proc.pid)) for c in command]
+            status = subprocess.call(cmd)
+    if not server.clean:
         status = 1 if status in (0, 77) else status
     sys.exit(status)
 

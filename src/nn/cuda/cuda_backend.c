@@ -107,6 +107,18 @@ static void cuda_host_free(void *p)
     CUDA_OK(cudaFreeHost(p));
 }
 
+static int cuda_memory_info(size_t *used, size_t *total)
+{
+    enter_device();
+    size_t free_bytes = 0;
+    if (cudaMemGetInfo(&free_bytes, total) != cudaSuccess) {
+        cudaGetLastError();
+        return -1;
+    }
+    *used = *total - free_bytes;
+    return 0;
+}
+
 /* With a context: on its stream, then waited for (the other contexts' work
  * goes on). Without: on the legacy default stream, then waited for; no
  * context's work is involved either way. */
@@ -332,6 +344,7 @@ void cuda_paste_faces(nn_ctx *c, const nn_tensor *faces, const nn_paste *pastes)
     .synchronize = cuda_synchronize,                                                  \
     .host_alloc = cuda_host_alloc,                                                    \
     .host_free = cuda_host_free,                                                      \
+    .memory_info = cuda_memory_info,                                                  \
     .ctx_open = cuda_ctx_open,                                                        \
     .ctx_close = cuda_ctx_close,                                                      \
     .record_begin = cuda_record_begin,                                                \
