@@ -25,6 +25,7 @@
  */
 #include "emu_internal.h"
 
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -168,13 +169,9 @@ static size_t device_capacity()
     return capacity;
 }
 
-static size_t device_bytes_in_use()
-{
-    size_t used = 0;
-    for (const auto &block : device_blocks)
-        used += block.second;
-    return used;
-}
+static /* Bytes of the live cudaMalloc blocks: changed under the lock, read without
+ * it (cudaMemGetInfo does not wait for the device's work on a GPU either). */
+std::atomic<size_t> device_in_use;
 
 bool in_device_memory(const void *p, size_t bytes)
 {
@@ -263,13 +260,15 @@ static cudaError_t allocate(block_map &blocks, const char *call, void **p, size_
     hold_lock hold(lock());
     if (emu::prohibited_in_capture(call))
         return emu::result(cudaErrorStreamCaptureUnsupported);
-    if (&blocks == &emu::device_blocks &&
-        emu::device_bytes_in_use() + bytes > emu::device_capacity())
+    bool device = &blocks == &emu::device_blocks;
+    if (device && emu::device_in_use + bytes > emu::device_capacity())
         return emu::result(cudaErrorMemoryAllocation);
     *p = malloc(bytes ? bytes : 1);
     if (!*p)
         return emu::result(cudaErrorMemoryAllocation);
     blocks[static_cast<const char *>(*p)] = bytes;
+    if (device)
+        emu::device_in_use += bytes;
     return cudaSuccess;
 }
 
@@ -286,6 +285,8 @@ static cudaError_t release(block_map &blocks, const char *call, void *p)
     auto it = blocks.find(static_cast<const char *>(p));
     if (it == blocks.end())
         emu::fail("%s(%p): not a block of its allocator (or freed twice)", call, p);
+    if (&blocks == &emu::device_blocks)
+        emu::device_in_use -= it->second;
     blocks.erase(it);
     free(p);
     return cudaSuccess;
@@ -303,9 +304,8 @@ cudaError_t cudaFree(void *p)
 
 cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total)
 {
-    hold_lock hold(lock());
     *total = emu::device_capacity();
-    *free_bytes = *total - emu::device_bytes_in_use();
+    *free_bytes = *total - emu::device_in_use;
     return cudaSuccess;
 }
 
