@@ -15,6 +15,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +98,16 @@ static int check_models(const ls_lipsync_config *cf, ls_error *err)
     return 0;
 }
 
+/* " (device memory: U of T MiB in use)" where the backend can say, else "". */
+static const char *device_memory_note(const nn_backend *be, char *buf, size_t size)
+{
+    size_t used, total;
+    if (!be->memory_info || be->memory_info(&used, &total) != 0)
+        return "";
+    snprintf(buf, size, " (device memory: %zu of %zu MiB in use)", used >> 20, total >> 20);
+    return buf;
+}
+
 static int make_slots(ls_lipsync *s, ls_error *err)
 {
     const ls_lipsync_config *cf = &s->config;
@@ -128,17 +139,14 @@ static int make_slots(ls_lipsync *s, ls_error *err)
         return -1;
     const nn_backend *be = ls_whisper_backend(cf->whisper);
     s->ctx = nn_ctx_new(be);
-    size_t used, total;
-    if (!s->ctx && be->memory_info && be->memory_info(&used, &total) == 0)
-        return ls_error_set(err, "lipsync: cannot make a %s context for another session's whisper "
-                            "encoder (device memory: %zu of %zu MiB in use)", be->name, used >> 20,
-                            total >> 20);
+    char memory[64];
     if (!s->ctx)
-        return ls_error_set(err, "lipsync: cannot make a %s context for the whisper encoder",
-                            be->name);
+        return ls_error_set(err, "lipsync: cannot make a %s context for another session's whisper "
+                            "encoder%s", be->name, device_memory_note(be, memory, sizeof memory));
     if (cf->reserve_bytes && nn_arena_reserve(s->ctx->arena, cf->reserve_bytes) != 0)
         return ls_error_set(err, "lipsync: no %s memory left for another session's whisper "
-                            "encoder (%zu MiB)", be->name, cf->reserve_bytes >> 20);
+                            "encoder (%zu MiB)%s", be->name, cf->reserve_bytes >> 20,
+                            device_memory_note(be, memory, sizeof memory));
     return ls_infer_client_new(cf->worker, cf->max_in_flight, NULL, NULL, &s->client, err);
 }
 

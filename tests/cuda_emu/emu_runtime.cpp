@@ -169,9 +169,9 @@ static size_t device_capacity()
     return capacity;
 }
 
-static /* Bytes of the live cudaMalloc blocks: changed under the lock, read without
+/* Bytes of the live cudaMalloc blocks: changed under the lock, read without
  * it (cudaMemGetInfo does not wait for the device's work on a GPU either). */
-std::atomic<size_t> device_in_use;
+static std::atomic<size_t> device_in_use;
 
 bool in_device_memory(const void *p, size_t bytes)
 {

@@ -26,19 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aiortc_client as client  # noqa: E402
-from metrics_test import fail, scrape, value  # noqa: E402
-
-KINDS = ("replayed", "direct", "recorded", "failed")
-
-
-def worker_figures(samples):
-    return {"warm_up_s": value(samples, "lipstream_worker_warm_up_seconds", worker="0"),
-            "reserved": value(samples, "lipstream_session_reserved_bytes"),
-            "activation_bytes": value(samples, "lipstream_worker_activation_bytes", worker="0"),
-            "growths": value(samples, "lipstream_worker_activation_growths_total", worker="0"),
-            "batches": value(samples, "lipstream_worker_batches_total", worker="0"),
-            "passes": {kind: value(samples, "lipstream_worker_passes_total", worker="0", kind=kind)
-                       for kind in KINDS}}
+from metrics_test import fail, scrape, value, worker_figures  # noqa: E402
 
 
 def check_started(start, batch_size):

@@ -205,13 +205,19 @@ async def main():
     print("ok")
 
 
+def worker_figures(samples):
+    """The worker's start-up and memory figures from one scrape."""
+    return {"warm_up_s": value(samples, "lipstream_worker_warm_up_seconds", worker="0"),
+            "reserved": value(samples, "lipstream_session_reserved_bytes"),
+            "activation_bytes": value(samples, "lipstream_worker_activation_bytes", worker="0"),
+            "growths": value(samples, "lipstream_worker_activation_growths_total", worker="0"),
+            "batches": value(samples, "lipstream_worker_batches_total", worker="0"),
+            "passes": {kind: value(samples, "lipstream_worker_passes_total", worker="0", kind=kind)
+                       for kind in ("replayed", "direct", "recorded", "failed")}}
+
+
 def check_cpu_worker(samples, admin_worker):
-    figures = {"warm_up_s": value(samples, "lipstream_worker_warm_up_seconds", worker="0"),
-               "reserved": value(samples, "lipstream_session_reserved_bytes"),
-               "activation_bytes": value(samples, "lipstream_worker_activation_bytes", worker="0"),
-               "growths": value(samples, "lipstream_worker_activation_growths_total", worker="0"),
-               "passes": {kind: value(samples, "lipstream_worker_passes_total", worker="0", kind=kind)
-                          for kind in ("replayed", "direct", "recorded", "failed")}}
+    figures = worker_figures(samples)
     print({"cpu worker": figures})
     if figures["warm_up_s"] != 0 or figures["reserved"] != 0 or any(figures["passes"].values()):
         fail(f"a warm-up, a reservation or recorded passes on the CPU: {figures}")
