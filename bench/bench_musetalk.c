@@ -268,7 +268,7 @@ int main(int argc, char **argv)
     };
     int nspec = (int)(sizeof spec / sizeof spec[0]);
     ls_positional pos;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     if (ls_args_parse(argc - 1, argv + 1, spec, nspec, &pos, &err) != 0 || pos.n != 1 ||
         reps < 1 || reps > 64 || profile_batch < 1) {
         fprintf(stderr, "%s\n", err.msg[0] ? err.msg : "");

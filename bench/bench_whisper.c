@@ -21,7 +21,7 @@ int main(int argc, char **argv)
         return 2;
     }
     int threads = atoi(argv[3]), reps = atoi(argv[4]);
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_whisper *w = NULL;
     nn_tensor mel = { 0 };
     if (reps < 1 || ls_whisper_load(argv[1], LS_MUSETALK_V1, &w, &err) != 0 ||

@@ -131,7 +131,7 @@ int main(int argc, char **argv)
     };
     int nspec = (int)(sizeof spec / sizeof spec[0]);
     ls_positional pos = { 0 };
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     int batches[MAX_BATCHES], n_batches;
     if (ls_args_parse(argc - 1, argv + 1, spec, nspec, &pos, &err) != 0 || pos.n != 1 ||
         reps < 1 || reps > MAX_REPS || (n_batches = parse_batches(batch_list, batches)) < 1) {

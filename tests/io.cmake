@@ -8,6 +8,10 @@ set_tests_properties(io_ref PROPERTIES FIXTURES_SETUP io_ref)
 ls_test(test_json test_json.c)
 add_test(NAME test_json COMMAND test_json)
 
+# The error value every reader fills in.
+ls_test(test_error test_error.c)
+add_test(NAME test_error COMMAND test_error)
+
 foreach(name npy pickle weights)
   ls_test(test_${name} test_${name}.c)
   add_test(NAME test_${name} COMMAND test_${name} ${LS_IO_REF})

@@ -18,7 +18,7 @@ int main(int argc, char **argv)
         return 2;
     }
     nn_tensor got = { 0 }, want = { 0 };
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     if (ls_npy_read(argv[1], &got, &err) != 0 || ls_npy_read(argv[2], &want, &err) != 0) {
         fprintf(stderr, "npy_close: %s\n", err.msg);
         free(got.data);

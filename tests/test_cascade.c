@@ -26,7 +26,7 @@
 static int xml_fails(const char *text, const char *expect_in_message)
 {
     ls_xml_doc *doc;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     int failed = ls_xml_parse(text, strlen(text), "t.xml", &doc, &err) == -1;
     if (!failed)
         ls_xml_free(doc);

@@ -41,7 +41,7 @@ static char idle_dir[4096], wave_dir[4096], small_dir[4096], empty_dir[4096], wa
 
 static void solid(ls_image *img, int w, int h, uint8_t b, uint8_t g, uint8_t r)
 {
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_image_alloc(img, w, h, 3, &err);
     for (int i = 0; i < w * h; i++) {
         img->data[3 * i] = b;
@@ -53,7 +53,7 @@ static void solid(ls_image *img, int w, int h, uint8_t b, uint8_t g, uint8_t r)
 static void write_frames(const char *dir, int n, int w, int h, int shade)
 {
     char path[4200];
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     mkdir(dir, 0755);
     for (int i = 0; i < n; i++) {
         ls_image img;
@@ -66,7 +66,7 @@ static void write_frames(const char *dir, int n, int w, int h, int shade)
 
 static void make_files(void)
 {
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     mkdir(work, 0755);
     snprintf(idle_dir, sizeof idle_dir, "%s/idle", work);
     snprintf(wave_dir, sizeof wave_dir, "%s/wave", work);
@@ -86,7 +86,7 @@ static void make_files(void)
 static ls_action_clips *load_good(void)
 {
     char json[16384];
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_action_clips *clips = NULL;
     snprintf(json, sizeof json,
              "[{\"audiotype\": 1, \"imgpath\": \"%s\"},"
@@ -127,7 +127,7 @@ static void test_clips_load(void)
         { "[{\"audiotype\": 2, \"imgpath\": \"", missing, "\"}]", "nowhere.wav" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ls_error err = { { 0 } };
+        ls_error err = { 0 };
         ls_action_clips *c = NULL;
         snprintf(json, sizeof json, "%s%s%s", bad[i].head, bad[i].path, bad[i].tail);
         int rc = ls_action_clips_parse(json, "bad", NULL, W, H, &c, &err);
@@ -147,7 +147,7 @@ static void expect(ls_frame_choice f, ls_frame_kind kind, int index, const char 
 
 static void test_plan_without_clips(void)
 {
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_frame_plan *p;
     ls_frame_plan_new(NULL, 3, &p, &err);
     /* ping-pong over 3 frames: 0 1 2 2 1 0 0 1; speech in either half speaks */
@@ -169,7 +169,7 @@ static void test_plan_with_clips(void)
     ls_action_clips *clips = load_good();
     if (!clips)
         return;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_frame_plan *p;
     ls_frame_plan_new(clips, 3, &p, &err);
     const ls_action_clip *wave = ls_action_clips_find(clips, 2);
@@ -231,7 +231,7 @@ static void make_avatar(ls_avatar *a)
     a->height = H;
     a->nframes = 3;
     a->frames = calloc(3, sizeof *a->frames);
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     for (int i = 0; i < 3; i++) {
         ls_avatar_frame *f = &a->frames[i];
         solid(&f->image, W, H, (uint8_t)(20 + 40 * i), 60, 90);
@@ -273,7 +273,7 @@ static void test_compose(void)
 {
     ls_avatar a;
     make_avatar(&a);
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_image face;
     solid(&face, FACE_SIDE, FACE_SIDE, 250, 5, 128);
     const uint8_t face_colour[3] = { 250, 5, 128 };

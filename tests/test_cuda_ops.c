@@ -430,7 +430,7 @@ static void test_operators(const nn_backend *gpu)
 static nn_tensor load_npy(const char *dir, const char *name)
 {
     nn_tensor t = { 0 };
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     CHECK(ls_npy_read(path_in(dir, name), &t, &err) == 0, "%s", err.msg);
     return t;
 }
@@ -441,7 +441,7 @@ static void test_unet(const nn_backend *dev, const char *label, const char *conf
                       double rtol)
 {
     ls_unet *u = NULL;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     nn_tensor lat = load_npy(mt_dir, latent_name), aud = load_npy(mt_dir, audio_name);
     if (ls_unet_load(path_in(mt_dir, config), path_in(mt_dir, weights), &u, &err) != 0 ||
         !lat.data || !aud.data) {
@@ -470,7 +470,7 @@ static void test_unet(const nn_backend *dev, const char *label, const char *conf
 static void test_vae(const nn_backend *dev, double rtol)
 {
     ls_vae *v = NULL;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     nn_tensor z = load_npy(mt_dir, "vae_z.npy"), x = load_npy(mt_dir, "vae_x.npy");
     if (ls_vae_load(path_in(mt_dir, "sd-vae"), &v, &err) != 0 || !z.data || !x.data) {
         CHECK(0, "vae: %s", err.msg);
@@ -502,7 +502,7 @@ static void test_vae(const nn_backend *dev, double rtol)
 static void test_render(const nn_backend *dev, double face_atol)
 {
     ls_musetalk *m = NULL;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     nn_tensor lat = load_npy(mt_dir, "mt_latents.npy"), aud = load_npy(mt_dir, "mt_audio.npy");
     if (ls_musetalk_load_dir(mt_dir, LS_MUSETALK_V1, &m, &err) != 0 || !lat.data || !aud.data) {
         CHECK(0, "musetalk: %s", err.msg);
@@ -535,7 +535,7 @@ static void test_render(const nn_backend *dev, double face_atol)
 static void test_recorded_render(const nn_backend *dev, double face_atol)
 {
     ls_musetalk *on_cpu = NULL, *on_dev = NULL;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     nn_tensor lat = load_npy(mt_dir, "mt_latents.npy"), aud = load_npy(mt_dir, "mt_audio.npy");
     if (ls_musetalk_load_dir(mt_dir, LS_MUSETALK_V1, &on_cpu, &err) != 0 ||
         ls_musetalk_load_dir(mt_dir, LS_MUSETALK_V1, &on_dev, &err) != 0 ||
@@ -579,7 +579,7 @@ static void test_whisper(const nn_backend *dev, const char *model, const char *m
                          double rtol)
 {
     ls_whisper *w = NULL;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     nn_tensor mel = load_npy(whisper_dir, mel_name);
     if (ls_whisper_load(path_in(whisper_dir, model), LS_MUSETALK_V1, &w, &err) != 0 || !mel.data) {
         CHECK(0, "whisper %s: %s", model, err.msg);
@@ -659,7 +659,7 @@ static void test_paste(const nn_backend *dev)
 static void stream_chunks(const ls_whisper *w, nn_ctx *c, ls_stream_window window, float *out)
 {
     ls_stream_features *s = NULL;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     CHECK(ls_stream_features_new(w, 4, window, &s, &err) == 0, "%s", err.msg);
     if (!s)
         return;
@@ -682,7 +682,7 @@ static void stream_chunks(const ls_whisper *w, nn_ctx *c, ls_stream_window windo
 static void test_stream(const nn_backend *dev, double rtol)
 {
     ls_whisper *w = NULL;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     if (ls_whisper_load(path_in(whisper_dir, "tiny.pt"), LS_MUSETALK_V1, &w, &err) != 0) {
         CHECK(0, "whisper: %s", err.msg);
         return;
@@ -736,7 +736,7 @@ static void test_precision_names(void)
                  { "cpu", NULL, NN_STORAGE_FP32 } };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         nn_device d;
-        ls_error err = { { 0 } };
+        ls_error err = { 0 };
         CHECK(nn_device_parse(good[i].device, &d, &err) == 0 &&
                   nn_precision_parse(good[i].precision, &d, &err) == 0 &&
                   d.precision == good[i].want,
@@ -752,13 +752,13 @@ static void test_precision_names(void)
                 { "cpu", "fp16", "fp16 is for a GPU" } };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         nn_device d;
-        ls_error err = { { 0 } };
+        ls_error err = { 0 };
         CHECK(nn_device_parse(bad[i].device, &d, &err) == 0 &&
                   nn_precision_parse(bad[i].precision, &d, &err) != 0 &&
                   strstr(err.msg, bad[i].says),
               "%s %s: '%s'", bad[i].device, bad[i].precision, err.msg);
     }
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     CHECK(nn_set_device("cpu", "bf16", &err) != 0 && strncmp(err.msg, "--precision: ", 13) == 0,
           "'%s'", err.msg);
     printf("cpu with bf16 -> %s\n", err.msg);
@@ -777,7 +777,7 @@ static void test_device_names(void)
                  { NULL, NN_DEVICE_AUTO, 0 } };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         nn_device d;
-        ls_error err = { { 0 } };
+        ls_error err = { 0 };
         CHECK(nn_device_parse(good[i].name, &d, &err) == 0 && d.kind == good[i].kind &&
                   d.index == good[i].index,
               "%s: %s", good[i].name ? good[i].name : "NULL", err.msg);
@@ -786,14 +786,14 @@ static void test_device_names(void)
                                        "cuda:999" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         nn_device d;
-        ls_error err = { { 0 } };
+        ls_error err = { 0 };
         CHECK(nn_device_parse(bad[i], &d, &err) != 0 && strstr(err.msg, bad[i]) &&
                   strstr(err.msg, "cpu, cuda, cuda:N"),
               "%s: '%s'", bad[i], err.msg);
     }
     /* a GPU that no machine here has: the reason names the device whatever the build */
     nn_device far = { NN_DEVICE_CUDA, 200, NN_STORAGE_FP32 };
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     CHECK(nn_device_backend(&far, &err) == NULL && strstr(err.msg, "cuda:200: "), "'%s'",
           err.msg);
     printf("cuda:200 -> %s\n", err.msg);
@@ -840,7 +840,7 @@ int main(int argc, char **argv)
     }
     nn_device cuda = { NN_DEVICE_CUDA, 0, strcmp(mode, "gpu") == 0 ? NN_STORAGE_FP16
                                                                     : NN_STORAGE_BF16 };
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     const nn_backend *gpu = nn_device_backend(&cuda, &err);
     if (!gpu) {
         printf("SKIP: %s\n", err.msg);

@@ -18,7 +18,7 @@ static const char *ref_dir;
 static int load_ref(const char *name, nn_tensor *t)
 {
     char path[4096];
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     snprintf(path, sizeof path, "%s/%s", ref_dir, name);
     int rc = ls_npy_read(path, t, &err);
     CHECK(rc == 0, "%s", err.msg);

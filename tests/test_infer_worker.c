@@ -96,7 +96,7 @@ static void make_session(session *se, int id, nn_ctx *ctx)
 static void *session_main(void *arg)
 {
     session *se = arg;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_infer_client *c;
     if (ls_infer_client_new(worker, IN_FLIGHT, NULL, NULL, &c, &err) != 0)
         return NULL;
@@ -203,7 +203,7 @@ static void test_back_pressure_and_cancel(void)
     ls_infer_job a = big_job(N, ptrs[0], latent, chunks, faces);
     ls_infer_job b = big_job(N, ptrs[1], latent, chunks, faces + N * face_bytes);
     ls_infer_job c = big_job(N, ptrs[2], latent, chunks, faces + 2 * N * face_bytes);
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_infer_client *one, *two;
     ls_infer_client_new(worker, 1, NULL, NULL, &one, &err);
     ls_infer_client_new(worker, 2, NULL, NULL, &two, &err);
@@ -247,7 +247,7 @@ static void test_without_warm_up(const ls_infer_config *warmed)
 {
     ls_infer_config cf = *warmed;
     cf.warm_up = 0;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_infer_worker *cold = NULL;
     ls_infer_client *client = NULL;
     CHECK(ls_infer_worker_new(model, &cf, &cold, &err) == 0, "%s", err.msg);
@@ -276,7 +276,7 @@ static void test_without_warm_up(const ls_infer_config *warmed)
 
 static void test_bad_config(void)
 {
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_infer_worker *w = NULL;
     ls_infer_config cf = { .batch_size = 2, .latent_channels = 8, .latent_height = 8,
                            .latent_width = 8, .tokens = 10, .dim = 384 };
@@ -291,7 +291,7 @@ int main(int argc, char **argv)
         return 2;
     }
     nn_set_threads(2);
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     if (ls_musetalk_load_dir(argv[1], LS_MUSETALK_V1, &model, &err) != 0) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;

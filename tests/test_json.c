@@ -23,7 +23,7 @@ static int parse(const char *text, size_t len, ls_json **out, ls_error *err)
 static void expect_ok(const char *text)
 {
     ls_json *v = NULL;
-    ls_error err = { "" };
+    ls_error err = { 0 };
     CHECK(parse(text, strlen(text), &v, &err) == 0, "'%s' rejected: %s", text, err.msg);
     ls_json_free(v);
 }
@@ -32,7 +32,7 @@ static void expect_ok(const char *text)
 static void expect_error(const char *text, size_t len, const char *word)
 {
     ls_json *v = NULL;
-    ls_error err = { "" };
+    ls_error err = { 0 };
     int rc = parse(text, len, &v, &err);
     CHECK(rc == -1 && v == NULL, "'%.*s' accepted", (int)len, text);
     CHECK(strstr(err.msg, word) != NULL, "'%.*s': message '%s' lacks '%s'", (int)len, text, err.msg, word);
@@ -172,7 +172,7 @@ static void test_depth(void)
         memset(deep, '[', (size_t)depth);
         memset(deep + depth, ']', (size_t)depth);
         ls_json *v = NULL;
-        ls_error err = { "" };
+        ls_error err = { 0 };
         int rc = parse(deep, 2 * (size_t)depth, &v, &err);
         if (depth == 64)
             CHECK(rc == 0, "64 levels rejected: %s", err.msg);
@@ -204,7 +204,7 @@ static void test_getters(void)
     const char *text = "{\"i\": 3, \"f\": 3.5, \"big\": 1e19, \"neg\": -9223372036854775808, \"s\": \"x\", "
                        "\"t\": true, \"n\": null}";
     ls_json *v = NULL;
-    ls_error err = { "" };
+    ls_error err = { 0 };
     CHECK(parse(text, strlen(text), &v, &err) == 0, "%s", err.msg);
     if (!v)
         return;

@@ -88,7 +88,7 @@ static char *ref_path(const char *name)
 static void load_audio(void)
 {
     ls_audio a = { 0 };
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     if (ls_audio_load_16k(ref_path("speech.wav"), &a, &err) != 0) {
         fprintf(stderr, "%s\n", err.msg);
         exit(1);
@@ -128,7 +128,7 @@ static ls_lipsync *engine_on(ls_infer_worker *w, ls_lag_policy policy, int with_
                              .lag_policy = policy,
                              .reserve_bytes = with_models ? session_bytes : 0 };
     ls_lipsync *s = NULL;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     if (ls_lipsync_new(&cf, &s, &err) != 0) {
         fprintf(stderr, "%s\n", err.msg);
         exit(1);
@@ -159,7 +159,7 @@ static void record(output *o, const ls_lipsync_frame *f)
  * and, when the engine is full, waited for. */
 static void run(ls_lipsync *s, int eager, output *o)
 {
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_lipsync_frame f;
     for (int64_t k = 0; o->n < out_frames; k++) {
         int rc;
@@ -207,7 +207,7 @@ static void check_sync(const char *label, const output *o)
 /* The expected lip-synced pictures, frame by frame, from an independent feature stream. */
 static uint8_t *expected_pictures(void)
 {
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_stream_features *sf;
     nn_ctx *ctx = nn_ctx_new(nn_backend_cpu());
     ls_stream_features_new(whisper, B, LS_STREAM_WINDOW_FULL, &sf, &err);
@@ -355,7 +355,7 @@ static void test_paste(const output *unpasted)
     ls_infer_config wc = { .batch_size = B, .latent_channels = 8, .latent_height = 32,
                            .latent_width = 32, .tokens = 30, .dim = 32, .paste = 1 };
     ls_infer_worker *pasting = NULL;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     CHECK(ls_infer_worker_new(model, &wc, &pasting, &err) == 0, "%s", err.msg);
     ls_lipsync_config cf = { .avatar = avatar, .whisper = whisper, .worker = pasting,
                              .batch_size = B, .max_in_flight = IN_FLIGHT,
@@ -429,7 +429,7 @@ static void test_skip(const uint8_t *want)
 static void test_back_pressure(void)
 {
     ls_lipsync *s = engine(LS_LAG_WAIT, 1, NULL);
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     int64_t k = 0;
     int rc = 0;
     while (k < audio_frames && (rc = ls_lipsync_push(s, audio + k * LS_STREAM_FRAME, 0, NULL, &err)) == 0)
@@ -449,7 +449,7 @@ static void test_back_pressure(void)
  * the number of frames that were not. */
 static int64_t drain_silent(ls_lipsync *s, int64_t next_event, int64_t until, int64_t *popped)
 {
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_lipsync_frame f;
     int16_t silence[LS_STREAM_FRAME] = { 0 };
     int16_t zeros[LS_LIPSYNC_AUDIO] = { 0 };
@@ -473,7 +473,7 @@ static int64_t drain_silent(ls_lipsync *s, int64_t next_event, int64_t until, in
 
 static void test_interrupt(void)
 {
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_lipsync_frame f;
     /* mid-speech: popped frames up to 13 (speech runs 10 .. 21), then interrupt */
     ls_lipsync *s = engine(LS_LAG_WAIT, 1, NULL);
@@ -519,7 +519,7 @@ static void test_interrupt(void)
 
 static void test_without_models(void)
 {
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_action_clips *clips;
     if (ls_action_clips_load(ref_path("clips.json"), avatar->width, avatar->height, &clips,
                              &err) != 0) {
@@ -569,7 +569,7 @@ static void test_without_models(void)
 
 static void test_setup_errors(void)
 {
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_lipsync *s = NULL;
     ls_avatar bare = *avatar;
     bare.latents = NULL;
@@ -579,14 +579,18 @@ static void test_setup_errors(void)
           err.msg);
     cf.avatar = avatar;
     cf.worker = NULL;
-    CHECK(ls_lipsync_new(&cf, &s, &err) == -1 && strstr(err.msg, "go together"), "%s", err.msg);
-    /* a session its device cannot hold is refused when made (the test runs
-     * with allocator_may_return_null under AddressSanitizer) */
+    CHECK(ls_lipsync_new(&cf, &s, &err) == -1 && strstr(err.msg, "go together") &&
+              err.kind == LS_ERROR_FAILED, "%s", err.msg);
+    /* a session its device cannot hold is refused when made, as a resource
+     * used up (the server answers 503; the test runs with
+     * allocator_may_return_null under AddressSanitizer) */
     cf.worker = worker;
     cf.reserve_bytes = (size_t)1 << 50;
     CHECK(ls_lipsync_new(&cf, &s, &err) == -1 && !s &&
               strstr(err.msg, "no cpu memory left for another session's whisper encoder"),
           "%s", err.msg);
+    CHECK(err.kind == LS_ERROR_EXHAUSTED, "a session beyond memory is not an exhausted resource (kind %d)",
+          (int)err.kind);
     printf("a session beyond memory: %s\n", err.msg);
 }
 
@@ -598,7 +602,7 @@ int main(int argc, char **argv)
     }
     ref_dir = argv[1];
     nn_set_threads(2);
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     if (ls_avatar_load(argv[2], &avatar, &err) != 0 ||
         ls_musetalk_load_dir(ref_path("models"), LS_MUSETALK_V15, &model, &err) != 0 ||
         ls_whisper_load(ref_path("models/whisper"), LS_MUSETALK_V15, &whisper, &err) != 0) {

@@ -18,7 +18,7 @@ static const char *ref_dir;
 static int load_ref(const char *name, nn_tensor *t)
 {
     char path[4096];
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     snprintf(path, sizeof path, "%s/%s", ref_dir, name);
     int rc = ls_npy_read(path, t, &err);
     CHECK(rc == 0, "%s", err.msg);
@@ -28,7 +28,7 @@ static int load_ref(const char *name, nn_tensor *t)
 static int load_audio(const char *name, ls_audio *a)
 {
     char path[4096];
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     snprintf(path, sizeof path, "%s/%s", ref_dir, name);
     int rc = ls_audio_load_16k(path, a, &err);
     CHECK(rc == 0, "%s", err.msg);
@@ -63,7 +63,7 @@ static void compare_mel(const char *what, const ls_logmel *m, const float *x, in
     int64_t frames = ls_logmel_frames(window ? window : n);
     CHECK(want.shape[0] == ls_logmel_n_mels(m) && want.shape[1] == frames, "%s: shape", what);
     float *got = malloc((size_t)(ls_logmel_n_mels(m) * frames) * sizeof *got);
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     int rc = window ? ls_logmel_padded(m, x, n, window, got, &err)
                     : ls_logmel_compute(m, x, n, got, &err);
     CHECK(rc == 0, "%s", err.msg);
@@ -83,7 +83,7 @@ int main(int argc, char **argv)
     filterbank(64);
 
     ls_logmel *m;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     CHECK(ls_logmel_new(80, &m, &err) == 0, "%s", err.msg);
     ls_audio a7 = { 0 }, a33 = { 0 }, tones = { 0 };
     /* Both pipelines are fp32 (GEMM DFT here, FFT in torch): a bin's power

@@ -42,7 +42,7 @@ static nn_tensor load_npy(const char *name)
     char file[256];
     snprintf(file, sizeof file, "%s.npy", name);
     nn_tensor t = { 0 };
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     if (ls_npy_read(ref_path(file), &t, &err) != 0) {
         fprintf(stderr, "%s\n", err.msg);
         exit(1);
@@ -74,7 +74,7 @@ static void test_unet(const char *label, const char *config, const char *weights
                       const char *case_name)
 {
     char name[128];
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_unet *u;
     int rc = ls_unet_load(ref_path(config), ref_path(weights), &u, &err);
     CHECK(rc == 0, "%s: %s", label, err.msg);
@@ -126,7 +126,7 @@ static void test_unet(const char *label, const char *config, const char *weights
 static void test_vae(const char *label, const char *path)
 {
     char what[128];
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_vae *v;
     int rc = ls_vae_load(ref_path(path), &v, &err);
     CHECK(rc == 0, "%s: %s", label, err.msg);
@@ -163,7 +163,7 @@ static void test_vae(const char *label, const char *path)
 
 static void test_render(const char *label, ls_musetalk_version version)
 {
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_musetalk *m;
     int rc = ls_musetalk_load_dir(ref_dir, version, &m, &err);
     CHECK(rc == 0, "%s: %s", label, err.msg);
@@ -202,7 +202,7 @@ static void test_render(const char *label, ls_musetalk_version version)
 /* Loading must fail with a message holding every one of `needles`. */
 static void expect_unet_error(const char *config, const char *weights, const char *const *needles)
 {
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_unet *u = NULL;
     int rc = ls_unet_load(ref_path(config), ref_path(weights), &u, &err);
     CHECK(rc != 0 && !u, "%s + %s loaded", config, weights);
@@ -232,7 +232,7 @@ static void test_broken(void)
     expect_unet_error("musetalk/musetalk.json", "broken/no_models",
                       (const char *[]){ "no weights file", "pytorch_model.bin", NULL });
 
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_vae *v = NULL;
     CHECK(ls_vae_load(ref_path("broken/vae"), &v, &err) != 0 &&
               strstr(err.msg, "AttnUpDecoderBlock2D") && strstr(err.msg, "config.json"),

@@ -50,7 +50,7 @@ static void compare_files(const char *label, const char *got_name, const char *w
     snprintf(got_path, sizeof got_path, "%s/%s", ref_dir, got_name);
     snprintf(want_path, sizeof want_path, "%s/%s", ref_dir, want_name);
     nn_tensor got = { 0 }, want = { 0 };
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     if (ls_npy_read(got_path, &got, &err) != 0 || ls_npy_read(want_path, &want, &err) != 0) {
         CHECK(0, "%s: %s", label, err.msg);
     } else {

@@ -56,7 +56,7 @@ static void test_bad_files(const ls_json *bad)
         char path[1024];
         ref_path(path, sizeof path, name);
         nn_tensor t;
-        ls_error err = { "" };
+        ls_error err = { 0 };
         int rc = ls_npy_read(path, &t, &err);
         CHECK(rc == -1, "%s accepted", name);
         if (rc == 0)

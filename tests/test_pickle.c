@@ -97,7 +97,7 @@ static void test_python_pickles(const char *dir, const ls_json *pickles, const l
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", dir, bad->u.obj.keys[i]);
         ls_pkl *v = NULL;
-        ls_error err = { "" };
+        ls_error err = { 0 };
         CHECK(ls_pkl_read_file(path, &v, &err) == -1 && v == NULL, "%s accepted", path);
         CHECK(strstr(err.msg, bad->u.obj.values[i]->u.str.s) && strstr(err.msg, path), "%s: message '%s'",
               path, err.msg);
@@ -121,7 +121,7 @@ static int parse(const char *bytes, size_t len, ls_pkl **out, ls_error *err)
 static void expect_error(const char *what, const char *bytes, size_t len, const char *word)
 {
     ls_pkl *v = NULL;
-    ls_error err = { "" };
+    ls_error err = { 0 };
     int rc = parse(bytes, len, &v, &err);
     CHECK(rc == -1 && v == NULL, "%s: accepted", what);
     CHECK(strstr(err.msg, word) != NULL, "%s: message '%s' lacks '%s'", what, err.msg, word);

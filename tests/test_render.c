@@ -363,7 +363,7 @@ int main(int argc, char **argv)
     }
     gst_init(NULL, NULL);
     char path[4096];
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_avatar *a;
     ls_audio in = { 0 };
     snprintf(path, sizeof path, "%s/speech.wav", argv[1]);

@@ -55,7 +55,7 @@ static double fit_tone(const float *y, int64_t n, int rate, double hz, double *r
 static float *resample(const float *x, int64_t n, int in_rate, int out_rate, int64_t *n_out)
 {
     float *y = NULL;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     CHECK(ls_resample(x, n, in_rate, out_rate, &y, n_out, &err) == 0, "%s", err.msg);
     int64_t want = (n * out_rate + in_rate - 1) / in_rate;
     CHECK(*n_out == want, "%d -> %d: %lld samples, want %lld", in_rate, out_rate,
@@ -108,7 +108,7 @@ static void streaming(int in_rate, int out_rate)
     }
     float *whole = resample(x, n, in_rate, out_rate, &m);
     ls_resampler *r;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     CHECK(ls_resampler_new(in_rate, out_rate, &r, &err) == 0, "%s", err.msg);
     float *pieces = malloc((size_t)(m + 16) * sizeof *pieces);
     int64_t got = 0;
@@ -171,7 +171,7 @@ int main(void)
     free(y);
 
     ls_resampler *r;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     CHECK(ls_resampler_new(0, 16000, &r, &err) == -1 && strstr(err.msg, "out of range"),
           "rate 0: %s", err.msg);
     return check_result("test_resample");

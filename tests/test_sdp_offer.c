@@ -43,7 +43,7 @@ static int read_sdp(const char *sdp, ls_offer_media *m, ls_error *err)
 static void expect(const char *what, const char *sdp, ls_video_codec codec, int vpt, int apt, int bundle)
 {
     ls_offer_media m;
-    ls_error err = { "" };
+    ls_error err = { 0 };
     int rc = read_sdp(sdp, &m, &err);
     CHECK(rc == 0, "%s: %s", what, err.msg);
     if (rc == 0) {
@@ -58,7 +58,7 @@ static void expect(const char *what, const char *sdp, ls_video_codec codec, int 
 static void expect_error(const char *what, const char *sdp, const char *message_part)
 {
     ls_offer_media m;
-    ls_error err = { "" };
+    ls_error err = { 0 };
     int rc = read_sdp(sdp, &m, &err);
     printf("%-28s -> %s\n", what, err.msg);
     CHECK(rc < 0 && strstr(err.msg, message_part), "%s: rc %d, message '%s' (want '%s')", what, rc, err.msg,

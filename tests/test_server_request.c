@@ -19,7 +19,7 @@ static ls_json *parse_ok(const char *body)
 static void parse_fails(const char *body, const char *message_part)
 {
     ls_json *j = NULL;
-    ls_error err = { "" };
+    ls_error err = { 0 };
     int rc = ls_request_parse(body, strlen(body), &j, &err);
     printf("%-24s -> %s\n", body, err.msg);
     CHECK(rc < 0 && !j && strstr(err.msg, message_part), "'%s': '%s'", body, err.msg);
@@ -34,7 +34,7 @@ int main(void)
 
     ls_json *j = parse_ok("{\"sessionid\": 123456, \"text\": \"hi\", \"interrupt\": 1, \"flag\": \"true\","
                           " \"n\": 2.5, \"type\": 7, \"none\": null}");
-    ls_error err = { "" };
+    ls_error err = { 0 };
     char id[LS_REQUEST_ID_MAX];
     const char *s;
     int64_t n;

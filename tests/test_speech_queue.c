@@ -140,7 +140,7 @@ static void test_interrupt(void)
 static void test_limits(void)
 {
     ls_speech_queue *q = ls_speech_queue_new(NULL, NULL);
-    ls_error err = { "" };
+    ls_error err = { 0 };
     char *big = malloc(LS_SPEECH_MAX_PENDING_TEXT / 2 + 1);
     memset(big, 'a', LS_SPEECH_MAX_PENDING_TEXT / 2);
     big[LS_SPEECH_MAX_PENDING_TEXT / 2] = 0;

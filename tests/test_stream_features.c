@@ -68,7 +68,7 @@ static void stream_audio(ls_stream_features *s, nn_ctx *ctx, const ls_audio *a, 
     out->first_steps = malloc((size_t)cap * sizeof *out->first_steps);
     out->frames = 0;
     float frame[LS_STREAM_FRAME];
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     for (int64_t pos = 0; out->frames < need; pos += LS_STREAM_FRAME) {
         for (int j = 0; j < LS_STREAM_FRAME; j++)
             frame[j] = pos + j < a->n ? a->samples[pos + j] : 0.0f;
@@ -198,7 +198,7 @@ static void run_case(ls_musetalk_version version, ls_stream_window window, const
                      nn_ctx *ctx)
 {
     char path[4096], label[64];
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     snprintf(path, sizeof path, "%s/small", ref_dir);
     snprintf(label, sizeof label, "%s %s", ls_musetalk_version_name(version),
              window == LS_STREAM_WINDOW_FULL ? "full" : "short");
@@ -248,7 +248,7 @@ static void add_noise(ls_audio *a)
 static void check_bad_batch(void)
 {
     char path[4096];
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     snprintf(path, sizeof path, "%s/small", ref_dir);
     ls_whisper *w = NULL;
     ls_stream_features *s = NULL;
@@ -275,7 +275,7 @@ int main(int argc, char **argv)
     ref_dir = argv[1];
     nn_set_threads(2);
     char path[4096];
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_audio a = { 0 };
     snprintf(path, sizeof path, "%s/speech_7s.wav", ref_dir);
     nn_ctx *ctx = nn_ctx_new(nn_backend_cpu());

@@ -98,7 +98,7 @@ static void expect_samples(const char *what, const bytes *file, int rate, const 
                            int64_t n)
 {
     ls_audio a;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     int rc = ls_wav_parse(file->data, file->len, what, &a, &err);
     CHECK(rc == 0, "%s: %s", what, err.msg);
     if (rc != 0)
@@ -112,7 +112,7 @@ static void expect_samples(const char *what, const bytes *file, int rate, const 
 static void expect_error(const char *what, const bytes *file, const char *words)
 {
     ls_audio a;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     int rc = ls_wav_parse(file->data, file->len, what, &a, &err);
     CHECK(rc == -1 && strstr(err.msg, words) && strstr(err.msg, what) && !a.samples,
           "%s: got rc %d, message '%s', wanted '%s'", what, rc, err.msg, words);
@@ -265,7 +265,7 @@ static void test_errors(void)
 static void test_files(const char *dir)
 {
     char path[4096];
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_audio a;
     snprintf(path, sizeof path, "%s/no-such-file.wav", dir);
     CHECK(ls_wav_read(path, &a, &err) == -1 && strstr(err.msg, "cannot open"), "%s", err.msg);

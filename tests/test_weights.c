@@ -54,7 +54,7 @@ static void check_tensor(ls_weights *w, const char *file, const ls_json *entry)
         got_shape[d] = -1;
     }
     nn_tensor t;
-    ls_error err = { "" };
+    ls_error err = { 0 };
     CHECK(ls_weights_has(w, name), "%s: no tensor '%s'", file, name);
     int rc = ls_weights_get(w, name, ndim, got_shape, &t, &err);
     if (!is_float_dtype(dtype)) {
@@ -196,7 +196,7 @@ static void test_safetensors_metadata(const ls_json *meta)
 static void expect_open_error(const char *path, const char *word)
 {
     ls_weights *w = NULL;
-    ls_error err = { "" };
+    ls_error err = { 0 };
     int rc = ls_weights_open(path, &w, &err);
     CHECK(rc == -1 && w == NULL, "%s accepted", path);
     CHECK(strstr(err.msg, path) && strstr(err.msg, word), "%s: message '%s' lacks '%s'", path, err.msg, word);
@@ -213,7 +213,7 @@ static void test_bad_files(const ls_json *bad)
         if (strcmp(word, "deflate") == 0) {
             /* A flipped bit in deflate data fails to inflate or fails the CRC. */
             ls_weights *w = NULL;
-            ls_error err = { "" };
+            ls_error err = { 0 };
             CHECK(ls_weights_open(path, &w, &err) == -1 &&
                       (strstr(err.msg, "deflate") || strstr(err.msg, "CRC")),
                   "%s: %s", path, err.msg);
@@ -293,7 +293,7 @@ static void test_damage(const char *file)
     int truncations = 0, refused_flips = 0, flips = 0;
     for (size_t cut = 1; cut < len; cut += cut < 64 || len - cut < 64 ? 1 : 37) {
         rewrite(fd, data, cut);
-        ls_error err = { "" };
+        ls_error err = { 0 };
         CHECK(load_everything(tmp, &err) == -1 && strstr(err.msg, tmp), "%s cut to %zu bytes loaded", file, cut);
         truncations++;
     }
@@ -301,7 +301,7 @@ static void test_damage(const char *file)
         unsigned char saved = data[at];
         data[at] ^= (unsigned char)(0x5A + at);
         rewrite(fd, data, len);
-        ls_error err = { "" };
+        ls_error err = { 0 };
         if (load_everything(tmp, &err) < 0) {
             CHECK(err.msg[0] != '\0', "%s: flip at %zu: empty message", file, at);
             refused_flips++;

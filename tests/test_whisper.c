@@ -34,7 +34,7 @@ static const char *ref_path(const char *name)
 static ls_whisper *load(const char *name, ls_musetalk_version v, ls_musetalk_version want)
 {
     ls_whisper *w = NULL;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     CHECK(ls_whisper_load(ref_path(name), v, &w, &err) == 0, "%s", err.msg);
     if (w)
         CHECK(ls_whisper_version(w) == want, "%s: version %s", name,
@@ -89,7 +89,7 @@ static void test_loading(void)
               "v1 step counts");
         float *states;
         int64_t T;
-        ls_error err = { { 0 } };
+        ls_error err = { 0 };
         CHECK(ls_whisper_states(pt, NULL, NULL, 100, &states, &T, &err) == -1 &&
                   strstr(err.msg, "too short"),
               "100 samples: %s", err.msg);
@@ -120,7 +120,7 @@ static void test_loading(void)
     CHECK(symlink(target, ref_path("lonely/model.safetensors")) == 0, "symlink");
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ls_whisper *w = NULL;
-        ls_error err = { { 0 } };
+        ls_error err = { 0 };
         int rc = ls_whisper_load(ref_path(bad[i].path), LS_MUSETALK_AUTO, &w, &err);
         CHECK(rc == -1 && !w && strstr(err.msg, bad[i].words), "%s: '%s'", bad[i].path,
               err.msg);
@@ -133,7 +133,7 @@ static void test_states(const char *model, ls_musetalk_version v, const char *au
 {
     ls_whisper *w = load(model, v, v);
     ls_audio a = { 0 };
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     nn_tensor want = { 0 };
     nn_ctx *c = nn_ctx_new(nn_backend_cpu());
     if (!w || ls_audio_load_16k(ref_path(audio), &a, &err) != 0 ||
@@ -169,7 +169,7 @@ static void test_encode_window(const char *model, const char *mel_name, const ch
 {
     ls_whisper *w = load(model, LS_MUSETALK_V1, LS_MUSETALK_V1);
     nn_tensor mel = { 0 }, want = { 0 };
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     nn_ctx *c = nn_ctx_new(nn_backend_cpu());
     if (w && ls_npy_read(ref_path(mel_name), &mel, &err) == 0 &&
         ls_npy_read(ref_path(ref), &want, &err) == 0) {

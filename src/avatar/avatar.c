@@ -77,7 +77,7 @@ int avatar_read_images(ls_avatar *a, char *const *image_paths, char *const *mask
                        ls_error *err)
 {
     int failed = -1;   /* lowest failing frame */
-    ls_error first = { { 0 } };
+    ls_error first = { 0 };
 #pragma omp parallel for schedule(dynamic)
     for (int i = 0; i < a->nframes; i++) {
         ls_error e;

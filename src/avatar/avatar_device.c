@@ -66,7 +66,7 @@ static int upload(ls_avatar *a, const nn_backend *be, ls_error *err)
     d->masks = be->alloc((size_t)(mask_bytes > 0 ? mask_bytes : 1));
     if (!d->mask_offset || !d->frames || !d->masks) {
         ls_avatar_device_free(d);
-        return ls_error_set(err, "%s: out of %s memory for the avatar's %d frames (%.0f MB)",
+        return ls_error_exhausted(err, "%s: out of %s memory for the avatar's %d frames (%.0f MB)",
                             a->dir, be->name, a->nframes,
                             (double)(frame_bytes * a->nframes + mask_bytes) / 1e6);
     }

@@ -27,7 +27,7 @@ void ls_paste_faces_host(const nn_tensor *faces, const nn_paste *pastes)
         ls_box face_box = { p->face_x1, p->face_y1, p->face_x2, p->face_y2 };
         ls_box crop_box = { p->crop_x1, p->crop_y1, p->crop_x1 + p->crop_width,
                             p->crop_y1 + p->crop_height };
-        ls_error err = { { 0 } };
+        ls_error err = { 0 };
         NN_CHECK(ls_blend_face(&out, &generated, face_box, &mask, crop_box, &err) == 0,
                  "paste: boxes that do not fit (the paste's maker checks them)");
     }

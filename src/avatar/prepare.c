@@ -139,7 +139,7 @@ static int find_faces(const ls_prepare_opts *o, ls_avatar *a, ls_prepare_report 
         return -1;
     int v15 = strcmp(o->version, "v15") == 0;
     int failed = -1;
-    ls_error first = { { 0 } };
+    ls_error first = { 0 };
     ls_progress bar;
     ls_progress_start(&bar, "detect", a->nframes);
 #pragma omp parallel for schedule(dynamic)
@@ -227,7 +227,7 @@ static int draw_masks(const ls_prepare_opts *o, ls_avatar *a, ls_prepare_report 
         }
     } else {
         int failed = -1;
-        ls_error first = { { 0 } };
+        ls_error first = { 0 };
 #pragma omp parallel for schedule(dynamic)
         for (int i = 0; i < a->nframes; i++) {
             ls_avatar_frame *f = &a->frames[i];

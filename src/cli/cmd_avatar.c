@@ -31,7 +31,7 @@
 static int cmd_info(int argc, char **argv)
 {
     ls_positional pos;
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     if (ls_args_wants_help(argc, argv)) {
         ls_args_usage(stdout, USAGE_INFO, NULL, 0);
         return 0;
@@ -165,7 +165,7 @@ static int cmd_create(int argc, char **argv)
         ls_args_usage(stdout, USAGE_CREATE, spec, nspec);
         return 0;
     }
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     const char *problem = NULL;
     if (ls_args_parse(argc, argv, spec, nspec, NULL, &err))
         problem = err.msg;

@@ -64,7 +64,7 @@ int ls_cmd_features(int argc, char **argv)
         ls_args_usage(stdout, USAGE, spec, nspec);
         return 0;
     }
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     ls_musetalk_version version;
     if (ls_args_parse(argc, argv, spec, nspec, NULL, &err) != 0) {
         fprintf(stderr, "lipstream features: %s\n", err.msg);

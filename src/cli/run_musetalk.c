@@ -79,7 +79,7 @@ int ls_run_unet(int argc, char **argv)
         ls_args_usage(stdout, UNET_USAGE, spec, nspec);
         return 0;
     }
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     if (ls_args_parse(argc, argv, spec, nspec, NULL, &err) != 0) {
         fprintf(stderr, "lipstream run unet: %s\n", err.msg);
         return 2;
@@ -166,7 +166,7 @@ static int run_vae(int argc, char **argv, int encode)
         ls_args_usage(stdout, usage, spec, nspec);
         return 0;
     }
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     if (ls_args_parse(argc, argv, spec, nspec, NULL, &err) != 0) {
         fprintf(stderr, "lipstream run %s: %s\n", name, err.msg);
         return 2;

@@ -26,7 +26,7 @@ int ls_run_pe(int argc, char **argv)
         ls_args_usage(stdout, USAGE, spec, nspec);
         return 0;
     }
-    ls_error err = { { 0 } };
+    ls_error err = { 0 };
     if (ls_args_parse(argc, argv, spec, nspec, NULL, &err) != 0) {
         fprintf(stderr, "lipstream run pe: %s\n", err.msg);
         return 2;

@@ -55,7 +55,7 @@ static int load_networks(const char *dir, ls_musetalk_version version, ls_live_m
     char path[LS_PATH_MAX], missing[512] = "";
     if (whisper_path(dir, version, path, sizeof path, missing, sizeof missing, err) != 0)
         return -1;
-    ls_error unet_err = { { 0 } };
+    ls_error unet_err = { 0 };
     int rc = ls_musetalk_load_dir(dir, version, &m->musetalk, &unet_err);
     if (rc != 0 && missing[0])
         return ls_error_set(err, "%s; and %s", unet_err.msg, missing);
@@ -112,7 +112,7 @@ int ls_live_models_prepare_avatar(const ls_live_models *m, ls_avatar *avatar, ls
         return 0;
     nn_ctx *ctx = nn_ctx_new(be);
     if (!ctx)
-        return ls_error_set(err, "cannot make a %s context (out of memory)", be->name);
+        return ls_error_exhausted(err, "cannot make a %s context (out of memory)", be->name);
     int rc = ls_avatar_ensure_latents(avatar, ls_musetalk_vae(m->musetalk), ctx, err);
     nn_ctx_free(ctx);
     return rc;

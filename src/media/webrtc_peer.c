@@ -41,7 +41,8 @@ struct ls_webrtc_peer {
     gint refs;                     /* the owner, pending events and promises */
     gint stopping;                 /* set by ls_webrtc_peer_free */
     gint connection_state;         /* GstWebRTCPeerConnectionState */
-    gint64 last_rtcp_us;           /* monotonic time of the peer's last RTCP (atomic); 0: none yet */
+    gint64 last_rtcp_us;           /* monotonic time of the peer's last RTCP, or of the connection
+                                      until its first (atomic); 0: not connected yet */
     GstElement *pipeline, *webrtc, *video_branch;
     ls_av_appsrc av;               /* the raw inputs: appsrcs "video" and "audio" */
     GstClock *clock;
@@ -165,7 +166,9 @@ static gboolean on_connect_timeout(gpointer data)
 
 /* Browsers send RTCP receiver reports every second or so, and ICE keeps
  * "connected" after a peer vanishes (no consent checks in webrtcbin 1.22):
- * a peer silent for SILENCE_LIMIT_S has left without a BYE (crash, network). */
+ * a peer silent for SILENCE_LIMIT_S has left without a BYE (crash, network,
+ * or a tab closed before its first report: the silence counts from the
+ * connection). */
 static gboolean on_liveness_check(gpointer data)
 {
     ls_webrtc_peer *p = data;
@@ -247,8 +250,12 @@ static void on_connection_state(GObject *webrtc, GParamSpec *pspec, gpointer dat
     GstWebRTCPeerConnectionState state;
     g_object_get(webrtc, "connection-state", &state, NULL);
     g_atomic_int_set(&p->connection_state, (gint)state);
-    if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
+    if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED) {
+        gint64 never = 0;
+        __atomic_compare_exchange_n(&p->last_rtcp_us, &never, g_get_monotonic_time(), 0, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED);
         post(p, EVENT_CONNECTED, NULL);
+    }
     else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
         post(p, EVENT_CLOSED, "the WebRTC connection failed");
     else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED)

@@ -12,7 +12,10 @@
  * Checks run cheapest first: JSON, fields, SDP codecs, the transport (push
  * transports have no browser sessions), the session limit, the avatar, the
  * action clips (their frames and audio are loaded now, so that a bad
- * configuration is a 400 and no session). The request then waits (paused)
+ * configuration is a 400 and no session). No room for another session
+ * (--max_session reached, or the GPU's memory used up) is a 503, which tells
+ * a client or load balancer to try again later or elsewhere; any other
+ * failure to open the session is a 500. The request then waits (paused)
  * until the session's answer is ready: {"sdp", "type": "answer",
  * "sessionid"} (sessions.c).
  */
@@ -120,7 +123,9 @@ void ls_route_offer(ls_server *srv, SoupServerMessage *msg, const char *path, GH
     if (ls_session_open(srv, f.sdp, &setup, msg, &s, &err) < 0) {
         ls_action_clips_free(setup.clips);
         ls_avatar_release(setup.avatar);
-        ls_http_fail(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "%s", err.msg);
+        /* 503 when the GPU is full: another server, or this one later, can take it */
+        ls_http_fail(msg, err.kind == LS_ERROR_EXHAUSTED ? SOUP_STATUS_SERVICE_UNAVAILABLE
+                                                         : SOUP_STATUS_INTERNAL_SERVER_ERROR, "%s", err.msg);
         goto done;
     }
     soup_server_message_pause(msg);   /* answered by the session when ICE gathering completes */

@@ -7,13 +7,29 @@
 #include <stdio.h>
 #include <string.h>
 
-int ls_error_set(ls_error *err, const char *fmt, ...)
+static int set_message(ls_error *err, ls_error_kind kind, const char *fmt, va_list ap)
 {
     if (!err)
         return -1;
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    err->kind = kind;
+    return -1;
+}
+
+int ls_error_set(ls_error *err, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    set_message(err, LS_ERROR_FAILED, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int ls_error_exhausted(ls_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_message(err, LS_ERROR_EXHAUSTED, fmt, ap);
     va_end(ap);
     return -1;
 }

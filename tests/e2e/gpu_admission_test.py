@@ -9,12 +9,14 @@ serve.Server, with aiortc clients that open sessions and do not speak:
     the reservation /metrics announces for its whisper encoder), and once it
     is closed: back to U0 (a closed session gives all its device memory back);
  2. on a device of U1 + (U1 - U0) / 2 bytes (total in /metrics): the first
-    session opens, a second is refused with an error naming the device's
-    memory, and takes nothing; the first still runs. The server stops
-    cleanly after each run.
-The first run's session is left before its connection is up, which the
-server sees at once (the connection fails); a connected peer that leaves
-is only noticed when its connection times out.
+    session opens, a second is refused with HTTP 503 (the server is full:
+    try later or elsewhere) and an error naming the device's memory, and
+    takes nothing; the first still runs, streams video, and once its client
+    has left, the device is back to U0. The server stops cleanly after each
+    run.
+The first run's session is left before its connection is up (the server
+sees the connection fail); the second run's after it streamed (the server
+sees the peer's RTCP BYE, or its silence).
 
 usage: gpu_admission_test.py LIPSTREAM AVATAR_DIR SERVER_ARG...
 """
@@ -75,8 +77,16 @@ async def measure(url):
     return before, with_one
 
 
+async def wait_video(session, timeout=60):
+    deadline = time.monotonic() + timeout
+    while session.receiver.video_frames == 0:
+        if time.monotonic() > deadline:
+            fail(f"session {session.sid} streamed no video in {timeout} s")
+        await asyncio.sleep(0.2)
+
+
 async def refuse(url, limit, with_one):
-    used, total, _ = device_memory(url)
+    before, total, _ = device_memory(url)
     if total != limit:
         fail(f"the device's total is {total}, want {limit}")
     first = await open_session(url)
@@ -85,13 +95,18 @@ async def refuse(url, limit, with_one):
         fail(f"a second session opened on a device of {limit} bytes")
     answer = refused.answer
     print({"refused": answer})
-    if answer.get("code") == 0 or "memory" not in answer.get("msg", ""):
-        fail(f"the refusal does not name the device's memory: {answer}")
+    if answer.get("http_status") != 503 or answer.get("code") == 0 or "memory" not in answer.get("msg", ""):
+        fail(f"the refusal is not a 503 naming the device's memory: {answer}")
     if device_memory(url)[0] != with_one:
         fail("the refused session kept device memory")
     if not client.admin_session(url, first.sid)[0]:
         fail("the first session is gone after the refusal")
-    await first.close()
+    await wait_video(first)
+    await close_session(url, first)
+    after = device_memory(url)[0]
+    print({"used before the first session": before, "after it streamed and closed": after})
+    if after != before:
+        fail(f"a session closed after streaming kept {after - before} bytes of device memory")
 
 
 def main():

@@ -1,12 +1,16 @@
 #!/usr/bin/python3
 """Ten sessions opened and closed in a row must leave no threads, file
-descriptors or memory behind.
+descriptors or memory behind, and a session whose client leaves at once
+must not outlive it.
 
 Run by serve.py (which gives the server's URL and pid). One warm-up session
 first (plugins load, thread pools start), then the baseline is read from
 /proc/PID; then ten aiortc sessions in a row, each receiving video for two
 seconds; then, once the server has closed them all (it notices a peer gone
-when its RTCP stops), the same figures again. Bounds: threads and file
+when its RTCP stops), the same figures again. Then a client that closes as its first video frame arrives
+(before it sends any RTCP report: a tab closed at once) must see its
+session closed within LEAVE_LIMIT_S (the server's 10 s of silence, counted
+from the connection, and its 2 s check). Bounds: threads and file
 descriptors back to the baseline exactly (a leaked pipeline keeps at least
 a thread and sockets); resident memory within 48 MiB of it (AddressSanitizer's
 quarantine alone holds freed blocks; one session's pipeline, encoder and
@@ -14,6 +18,7 @@ buffers take about 30 MiB, so leaking each of ten would add far more).
 
 usage: sessions_test.py URL PID
 """
+import asyncio
 import json
 import os
 import subprocess
@@ -22,7 +27,11 @@ import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import aiortc_client as client  # noqa: E402
+
 MEMORY_BOUND_MIB = 48
+LEAVE_LIMIT_S = 20
 
 
 def open_sessions(url):
@@ -54,6 +63,22 @@ def one_session(url):
         sys.exit("FAIL: a session did not stream")
 
 
+async def leave_at_first_frame(url):
+    """Seconds from the client's close until its session is gone (None: not within 2 * LEAVE_LIMIT_S)."""
+    session = await client.connect(url)
+    if not session.sid:
+        sys.exit(f"FAIL: a session was refused: {session.answer}")
+    while session.receiver.video_frames == 0:
+        await asyncio.sleep(0.02)
+    await session.close()
+    left = time.monotonic()
+    while any(s["sessionid"] == session.sid for s in client.get_json(url + "/api/admin/sessions")["data"]):
+        if time.monotonic() - left > 2 * LEAVE_LIMIT_S:
+            return None
+        await asyncio.sleep(0.5)
+    return time.monotonic() - left
+
+
 def main():
     url, pid = sys.argv[1], int(sys.argv[2])
     one_session(url)
@@ -72,6 +97,10 @@ def main():
           and after["rss_mib"] <= before["rss_mib"] + MEMORY_BOUND_MIB)
     if not ok:
         sys.exit("FAIL: resources grew over ten sessions")
+    gone_after = asyncio.run(leave_at_first_frame(url))
+    print(json.dumps({"session gone after its client left at its first frame (s)": gone_after}))
+    if gone_after is None or gone_after > LEAVE_LIMIT_S:
+        sys.exit(f"FAIL: a client that left at its first frame kept its session over {LEAVE_LIMIT_S} s")
     print("ok")
 
 
