@@ -41,8 +41,8 @@ struct ls_webrtc_peer {
     gint refs;                     /* the owner, pending events and promises */
     gint stopping;                 /* set by ls_webrtc_peer_free */
     gint connection_state;         /* GstWebRTCPeerConnectionState */
-    gint64 last_rtcp_us;           /* monotonic time of the peer's last RTCP, or of the connection
-                                      until its first (atomic); 0: not connected yet */
+    gint64 last_rtcp_us;           /* monotonic time of the peer's last RTCP, or until its first of
+                                      the first DTLS connection (atomic); 0: none yet */
     GstElement *pipeline, *webrtc, *video_branch;
     ls_av_appsrc av;               /* the raw inputs: appsrcs "video" and "audio" */
     GstClock *clock;
@@ -78,6 +78,8 @@ static void peer_unref(gpointer data)
 
 // --- main-context side ---------------------------------------------------------
 
+static void watch_dtls_transports(ls_webrtc_peer *p);
+
 static void send_answer(ls_webrtc_peer *p)
 {
     if (p->answered)
@@ -91,6 +93,7 @@ static void send_answer(ls_webrtc_peer *p)
     }
     gchar *text = gst_sdp_message_as_text(desc->sdp);
     gst_webrtc_session_description_free(desc);
+    watch_dtls_transports(p);
     p->cb.answer(p->cb.user, text, NULL);
     g_free(text);
 }
@@ -167,8 +170,8 @@ static gboolean on_connect_timeout(gpointer data)
 /* Browsers send RTCP receiver reports every second or so, and ICE keeps
  * "connected" after a peer vanishes (no consent checks in webrtcbin 1.22):
  * a peer silent for SILENCE_LIMIT_S has left without a BYE (crash, network,
- * or a tab closed before its first report: the silence counts from the
- * connection). */
+ * or a machine that died before its first report: the silence counts from
+ * the first DTLS connection, after which media flows). */
 static gboolean on_liveness_check(gpointer data)
 {
     ls_webrtc_peer *p = data;
@@ -250,16 +253,58 @@ static void on_connection_state(GObject *webrtc, GParamSpec *pspec, gpointer dat
     GstWebRTCPeerConnectionState state;
     g_object_get(webrtc, "connection-state", &state, NULL);
     g_atomic_int_set(&p->connection_state, (gint)state);
-    if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED) {
-        gint64 never = 0;
-        __atomic_compare_exchange_n(&p->last_rtcp_us, &never, g_get_monotonic_time(), 0, __ATOMIC_RELAXED,
-                                    __ATOMIC_RELAXED);
+    if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
         post(p, EVENT_CONNECTED, NULL);
-    }
     else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
         post(p, EVENT_CLOSED, "the WebRTC connection failed");
     else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED)
         post(p, EVENT_CLOSED, "the WebRTC connection closed");
+}
+
+/* A DTLS transport's state. The first connected one starts the silence
+ * clock (on_liveness_check: media flows from then on, even while webrtcbin
+ * still calls the connection "connecting"). One the peer closed (its
+ * close_notify, sent when a page or a peer connection closes) ends the
+ * session at once, without waiting for its RTCP to fall silent. */
+static void on_dtls_state(GObject *transport, GParamSpec *pspec, gpointer data)
+{
+    ls_webrtc_peer *p = data;
+    GstWebRTCDTLSTransportState state;
+    g_object_get(transport, "state", &state, NULL);
+    if (state == GST_WEBRTC_DTLS_TRANSPORT_STATE_CONNECTED) {
+        gint64 never = 0;
+        __atomic_compare_exchange_n(&p->last_rtcp_us, &never, g_get_monotonic_time(), 0, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED);
+    } else if (state == GST_WEBRTC_DTLS_TRANSPORT_STATE_CLOSED) {
+        post(p, EVENT_CLOSED, "the peer closed its connection (DTLS close_notify)");
+    }
+}
+
+/* Watches the state of each DTLS transport the transceivers send on (one
+ * when bundled); they exist once the remote description is set, and a peer
+ * may close one before webrtcbin calls the connection "connected". */
+static void watch_dtls_transports(ls_webrtc_peer *p)
+{
+    GArray *transceivers = NULL;
+    g_signal_emit_by_name(p->webrtc, "get-transceivers", &transceivers);
+    for (guint i = 0; transceivers && i < transceivers->len; i++) {
+        GstWebRTCRTPSender *sender = NULL;
+        GstWebRTCDTLSTransport *dtls = NULL;
+        g_object_get(g_array_index(transceivers, GstWebRTCRTPTransceiver *, i), "sender", &sender, NULL);
+        if (sender)
+            g_object_get(sender, "transport", &dtls, NULL);
+        if (dtls && !g_signal_handler_find(dtls, G_SIGNAL_MATCH_FUNC | G_SIGNAL_MATCH_DATA, 0, 0, NULL,
+                                           on_dtls_state, p)) {
+            g_signal_connect(dtls, "notify::state", G_CALLBACK(on_dtls_state), p);
+            on_dtls_state(G_OBJECT(dtls), NULL, p);
+        }
+        if (dtls)
+            gst_object_unref(dtls);
+        if (sender)
+            gst_object_unref(sender);
+    }
+    if (transceivers)
+        g_array_unref(transceivers);
 }
 
 /* rtpbin: the peer said goodbye (RTCP BYE, sent by browsers on close). */

@@ -7,7 +7,9 @@ decoded video frames and received audio samples for a while. With --speak it
 also POSTs /human echo text after a quiet period and checks that audio energy
 rises (reporting how long after the POST the first loud audio arrived) and
 that /is_speaking turns true then false. Prints one JSON line of
-measurements and exits non-zero when a check fails.
+measurements and exits non-zero when a check fails. With --vanish it plays a
+client whose machine dies: it sends no RTCP, prints its session id at its
+first video frame and exits at once, closing nothing (no DTLS close_notify).
 
 The other end-to-end scripts import it: connect() opens a session and
 returns a Receiver, which can also keep the pictures (a region of each) and
@@ -17,10 +19,12 @@ clock over a stretch where the server sends on time, so that a video frame
 and an audio sample can be placed on one time line.
 
 usage: aiortc_client.py URL [--seconds S] [--speak TEXT] [--min-fps F] [--avatar ID] [--min-lipsynced N]
+                         [--vanish]
 """
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -219,12 +223,25 @@ def admin_session(url, sid):
     return next((s for s in data["data"] if s["sessionid"] == sid), {}), data
 
 
+async def vanish(session):
+    while session.receiver.video_frames == 0:
+        await asyncio.sleep(0.02)
+    print(json.dumps({"sessionid": session.sid, "vanished": True}), flush=True)
+    os._exit(0)
+
+
 async def run(args):
+    if args.vanish:
+        async def silent(self, packet):
+            pass
+        RTCRtpReceiver._send_rtcp = silent
     offer = {"avatar": args.avatar} if args.avatar else {}
     session = await connect(args.url, offer)
     if not session.sid:
         print(json.dumps({"error": session.answer}))
         return 1
+    if args.vanish:
+        await vanish(session)
     sid, counter = session.sid, session.receiver
 
     result = {"sessionid": sid}
@@ -296,6 +313,8 @@ def main():
                     help="seconds the spoken text may take to start and end")
     ap.add_argument("--min-lipsynced", type=int, default=0,
                     help="after the run, /api/admin/sessions must count this many lip-synced frames")
+    ap.add_argument("--vanish", action="store_true",
+                    help="send no RTCP and exit abruptly at the first video frame, closing nothing")
     args = ap.parse_args()
     sys.exit(asyncio.run(run(args)))
 

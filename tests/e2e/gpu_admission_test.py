@@ -14,9 +14,9 @@ serve.Server, with aiortc clients that open sessions and do not speak:
     takes nothing; the first still runs, streams video, and once its client
     has left, the device is back to U0. The server stops cleanly after each
     run.
-The first run's session is left before its connection is up (the server
-sees the connection fail); the second run's after it streamed (the server
-sees the peer's RTCP BYE, or its silence).
+The first run's session is left before its connection is up, the second
+run's after it streamed; the server sees each client close (its DTLS
+close_notify, or the failed connection).
 
 usage: gpu_admission_test.py LIPSTREAM AVATAR_DIR SERVER_ARG...
 """
