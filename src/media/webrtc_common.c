@@ -1,6 +1,7 @@
 /*
  * webrtc_common.c - host candidates, events to the main context, sender
- * report timing and promise errors for webrtcbin (see webrtc_common.h).
+ * report timing, promise errors and DTLS transport watches for webrtcbin
+ * (see webrtc_common.h).
  */
 #include "media/webrtc_common.h"
 
@@ -92,4 +93,65 @@ int ls_webrtc_promise_failed(GstPromise *promise, char *why, size_t size)
         return 1;
     }
     return 0;
+}
+
+typedef struct dtls_watch {
+    GMainContext *context;
+    const ls_webrtc_event_target *target;
+    void *owner;
+    int connected_kind, closed_kind;
+} dtls_watch;
+
+static void on_dtls_state(GObject *transport, GParamSpec *pspec, gpointer data)
+{
+    const dtls_watch *w = data;
+    GstWebRTCDTLSTransportState state;
+    g_object_get(transport, "state", &state, NULL);
+    if (state == GST_WEBRTC_DTLS_TRANSPORT_STATE_CONNECTED && w->connected_kind >= 0)
+        ls_webrtc_post(w->context, w->target, w->owner, w->connected_kind, NULL);
+    else if (state == GST_WEBRTC_DTLS_TRANSPORT_STATE_CLOSED && w->closed_kind >= 0)
+        ls_webrtc_post(w->context, w->target, w->owner, w->closed_kind,
+                       "the peer closed its connection (DTLS close_notify)");
+}
+
+static void free_dtls_watch(gpointer data, GClosure *closure)
+{
+    dtls_watch *w = data;
+    w->target->unref(w->owner);
+    g_main_context_unref(w->context);
+    g_free(w);
+}
+
+static void watch_transport(GstWebRTCDTLSTransport *dtls, const dtls_watch *how)
+{
+    if (g_signal_handler_find(dtls, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, on_dtls_state, NULL))
+        return;   /* bundled: already watched for another transceiver */
+    dtls_watch *w = g_memdup2(how, sizeof *how);
+    w->owner = how->target->ref(how->owner);
+    g_main_context_ref(w->context);
+    g_signal_connect_data(dtls, "notify::state", G_CALLBACK(on_dtls_state), w, free_dtls_watch, 0);
+    on_dtls_state(G_OBJECT(dtls), NULL, w);
+}
+
+void ls_webrtc_watch_dtls(GstElement *webrtcbin, GMainContext *context, const ls_webrtc_event_target *target,
+                          void *owner, int connected_kind, int closed_kind)
+{
+    const dtls_watch how = { context, target, owner, connected_kind, closed_kind };
+    GArray *transceivers = NULL;
+    g_signal_emit_by_name(webrtcbin, "get-transceivers", &transceivers);
+    for (guint i = 0; transceivers && i < transceivers->len; i++) {
+        GstWebRTCRTPSender *sender = NULL;
+        GstWebRTCDTLSTransport *dtls = NULL;
+        g_object_get(g_array_index(transceivers, GstWebRTCRTPTransceiver *, i), "sender", &sender, NULL);
+        if (sender)
+            g_object_get(sender, "transport", &dtls, NULL);
+        if (dtls) {
+            watch_transport(dtls, &how);
+            gst_object_unref(dtls);
+        }
+        if (sender)
+            gst_object_unref(sender);
+    }
+    if (transceivers)
+        g_array_unref(transceivers);
 }

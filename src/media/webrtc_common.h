@@ -25,6 +25,11 @@
  *
  * Promises: webrtcbin answers each negotiation step through a GstPromise,
  * replying with an "error" field when the step failed.
+ *
+ * DTLS transports: a peer that closes its connection sends a DTLS
+ * close_notify (browsers and aiortc do, when a page or connection closes);
+ * webrtcbin then marks the transport closed but leaves its connection
+ * state as it was, so the transports are watched directly.
  */
 #ifndef LS_MEDIA_WEBRTC_COMMON_H
 #define LS_MEDIA_WEBRTC_COMMON_H
@@ -50,6 +55,17 @@ typedef struct ls_webrtc_event_target {
 /* From any thread: queues event `kind` (`text` may be NULL) for `owner` on `context`. */
 void ls_webrtc_post(GMainContext *context, const ls_webrtc_event_target *target, void *owner, int kind,
                     const char *text);
+
+/* From the main context, once the transports exist (the answerer's: after
+ * set-remote-description; the offerer's: after set-local-description):
+ * watches each DTLS transport webrtcbin's transceivers send on (one when
+ * bundled). A transport that becomes connected posts `connected_kind` to
+ * `owner`, one the peer closed posts `closed_kind` with the text "the peer
+ * closed its connection (DTLS close_notify)"; a kind < 0 is not posted. A
+ * transport already in that state posts now. The watches hold a reference
+ * on `owner` until webrtcbin is freed. */
+void ls_webrtc_watch_dtls(GstElement *webrtcbin, GMainContext *context, const ls_webrtc_event_target *target,
+                          void *owner, int connected_kind, int closed_kind);
 
 /* Waits for the promise; 1 with the reason in `why` when it was
  * interrupted or replied with an error, 0 when it succeeded. */

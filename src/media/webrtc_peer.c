@@ -56,6 +56,7 @@ struct ls_webrtc_peer {
 typedef enum event_kind {
     EVENT_ANSWER,        /* gathering complete */
     EVENT_CONNECTED,
+    EVENT_DTLS_CONNECTED,  /* media can flow: the silence clock starts */
     EVENT_CLOSED,        /* failed, closed or left: `text` says why */
 } event_kind;
 
@@ -135,6 +136,12 @@ static void handle_event(void *owner, int kind, const char *text)
         ls_source_clear(&p->connect_timeout);
         request_keyframe(p);
         break;
+    case EVENT_DTLS_CONNECTED: {
+        gint64 never = 0;
+        __atomic_compare_exchange_n(&p->last_rtcp_us, &never, g_get_monotonic_time(), 0, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED);
+        break;
+    }
     case EVENT_CLOSED:
         report_closed(p, text);
         break;
@@ -142,6 +149,15 @@ static void handle_event(void *owner, int kind, const char *text)
 }
 
 static const ls_webrtc_event_target peer_events = { peer_ref, peer_unref, handle_event };
+
+/* The first DTLS transport connected starts the silence clock (media flows
+ * from then on, even while webrtcbin still calls the connection
+ * "connecting"); one the peer closed ends the session at once, without
+ * waiting for its RTCP to fall silent. */
+static void watch_dtls_transports(ls_webrtc_peer *p)
+{
+    ls_webrtc_watch_dtls(p->webrtc, p->context, &peer_events, p, EVENT_DTLS_CONNECTED, EVENT_CLOSED);
+}
 
 /* From any thread: queue an event for the main context. */
 static void post(ls_webrtc_peer *p, event_kind kind, const char *text)
@@ -259,52 +275,6 @@ static void on_connection_state(GObject *webrtc, GParamSpec *pspec, gpointer dat
         post(p, EVENT_CLOSED, "the WebRTC connection failed");
     else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED)
         post(p, EVENT_CLOSED, "the WebRTC connection closed");
-}
-
-/* A DTLS transport's state. The first connected one starts the silence
- * clock (on_liveness_check: media flows from then on, even while webrtcbin
- * still calls the connection "connecting"). One the peer closed (its
- * close_notify, sent when a page or a peer connection closes) ends the
- * session at once, without waiting for its RTCP to fall silent. */
-static void on_dtls_state(GObject *transport, GParamSpec *pspec, gpointer data)
-{
-    ls_webrtc_peer *p = data;
-    GstWebRTCDTLSTransportState state;
-    g_object_get(transport, "state", &state, NULL);
-    if (state == GST_WEBRTC_DTLS_TRANSPORT_STATE_CONNECTED) {
-        gint64 never = 0;
-        __atomic_compare_exchange_n(&p->last_rtcp_us, &never, g_get_monotonic_time(), 0, __ATOMIC_RELAXED,
-                                    __ATOMIC_RELAXED);
-    } else if (state == GST_WEBRTC_DTLS_TRANSPORT_STATE_CLOSED) {
-        post(p, EVENT_CLOSED, "the peer closed its connection (DTLS close_notify)");
-    }
-}
-
-/* Watches the state of each DTLS transport the transceivers send on (one
- * when bundled); they exist once the remote description is set, and a peer
- * may close one before webrtcbin calls the connection "connected". */
-static void watch_dtls_transports(ls_webrtc_peer *p)
-{
-    GArray *transceivers = NULL;
-    g_signal_emit_by_name(p->webrtc, "get-transceivers", &transceivers);
-    for (guint i = 0; transceivers && i < transceivers->len; i++) {
-        GstWebRTCRTPSender *sender = NULL;
-        GstWebRTCDTLSTransport *dtls = NULL;
-        g_object_get(g_array_index(transceivers, GstWebRTCRTPTransceiver *, i), "sender", &sender, NULL);
-        if (sender)
-            g_object_get(sender, "transport", &dtls, NULL);
-        if (dtls && !g_signal_handler_find(dtls, G_SIGNAL_MATCH_FUNC | G_SIGNAL_MATCH_DATA, 0, 0, NULL,
-                                           on_dtls_state, p)) {
-            g_signal_connect(dtls, "notify::state", G_CALLBACK(on_dtls_state), p);
-            on_dtls_state(G_OBJECT(dtls), NULL, p);
-        }
-        if (dtls)
-            gst_object_unref(dtls);
-        if (sender)
-            gst_object_unref(sender);
-    }
-    if (transceivers)
-        g_array_unref(transceivers);
 }
 
 /* rtpbin: the peer said goodbye (RTCP BYE, sent by browsers on close). */

@@ -256,6 +256,9 @@ static void send_offer(attempt *a)
     if (!offer)
         return; /* not made yet (a loaded machine): sent once gathering completes */
     a->offer_sent = 1;
+    /* an endpoint that closes the connection (a media server ending the
+     * stream or restarting) fails the try: the output tries again */
+    ls_webrtc_watch_dtls(a->webrtc, a->context, &attempt_events, a, -1, EVENT_FAILED);
     gchar *text = gst_sdp_message_as_text(offer->sdp);
     gst_webrtc_session_description_free(offer);
     whip *w = whip_of(a);

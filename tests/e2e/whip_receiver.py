@@ -9,11 +9,13 @@ counts what arrives on each stream.
                              -> 201, the answer SDP, Location: /whip/resource/<n>
   DELETE /whip/resource/<n>  -> 200; closes that peer connection
   GET /stats                 -> JSON {stream: {"posts", "video_frames", "audio_samples",
-                                                "width", "deleted", "connected"}}
+                                                "width", "deleted", "dropped", "connected"}}
 
 `--refuse N` answers the first N offers 503 (to test retries). `--token T`
 requires "Authorization: Bearer T" on POST and DELETE (401 otherwise,
-counted per stream as "unauthorized"). Runs alone
+counted per stream as "unauthorized"). drop(stream) closes that stream's
+peer connections as a media server ending a stream would (DTLS
+close_notify, no DELETE), counted as "dropped". Runs alone
 (`whip_receiver.py --port P`) or inside a test (WhipReceiver(port).start()).
 """
 import argparse
@@ -32,12 +34,13 @@ class Stream:
         self.audio_samples = 0
         self.width = 0
         self.deleted = 0
+        self.dropped = 0
         self.unauthorized = 0
         self.connected = False
 
     def as_dict(self):
         return dict(posts=self.posts, video_frames=self.video_frames, audio_samples=self.audio_samples,
-                    width=self.width, deleted=self.deleted, unauthorized=self.unauthorized,
+                    width=self.width, deleted=self.deleted, dropped=self.dropped, unauthorized=self.unauthorized,
                     connected=self.connected)
 
 
@@ -96,6 +99,15 @@ class WhipReceiver:
         self.streams[name].deleted += 1
         await pc.close()
         return 200, {}, b""
+
+    async def close_stream(self, name):
+        for n in [n for n, (s, _) in self.resources.items() if s == name]:
+            await self.resources.pop(n)[1].close()
+            self.streams[name].dropped += 1
+
+    def drop(self, name):
+        """From another thread: ends stream `name`'s connections on the receiver's side."""
+        asyncio.run_coroutine_threadsafe(self.close_stream(name), self.loop).result(10)
 
     def resource_stream(self, path):
         n = path.rsplit("/", 1)[1]

@@ -8,7 +8,10 @@ refuses the first offer it gets (503), which must be retried too. With
 --max_session 2 the server pushes sessions 0 and 1, to .../whip/live and
 .../whip/live1 (the index appended for k > 0, as LiveTalking does). Both
 streams must be decoded by the receiver at about 25 fps with audio, and the
-admin view must show both outputs live. The receiver requires a bearer
+admin view must show both outputs live. When the receiver ends stream
+"live" on its side (a media server restarting: its connection closed, no
+DELETE), the server must notice, POST a new offer and stream again. The
+receiver requires a bearer
 token, which the server reads from the environment variable named by
 --push_token_env: no request may go without it. When the server stops
 (SIGINT) it must DELETE both resources.
@@ -56,6 +59,7 @@ def check(url, pid, port):
         fail(result, "the refused offer was not retried")
     if any(s["unauthorized"] for s in stats.values()):
         fail(result, "a request went without the bearer token")
+    check_reconnect(url, receiver, result)
 
     os.kill(pid, signal.SIGINT)
     deleted = wait_until(lambda: all(s.deleted for s in receiver.streams.values()), 30)
@@ -65,6 +69,25 @@ def check(url, pid, port):
     # serve.py checks the exit: let the server finish (a second SIGINT would cut its shutdown short).
     wait_until(lambda: exited(pid), 60)
     print(json.dumps(result))
+
+
+def check_reconnect(url, receiver, result):
+    """The receiver drops stream "live": the server offers again and streams."""
+    live = receiver.streams["live"]
+    posts = live.posts
+    t0 = time.monotonic()
+    receiver.drop("live")
+    back = wait_until(lambda: live.posts > posts and live.connected and output_status(url, "0", "whip") == "live",
+                      30)
+    result["reconnected_after_s"] = round(time.monotonic() - t0, 2)
+    if not back:
+        result["receiver"] = receiver.stats()
+        result["status"] = output_status(url, "0", "whip")
+        fail(result, "the server did not push again after the receiver dropped its stream")
+    frames = live.video_frames
+    time.sleep(2)
+    if live.video_frames - frames < 30:
+        fail(result, f"after reconnecting, {live.video_frames - frames} frames in 2 s")
 
 
 def exited(pid):
