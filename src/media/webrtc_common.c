@@ -1,7 +1,7 @@
 /*
  * webrtc_common.c - host candidates, events to the main context, sender
- * report timing, promise errors and DTLS transport watches for webrtcbin
- * (see webrtc_common.h).
+ * report timing, promise errors, RTCP liveness and DTLS transport watches
+ * for webrtcbin (see webrtc_common.h).
  */
 #include "media/webrtc_common.h"
 
@@ -93,6 +93,23 @@ int ls_webrtc_promise_failed(GstPromise *promise, char *why, size_t size)
         return 1;
     }
     return 0;
+}
+
+void ls_rtcp_heard(gint64 *last_us)
+{
+    __atomic_store_n(last_us, g_get_monotonic_time(), __ATOMIC_RELAXED);
+}
+
+void ls_rtcp_connected(gint64 *last_us)
+{
+    gint64 never = 0;
+    __atomic_compare_exchange_n(last_us, &never, g_get_monotonic_time(), 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+int ls_rtcp_silent(gint64 *last_us)
+{
+    gint64 last = __atomic_load_n(last_us, __ATOMIC_RELAXED);
+    return last > 0 && g_get_monotonic_time() - last > LS_RTCP_SILENCE_S * G_USEC_PER_SEC;
 }
 
 typedef struct dtls_watch {

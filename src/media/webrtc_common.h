@@ -26,6 +26,13 @@
  * Promises: webrtcbin answers each negotiation step through a GstPromise,
  * replying with an "error" field when the step failed.
  *
+ * Liveness by RTCP: a peer whose machine or network dies sends nothing
+ * more, and webrtcbin 1.22 keeps ICE "connected" (no consent checks), while
+ * a live peer sends RTCP reports every second or so (browsers, aiortc,
+ * media servers). A peer silent for LS_RTCP_SILENCE_S is gone; the silence
+ * counts from its first DTLS connection until its first report, so a peer
+ * that dies before reporting is caught too.
+ *
  * DTLS transports: a peer that closes its connection sends a DTLS
  * close_notify (browsers and aiortc do, when a page or connection closes);
  * webrtcbin then marks the transport closed but leaves its connection
@@ -55,6 +62,18 @@ typedef struct ls_webrtc_event_target {
 /* From any thread: queues event `kind` (`text` may be NULL) for `owner` on `context`. */
 void ls_webrtc_post(GMainContext *context, const ls_webrtc_event_target *target, void *owner, int kind,
                     const char *text);
+
+#define LS_RTCP_SILENCE_S 10
+#define LS_RTCP_CHECK_MS 2000   /* how often ls_rtcp_silent is asked */
+
+/* `*last_us` (atomic): the monotonic time of the peer's last RTCP report, or
+ * of its first DTLS connection before its first report; 0 before both.
+ * ls_rtcp_heard: a report came (rtpbin's on-ssrc-active, any thread);
+ * ls_rtcp_connected: a DTLS transport connected (starts the count once);
+ * ls_rtcp_silent: 1 once LS_RTCP_SILENCE_S passed without a report. */
+void ls_rtcp_heard(gint64 *last_us);
+void ls_rtcp_connected(gint64 *last_us);
+int ls_rtcp_silent(gint64 *last_us);
 
 /* From the main context, once the transports exist (the answerer's: after
  * set-remote-description; the offerer's: after set-local-description):

@@ -34,15 +34,13 @@
 #define CONNECT_TIMEOUT_S 30       /* a peer that never connects is closed */
 #define KEYFRAME_INTERVAL 50       /* frames (2 s): how soon a late decoder recovers */
 #define APPSRC_FRAMES 3            /* frames the appsrcs hold before dropping the oldest */
-#define SILENCE_LIMIT_S 10         /* no RTCP from the peer for this long: it is gone */
 
 struct ls_webrtc_peer {
     ls_media_sink sink;            /* first member: the peer is a media sink */
     gint refs;                     /* the owner, pending events and promises */
     gint stopping;                 /* set by ls_webrtc_peer_free */
     gint connection_state;         /* GstWebRTCPeerConnectionState */
-    gint64 last_rtcp_us;           /* monotonic time of the peer's last RTCP, or until its first of
-                                      the first DTLS connection (atomic); 0: none yet */
+    gint64 last_rtcp_us;           /* the peer's liveness (ls_rtcp_heard, webrtc_common.h) */
     GstElement *pipeline, *webrtc, *video_branch;
     ls_av_appsrc av;               /* the raw inputs: appsrcs "video" and "audio" */
     GstClock *clock;
@@ -136,12 +134,9 @@ static void handle_event(void *owner, int kind, const char *text)
         ls_source_clear(&p->connect_timeout);
         request_keyframe(p);
         break;
-    case EVENT_DTLS_CONNECTED: {
-        gint64 never = 0;
-        __atomic_compare_exchange_n(&p->last_rtcp_us, &never, g_get_monotonic_time(), 0, __ATOMIC_RELAXED,
-                                    __ATOMIC_RELAXED);
+    case EVENT_DTLS_CONNECTED:
+        ls_rtcp_connected(&p->last_rtcp_us);
         break;
-    }
     case EVENT_CLOSED:
         report_closed(p, text);
         break;
@@ -183,17 +178,13 @@ static gboolean on_connect_timeout(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-/* Browsers send RTCP receiver reports every second or so, and ICE keeps
- * "connected" after a peer vanishes (no consent checks in webrtcbin 1.22):
- * a peer silent for SILENCE_LIMIT_S has left without a BYE (crash, network,
- * or a machine that died before its first report: the silence counts from
- * the first DTLS connection, after which media flows). */
+/* A peer silent for LS_RTCP_SILENCE_S has left without a BYE or a
+ * close_notify (crash, network: webrtc_common.h). */
 static gboolean on_liveness_check(gpointer data)
 {
     ls_webrtc_peer *p = data;
-    gint64 last = __atomic_load_n(&p->last_rtcp_us, __ATOMIC_RELAXED);
-    if (last > 0 && g_get_monotonic_time() - last > SILENCE_LIMIT_S * G_USEC_PER_SEC)
-        report_closed(p, "the peer sent no RTCP for 10 s (it left)");
+    if (ls_rtcp_silent(&p->last_rtcp_us))
+        report_closed(p, "the peer sent no RTCP for " G_STRINGIFY(LS_RTCP_SILENCE_S) " s (it left)");
     return G_SOURCE_CONTINUE;
 }
 
@@ -287,7 +278,7 @@ static void on_bye(GstElement *rtpbin, guint session, guint ssrc, gpointer data)
 static void on_rtcp_from_peer(GstElement *rtpbin, guint session, guint ssrc, gpointer data)
 {
     ls_webrtc_peer *p = data;
-    __atomic_store_n(&p->last_rtcp_us, g_get_monotonic_time(), __ATOMIC_RELAXED);
+    ls_rtcp_heard(&p->last_rtcp_us);
 }
 
 // --- the sink (producer thread) -------------------------------------------------
@@ -473,7 +464,7 @@ int ls_webrtc_peer_new(const char *offer_sdp, const ls_offer_media *media, const
         goto fail;
     p->answer_timeout = attach_timeout(p, ANSWER_TIMEOUT_MS, on_answer_timeout);
     p->connect_timeout = attach_timeout(p, CONNECT_TIMEOUT_S * 1000, on_connect_timeout);
-    p->liveness = attach_timeout(p, 2000, on_liveness_check);
+    p->liveness = attach_timeout(p, LS_RTCP_CHECK_MS, on_liveness_check);
     *out = p;
     return 0;
 fail:

@@ -43,7 +43,8 @@ typedef struct attempt {
     GMainContext *context;         /* the output's (a reference) */
     GstElement *webrtc;            /* a reference */
     GCancellable *cancel;          /* the POST */
-    GSource *gather_timeout, *connect_timeout;
+    GSource *gather_timeout, *connect_timeout, *liveness;
+    gint64 last_rtcp_us;           /* the endpoint's liveness (ls_rtcp_heard, webrtc_common.h) */
     int offer_sent;
     char *location;                /* the resource, to DELETE */
 } attempt;
@@ -89,7 +90,7 @@ static int cancelled(attempt *a)
 
 // --- events: webrtcbin's threads -> main context ------------------------------------
 
-typedef enum event_kind { EVENT_GATHERED, EVENT_CONNECTED, EVENT_FAILED } event_kind;
+typedef enum event_kind { EVENT_GATHERED, EVENT_CONNECTED, EVENT_DTLS_CONNECTED, EVENT_FAILED } event_kind;
 
 static void send_offer(attempt *a);
 
@@ -105,6 +106,9 @@ static void handle_event(void *owner, int kind, const char *text)
     case EVENT_CONNECTED:
         ls_source_clear(&a->connect_timeout);
         ls_output_live(a->o);
+        break;
+    case EVENT_DTLS_CONNECTED:
+        ls_rtcp_connected(&a->last_rtcp_us);
         break;
     case EVENT_FAILED:
         ls_output_fail(a->o, text);
@@ -167,6 +171,13 @@ static void on_connection_state(GObject *webrtc, GParamSpec *pspec, gpointer dat
         post(data, EVENT_CONNECTED, NULL);
     else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
         post(data, EVENT_FAILED, "the WebRTC connection failed");
+}
+
+/* rtpbin: RTCP arrived from the endpoint: it is still there. */
+static void on_rtcp_from_endpoint(GstElement *rtpbin, guint session, guint ssrc, gpointer data)
+{
+    attempt *a = data;
+    ls_rtcp_heard(&a->last_rtcp_us);
 }
 
 static void on_answer_set(GstPromise *promise, gpointer data)
@@ -258,7 +269,7 @@ static void send_offer(attempt *a)
     a->offer_sent = 1;
     /* an endpoint that closes the connection (a media server ending the
      * stream or restarting) fails the try: the output tries again */
-    ls_webrtc_watch_dtls(a->webrtc, a->context, &attempt_events, a, -1, EVENT_FAILED);
+    ls_webrtc_watch_dtls(a->webrtc, a->context, &attempt_events, a, EVENT_DTLS_CONNECTED, EVENT_FAILED);
     gchar *text = gst_sdp_message_as_text(offer->sdp);
     gst_webrtc_session_description_free(offer);
     whip *w = whip_of(a);
@@ -309,6 +320,18 @@ static gboolean on_connect_timeout(gpointer data)
     snprintf(why, sizeof why, a->offer_sent ? "no WebRTC connection within %d s" : "webrtc: no offer within %d s",
              CONNECT_TIMEOUT_S);
     ls_output_fail(a->o, why);
+    return G_SOURCE_REMOVE;
+}
+
+/* An endpoint silent for LS_RTCP_SILENCE_S (a media server that crashed,
+ * a network gone: webrtc_common.h) fails the try: the output tries again. */
+static gboolean on_liveness_check(gpointer data)
+{
+    attempt *a = data;
+    if (!ls_rtcp_silent(&a->last_rtcp_us))
+        return G_SOURCE_CONTINUE;
+    ls_source_clear(&a->liveness);
+    ls_output_fail(a->o, "the WHIP endpoint sent no RTCP for " G_STRINGIFY(LS_RTCP_SILENCE_S) " s");
     return G_SOURCE_REMOVE;
 }
 
@@ -398,6 +421,7 @@ static void end_attempt(whip *w)
     g_cancellable_cancel(a->cancel);
     ls_source_clear(&a->gather_timeout);
     ls_source_clear(&a->connect_timeout);
+    ls_source_clear(&a->liveness);
     if (a->location)
         delete_resource(w, a->location);
     attempt_unref(a);
@@ -425,6 +449,8 @@ static GstElement *build(ls_output *o, ls_error *err)
     GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(a->webrtc), "rtpbin");
     if (rtpbin) {
         ls_webrtc_sync_by_capture_time(rtpbin);
+        g_signal_connect_data(rtpbin, "on-ssrc-active", G_CALLBACK(on_rtcp_from_endpoint), attempt_ref(a),
+                              closure_unref, 0);
         gst_object_unref(rtpbin);
     }
     if (w->stun)
@@ -449,6 +475,7 @@ static int started(ls_output *o, ls_error *err)
     attempt *a = ((whip *)ls_output_data(o))->current;
     a->gather_timeout = attach_timeout(a, GATHER_TIMEOUT_MS, on_gather_timeout);
     a->connect_timeout = attach_timeout(a, CONNECT_TIMEOUT_S * 1000, on_connect_timeout);
+    a->liveness = attach_timeout(a, LS_RTCP_CHECK_MS, on_liveness_check);
     return 0;
 }
 

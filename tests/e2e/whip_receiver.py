@@ -15,7 +15,9 @@ counts what arrives on each stream.
 requires "Authorization: Bearer T" on POST and DELETE (401 otherwise,
 counted per stream as "unauthorized"). drop(stream) closes that stream's
 peer connections as a media server ending a stream would (DTLS
-close_notify, no DELETE), counted as "dropped". Runs alone
+close_notify, no DELETE), counted as "dropped"; freeze(stream) makes them
+send no more RTCP while they stay open, as a crashed media server would.
+Runs alone
 (`whip_receiver.py --port P`) or inside a test (WhipReceiver(port).start()).
 """
 import argparse
@@ -108,6 +110,18 @@ class WhipReceiver:
     def drop(self, name):
         """From another thread: ends stream `name`'s connections on the receiver's side."""
         asyncio.run_coroutine_threadsafe(self.close_stream(name), self.loop).result(10)
+
+    async def silence_stream(self, name):
+        async def silent(packet):
+            pass
+        for stream_name, pc in self.resources.values():
+            if stream_name == name:
+                for transceiver in pc.getTransceivers():
+                    transceiver.receiver._send_rtcp = silent
+
+    def freeze(self, name):
+        """From another thread: stream `name`'s connections send no more RTCP."""
+        asyncio.run_coroutine_threadsafe(self.silence_stream(name), self.loop).result(10)
 
     def resource_stream(self, path):
         n = path.rsplit("/", 1)[1]

@@ -10,7 +10,9 @@ refuses the first offer it gets (503), which must be retried too. With
 streams must be decoded by the receiver at about 25 fps with audio, and the
 admin view must show both outputs live. When the receiver ends stream
 "live" on its side (a media server restarting: its connection closed, no
-DELETE), the server must notice, POST a new offer and stream again. The
+DELETE), the server must notice, POST a new offer and stream again within
+10 s; when the receiver then falls silent (a crashed media server: no RTCP,
+nothing closed), within 25 s (10 s of silence, then a retry). The
 receiver requires a bearer
 token, which the server reads from the environment variable named by
 --push_token_env: no request may go without it. When the server stops
@@ -72,22 +74,23 @@ def check(url, pid, port):
 
 
 def check_reconnect(url, receiver, result):
-    """The receiver drops stream "live": the server offers again and streams."""
+    """The receiver drops stream "live", then freezes it: each time the server offers again and streams."""
     live = receiver.streams["live"]
-    posts = live.posts
-    t0 = time.monotonic()
-    receiver.drop("live")
-    back = wait_until(lambda: live.posts > posts and live.connected and output_status(url, "0", "whip") == "live",
-                      30)
-    result["reconnected_after_s"] = round(time.monotonic() - t0, 2)
-    if not back:
-        result["receiver"] = receiver.stats()
-        result["status"] = output_status(url, "0", "whip")
-        fail(result, "the server did not push again after the receiver dropped its stream")
-    frames = live.video_frames
-    time.sleep(2)
-    if live.video_frames - frames < 30:
-        fail(result, f"after reconnecting, {live.video_frames - frames} frames in 2 s")
+    for how, end, limit in (("dropped", receiver.drop, 10), ("froze", receiver.freeze, 25)):
+        posts = live.posts
+        t0 = time.monotonic()
+        end("live")
+        back = wait_until(lambda: live.posts > posts and live.connected and
+                          output_status(url, "0", "whip") == "live", limit)
+        result[f"pushing_again_after_receiver_{how}_s"] = round(time.monotonic() - t0, 2)
+        if not back:
+            result["receiver"] = receiver.stats()
+            result["status"] = output_status(url, "0", "whip")
+            fail(result, f"the server did not push again within {limit} s after the receiver {how} its stream")
+        frames = live.video_frames
+        time.sleep(2)
+        if live.video_frames - frames < 30:
+            fail(result, f"after the receiver {how} the stream, {live.video_frames - frames} frames in 2 s")
 
 
 def exited(pid):
