@@ -13,9 +13,10 @@
  *
  * Threads: webrtcbin's signals and promises fire on its own threads. They
  * only record state and post a small event to the main context (post()),
- * where callbacks run. Every posted event and pending promise holds a
- * reference on the peer, so the struct outlives them; `stopping` (set by
- * ls_webrtc_peer_free) makes late events do nothing.
+ * where callbacks run. Every posted event, pending promise and DTLS
+ * transport watch holds a reference on the peer, so the struct outlives
+ * them; `stopping` (set by ls_webrtc_peer_free) makes late events do
+ * nothing.
  */
 #include "media/webrtc_peer.h"
 
