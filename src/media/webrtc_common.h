@@ -30,8 +30,9 @@
  * more, and webrtcbin 1.22 keeps ICE "connected" (no consent checks), while
  * a live peer sends RTCP reports every second or so (browsers, aiortc,
  * media servers). A peer silent for LS_RTCP_SILENCE_S is gone; the silence
- * counts from its first DTLS connection until its first report, so a peer
- * that dies before reporting is caught too.
+ * counts from its first report, or (ls_rtcp_connected, for browsers, which
+ * always report) from its first DTLS connection, so that a peer that dies
+ * before reporting is caught too.
  *
  * DTLS transports: a peer that closes its connection sends a DTLS
  * close_notify (browsers and aiortc do, when a page or connection closes);

@@ -90,7 +90,7 @@ static int cancelled(attempt *a)
 
 // --- events: webrtcbin's threads -> main context ------------------------------------
 
-typedef enum event_kind { EVENT_GATHERED, EVENT_CONNECTED, EVENT_DTLS_CONNECTED, EVENT_FAILED } event_kind;
+typedef enum event_kind { EVENT_GATHERED, EVENT_CONNECTED, EVENT_FAILED } event_kind;
 
 static void send_offer(attempt *a);
 
@@ -106,9 +106,6 @@ static void handle_event(void *owner, int kind, const char *text)
     case EVENT_CONNECTED:
         ls_source_clear(&a->connect_timeout);
         ls_output_live(a->o);
-        break;
-    case EVENT_DTLS_CONNECTED:
-        ls_rtcp_connected(&a->last_rtcp_us);
         break;
     case EVENT_FAILED:
         ls_output_fail(a->o, text);
@@ -269,7 +266,7 @@ static void send_offer(attempt *a)
     a->offer_sent = 1;
     /* an endpoint that closes the connection (a media server ending the
      * stream or restarting) fails the try: the output tries again */
-    ls_webrtc_watch_dtls(a->webrtc, a->context, &attempt_events, a, EVENT_DTLS_CONNECTED, EVENT_FAILED);
+    ls_webrtc_watch_dtls(a->webrtc, a->context, &attempt_events, a, -1, EVENT_FAILED);
     gchar *text = gst_sdp_message_as_text(offer->sdp);
     gst_webrtc_session_description_free(offer);
     whip *w = whip_of(a);
@@ -324,7 +321,10 @@ static gboolean on_connect_timeout(gpointer data)
 }
 
 /* An endpoint silent for LS_RTCP_SILENCE_S (a media server that crashed,
- * a network gone: webrtc_common.h) fails the try: the output tries again. */
+ * a network gone: webrtc_common.h) fails the try: the output tries again.
+ * The silence counts from the endpoint's first report, not from the
+ * connection as for browsers: a media server that sends no RTCP at all is
+ * left streaming. */
 static gboolean on_liveness_check(gpointer data)
 {
     attempt *a = data;
