@@ -67,8 +67,8 @@ static int upload(ls_avatar *a, const nn_backend *be, ls_error *err)
     if (!d->mask_offset || !d->frames || !d->masks) {
         ls_avatar_device_free(d);
         return ls_error_exhausted(err, "%s: out of %s memory for the avatar's %d frames (%.0f MB)",
-                            a->dir, be->name, a->nframes,
-                            (double)(frame_bytes * a->nframes + mask_bytes) / 1e6);
+                                  a->dir, be->name, a->nframes,
+                                  (double)(frame_bytes * a->nframes + mask_bytes) / 1e6);
     }
     int64_t offset = 0;
     for (int i = 0; i < a->nframes; i++) {

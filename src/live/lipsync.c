@@ -132,8 +132,8 @@ static int make_slots(ls_lipsync *s, ls_error *err)
             (!(sl->frame_index = calloc((size_t)cf->batch_size, sizeof *sl->frame_index)) ||
              !(sl->device_frames = s->paste_on->alloc((size_t)(cf->batch_size * s->face_bytes)))))
             return ls_error_exhausted(err, "lipsync: out of %s memory for %d frames of %dx%d",
-                                s->paste_on->name, cf->batch_size, cf->avatar->width,
-                                cf->avatar->height);
+                                      s->paste_on->name, cf->batch_size, cf->avatar->width,
+                                      cf->avatar->height);
     }
     if (ls_stream_features_new(cf->whisper, cf->batch_size, cf->window, &s->features, err) != 0)
         return -1;
@@ -142,11 +142,11 @@ static int make_slots(ls_lipsync *s, ls_error *err)
     char memory[64];
     if (!s->ctx)
         return ls_error_exhausted(err, "lipsync: cannot make a %s context for another session's whisper "
-                            "encoder%s", be->name, device_memory_note(be, memory, sizeof memory));
+                                  "encoder%s", be->name, device_memory_note(be, memory, sizeof memory));
     if (cf->reserve_bytes && nn_arena_reserve(s->ctx->arena, cf->reserve_bytes) != 0)
         return ls_error_exhausted(err, "lipsync: no %s memory left for another session's whisper "
-                            "encoder (%zu MiB)%s", be->name, cf->reserve_bytes >> 20,
-                            device_memory_note(be, memory, sizeof memory));
+                                  "encoder (%zu MiB)%s", be->name, cf->reserve_bytes >> 20,
+                                  device_memory_note(be, memory, sizeof memory));
     return ls_infer_client_new(cf->worker, cf->max_in_flight, NULL, NULL, &s->client, err);
 }
 

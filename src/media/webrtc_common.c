@@ -106,7 +106,7 @@ void ls_rtcp_connected(gint64 *last_us)
     __atomic_compare_exchange_n(last_us, &never, g_get_monotonic_time(), 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
-int ls_rtcp_silent(gint64 *last_us)
+int ls_rtcp_silent(const gint64 *last_us)
 {
     gint64 last = __atomic_load_n(last_us, __ATOMIC_RELAXED);
     return last > 0 && g_get_monotonic_time() - last > LS_RTCP_SILENCE_S * G_USEC_PER_SEC;

@@ -74,7 +74,7 @@ void ls_webrtc_post(GMainContext *context, const ls_webrtc_event_target *target,
  * ls_rtcp_silent: 1 once LS_RTCP_SILENCE_S passed without a report. */
 void ls_rtcp_heard(gint64 *last_us);
 void ls_rtcp_connected(gint64 *last_us);
-int ls_rtcp_silent(gint64 *last_us);
+int ls_rtcp_silent(const gint64 *last_us);
 
 /* From the main context, once the transports exist (the answerer's: after
  * set-remote-description; the offerer's: after set-local-description):

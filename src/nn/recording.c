@@ -120,6 +120,16 @@ nn_recording_stats nn_recording_stats_of(const nn_ctx *c)
     return c->recordings ? c->recordings->stats : none;
 }
 
+const char *const nn_pass_kinds[NN_PASS_KINDS] = { "replayed", "direct", "recorded", "failed" };
+
+void nn_recording_counts(const nn_recording_stats *s, int64_t counts[NN_PASS_KINDS])
+{
+    counts[0] = s->replayed;
+    counts[1] = s->direct;
+    counts[2] = s->recorded;
+    counts[3] = s->failed;
+}
+
 void nn_recordings_free(nn_ctx *c)
 {
     struct nn_recordings *r = c->recordings;

@@ -45,6 +45,12 @@ typedef struct nn_recording_stats {
 
 nn_recording_stats nn_recording_stats_of(const nn_ctx *c);
 
+/* The counts by name, for reports: nn_pass_kinds[k] names counts[k]
+ * ("replayed", "direct", "recorded", "failed"). */
+#define NN_PASS_KINDS 4
+extern const char *const nn_pass_kinds[NN_PASS_KINDS];
+void nn_recording_counts(const nn_recording_stats *s, int64_t counts[NN_PASS_KINDS]);
+
 /* Frees the context's recordings (nn_ctx_free calls it). */
 void nn_recordings_free(nn_ctx *c);
 

@@ -108,14 +108,16 @@ static void append_workers(GString *out, ls_infer_worker *w)
                                "\"multi_job_batches\": %lld, \"silent_frames\": %lld, \"jobs\": %lld, \"largest_batch\": %d, \"busy_s\": %.3f, "
                                "\"busy_fraction\": %.3f, \"fps\": %.2f, \"throughput_fps\": %.2f, "
                                "\"queue_depth\": %d, \"queued_jobs\": %d, \"clients\": %d, \"warm_up_s\": %.3f, "
-                               "\"activation_bytes\": %zu, \"activation_growths\": %lld, \"passes\": {\"replayed\": %lld, "
-                               "\"direct\": %lld, \"recorded\": %lld, \"failed\": %lld}, \"recent_batches\": [",
+                               "\"activation_bytes\": %zu, \"activation_growths\": %lld, \"passes\": {",
                                (long long)st.frames, (long long)st.batches, (long long)st.merged,
                                (long long)st.multi_job, (long long)st.skipped, (long long)st.jobs, st.largest_batch, st.busy_s,
                                st.busy_fraction, st.recent_fps, st.fps, st.queued_frames, st.queued_jobs,
-                               st.clients, st.warm_up_s, st.activation_bytes, (long long)st.activation_growths,
-                               (long long)st.passes.replayed, (long long)st.passes.direct,
-                               (long long)st.passes.recorded, (long long)st.passes.failed);
+                               st.clients, st.warm_up_s, st.activation_bytes, (long long)st.activation_growths);
+        int64_t passes[NN_PASS_KINDS];
+        nn_recording_counts(&st.passes, passes);
+        for (int k = 0; k < NN_PASS_KINDS; k++)
+            g_string_append_printf(out, "%s\"%s\": %lld", k ? ", " : "", nn_pass_kinds[k], (long long)passes[k]);
+        g_string_append(out, "}, \"recent_batches\": [");
         for (int i = 0; i < st.nrecent; i++)
             g_string_append_printf(out, "%s[%.6f, %.6f, %d, %d, %d]", i ? ", " : "", st.recent[i].start_s,
                                    st.recent[i].end_s, st.recent[i].frames, st.recent[i].jobs,

@@ -169,10 +169,10 @@ static void write_worker(ls_server *srv, GString *out)
     family(out, "lipstream_worker_passes_total", "counter",
            "Render passes replayed from a recording (a GPU's graph) or run as they are (direct), "
            "recordings made (recorded) and failed (failed).");
-    const int64_t passes[4] = { st.passes.replayed, st.passes.direct, st.passes.recorded, st.passes.failed };
-    static const char *const pass_kinds[4] = { "replayed", "direct", "recorded", "failed" };
-    for (int k = 0; k < 4; k++)
-        sample(out, "lipstream_worker_passes_total", "worker", "0", "kind", pass_kinds[k], (double)passes[k]);
+    int64_t passes[NN_PASS_KINDS];
+    nn_recording_counts(&st.passes, passes);
+    for (int k = 0; k < NN_PASS_KINDS; k++)
+        sample(out, "lipstream_worker_passes_total", "worker", "0", "kind", nn_pass_kinds[k], (double)passes[k]);
     worker_sample(out, "lipstream_worker_queue_depth", "gauge", "Frames queued for rendering now.",
                   st.queued_frames);
     worker_sample(out, "lipstream_worker_queued_jobs", "gauge", "Session batches queued now.", st.queued_jobs);

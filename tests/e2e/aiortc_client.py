@@ -223,6 +223,16 @@ def admin_session(url, sid):
     return next((s for s in data["data"] if s["sessionid"] == sid), {}), data
 
 
+def seconds_until_closed(url, sid, timeout):
+    """Seconds until the server has closed session `sid` (None: still open after `timeout`)."""
+    start = time.monotonic()
+    while admin_session(url, sid)[0]:
+        if time.monotonic() - start > timeout:
+            return None
+        time.sleep(0.2)
+    return time.monotonic() - start
+
+
 async def vanish(session):
     while session.receiver.video_frames == 0:
         await asyncio.sleep(0.02)

@@ -58,9 +58,12 @@ async def speak_until_rendered(url, batches, timeout):
         if time.monotonic() > deadline:
             fail(f"fewer than {batches} render calls in {timeout} s")
         await asyncio.sleep(2)
+    # read before the client leaves: closing the session waits for its batch in flight, which the
+    # emulator takes seconds to render, on the server's main loop
+    end = worker_figures(scrape(url)[0])
     _, admin = client.admin_session(url, session.sid)
     await session.close()
-    return admin["workers"][0]
+    return end, admin["workers"][0]
 
 
 async def main():
@@ -72,8 +75,7 @@ async def main():
     print({"at start-up": start})
     check_started(start, batch_size)
 
-    admin_worker = await speak_until_rendered(url, batches, 600)
-    end = worker_figures(scrape(url)[0])
+    end, admin_worker = await speak_until_rendered(url, batches, 600)
     print({"after speaking": end, "admin": {k: admin_worker.get(k) for k in
                                             ("batches", "activation_growths", "passes", "warm_up_s")}})
     rendered = end["batches"]

@@ -64,16 +64,6 @@ def one_session(url):
         sys.exit("FAIL: a session did not stream")
 
 
-def seconds_until_gone(url, sid, limit):
-    """Seconds until session `sid` is closed on the server (None: still open after 2 * limit)."""
-    left = time.monotonic()
-    while any(s["sessionid"] == sid for s in client.get_json(url + "/api/admin/sessions")["data"]):
-        if time.monotonic() - left > 2 * limit:
-            return None
-        time.sleep(0.2)
-    return time.monotonic() - left
-
-
 async def close_at_first_frame(url):
     session = await client.connect(url)
     if not session.sid:
@@ -97,7 +87,7 @@ def check_leaving(url):
     for how, leave, limit in (("closed its connection", lambda: asyncio.run(close_at_first_frame(url)),
                                CLOSE_LIMIT_S),
                               ("vanished without RTCP", lambda: vanish_at_first_frame(url), SILENCE_LIMIT_S)):
-        gone_after = seconds_until_gone(url, leave(), limit)
+        gone_after = client.seconds_until_closed(url, leave(), 2 * limit)
         print(json.dumps({f"session gone after its client {how} at its first frame (s)": gone_after}))
         if gone_after is None or gone_after > limit:
             sys.exit(f"FAIL: a client that {how} at its first frame kept its session over {limit} s")
