@@ -36,6 +36,7 @@
 #include <glib/gstdio.h>
 
 #include "check.h"
+#include "sleep.h"
 #include "test_server.h"
 #include "speech/cosyvoice_tts.h"
 #include "speech/fish_speech_tts.h"
@@ -422,11 +423,6 @@ static void count_event(void *user, ls_speech_event_kind kind, const char *text)
         ev->starts++;
     else
         ev->ends++;
-}
-
-static void sleep_ms(int ms)
-{
-    nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000L }, NULL);
 }
 
 /* Text through the service in `voice`: 0.6 s of tone at `level` as about

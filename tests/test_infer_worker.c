@@ -14,8 +14,10 @@
  *    batch_size, batches holding frames of several jobs (merging);
  *  - back-pressure without waiting: a client at its bound is refused, never
  *    exceeds it, and is accepted again after a job finishes;
- *  - cancelling a queued job (nothing rendered, taken back in order) and
- *    freeing a client with jobs queued;
+ *  - cancelling a queued job (nothing rendered, taken back in order),
+ *    closing a client (its jobs queued and submitted later are cancelled, a
+ *    take waiting on one from another thread wakes) and freeing a client
+ *    with jobs queued;
  *  - the warm-up: the worker starts with a batch of zero frames rendered
  *    (timed, not counted), and the faces above must still equal direct
  *    renders (the warm-up leaves the model's results alone); after it, no
@@ -29,6 +31,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "sleep.h"
 #include "live/infer_worker.h"
 
 #define SESSIONS 3
@@ -194,6 +197,53 @@ static ls_infer_job big_job(int n, const float **latent_ptr, const float *latent
     return (ls_infer_job){ .n = n, .latents = latent_ptr, .chunks = chunks, .faces = faces };
 }
 
+typedef struct waiting_take {
+    ls_infer_client *client, *blocker;
+    ls_infer_job *taken;
+    int blocker_in_flight;   /* when the take returned */
+} waiting_take;
+
+static void *take_waiting(void *arg)
+{
+    waiting_take *w = arg;
+    w->taken = ls_infer_take(w->client, 1);
+    w->blocker_in_flight = ls_infer_in_flight(w->blocker);
+    return NULL;
+}
+
+/* A take waiting (on another thread) for a job queued behind a long one
+ * returns when the client is closed, not when the long job is done. */
+static void closing_wakes_a_waiting_take(void)
+{
+    enum { LONG = 64 };
+    static float latent[LATENT_FLOATS], chunks[LONG * CHUNK_FLOATS];
+    const float *ptrs[2][LONG];
+    uint8_t *faces = malloc((size_t)2 * LONG * face_bytes);
+    ls_infer_job long_job = big_job(LONG, ptrs[0], latent, chunks, faces);
+    ls_infer_job queued = big_job(BATCH, ptrs[1], latent, chunks, faces + LONG * face_bytes);
+    ls_error err = { 0 };
+    waiting_take w = { 0 };
+    ls_infer_client_new(worker, 1, NULL, NULL, &w.blocker, &err);
+    ls_infer_client_new(worker, 1, NULL, NULL, &w.client, &err);
+    ls_infer_submit(w.blocker, &long_job, 0);
+    ls_infer_submit(w.client, &queued, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, take_waiting, &w);
+    sleep_ms(5);
+    ls_infer_client_close(w.client);
+    pthread_join(t, NULL);
+    printf("closed while a take waited: job taken cancelled %d with %d frames rendered, the long job "
+           "%s\n", queued.cancelled, queued.inferred, w.blocker_in_flight ? "still rendering" : "done");
+    CHECK(w.taken == &queued && queued.cancelled && queued.inferred == 0 && w.blocker_in_flight == 1,
+          "closing did not wake the waiting take at once (cancelled %d, %d rendered, long job in flight %d)",
+          queued.cancelled, queued.inferred, w.blocker_in_flight);
+    CHECK(ls_infer_take(w.blocker, 1) == &long_job && long_job.inferred == LONG, "the long job: %d frames",
+          long_job.inferred);
+    ls_infer_client_free(w.client);
+    ls_infer_client_free(w.blocker);
+    free(faces);
+}
+
 static void test_back_pressure_and_cancel(void)
 {
     enum { N = 8 };
@@ -221,6 +271,19 @@ static void test_back_pressure_and_cancel(void)
     CHECK(ls_infer_take(two, 1) == &c && c.cancelled && c.inferred == 0,
           "cancelled job: %d frames rendered", c.inferred);
     CHECK(ls_infer_take(one, 1) == &b && b.inferred == N && !b.cancelled, "job b");
+
+    /* a closed client (its session closing): its queued job and any job it submits later are
+       cancelled, rendering nothing, and a take waiting on one wakes; other clients go on */
+    CHECK(ls_infer_submit(one, &b, 0) == 0, "submit refused");
+    CHECK(ls_infer_submit(two, &c, 0) == 0, "submit refused");
+    ls_infer_client_close(two);
+    CHECK(ls_infer_take(two, 1) == &c && c.cancelled && c.inferred == 0,
+          "closed client's queued job: %d frames rendered", c.inferred);
+    CHECK(ls_infer_submit(two, &c, 0) == 0, "a closed client's submit refused");
+    CHECK(ls_infer_take(two, 1) == &c && c.cancelled && c.inferred == 0,
+          "job submitted after closing: %d frames rendered", c.inferred);
+    CHECK(ls_infer_take(one, 1) == &b && b.inferred == N && !b.cancelled, "job b beside a closed client");
+    closing_wakes_a_waiting_take();
 
     /* a client freed with jobs queued: they are cancelled, nothing hangs */
     ls_infer_submit(two, &a, 0);

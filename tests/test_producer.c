@@ -7,10 +7,12 @@
  * order, then silence. Start/end events fire after the frames went out.
  * Lateness: with a base time 1 s in the past, the loop skips ahead instead
  * of pushing 25 frames at once. Stopping wakes the clock wait at once. A
- * sink added while running gets the following frames, none once removed.
+ * sink added while running gets the following frames, none once removed;
+ * with every sink removed no sink gets a frame while the loop runs on.
  * Interrupt (speech queue, then engine, as the server does) with a second
  * of speech queued and half a second inside the engine: at most the one
- * frame being pushed at that moment still carries speech.
+ * frame being pushed at that moment still carries speech. Stopping with
+ * speech inside the engine fires no end event and leaks nothing.
  * The pictures come from a lip-sync engine without models over a one-frame
  * avatar, as in `lipstream serve --model none`.
  */
@@ -20,6 +22,7 @@
 #include <gst/gst.h>
 
 #include "check.h"
+#include "sleep.h"
 #include "live/producer.h"
 
 #define MAX_PUSHES 256
@@ -81,11 +84,6 @@ static ls_lipsync *new_engine(void)
 static void on_event(void *user, ls_speech_event_kind kind, const char *text)
 {
     __atomic_add_fetch(&events_fired, 1, __ATOMIC_SEQ_CST);
-}
-
-static void sleep_ms(int ms)
-{
-    g_usleep((gulong)ms * 1000);
 }
 
 /* Queues `frames` 20 ms frames of speech (sample i = 1 + i mod 30000) as one chunk. */
@@ -209,6 +207,20 @@ static void test_add_remove_sink(void)
     CHECK(got >= 4 && got <= 6 && contiguous && extra->frame[0] >= 4 && extra->n == got,
           "added sink: %d frames from %lld, %d after removal", got, (long long)(got ? extra->frame[0] : -1),
           extra->n - got);
+
+    /* every sink removed (as a closing session does): the loop runs on, pushing nowhere */
+    CHECK(ls_producer_add_sink(p, &extra->base, &err) == 0, "add again: %s", err.msg);
+    sleep_ms(80);
+    ls_producer_remove_all_sinks(p);
+    int first_n = r->n, extra_n = extra->n;
+    int64_t frames = ls_producer_frames(p);
+    sleep_ms(120);
+    int64_t frames_after = ls_producer_frames(p);
+    printf("all sinks removed: %d and %d frames after, the loop pushed %lld more\n", r->n - first_n,
+           extra->n - extra_n, (long long)(frames_after - frames));
+    CHECK(r->n == first_n && extra->n == extra_n && extra_n > got && frames_after - frames >= 2,
+          "after removing all sinks: %d and %d frames reached them, %lld frames made", r->n - first_n,
+          extra->n - extra_n, (long long)(frames_after - frames));
     ls_producer_stop(p);
     gst_object_unref(extra->clock);
     gst_object_unref(r->clock);
@@ -254,6 +266,32 @@ static void test_interrupt(void)
     free(r);
 }
 
+/* A producer stopped while speech is inside its engine (a session closing
+ * mid-sentence): the speech that never went out fires no end event, and
+ * its marks are dropped (LeakSanitizer finds them otherwise). */
+static void test_stop_mid_speech(void)
+{
+    recording_sink r = { .base.ops = &recording_ops, .clock = gst_system_clock_obtain() };
+    r.base_time = gst_clock_get_time(r.clock);
+    ls_speech_queue *q = ls_speech_queue_new(on_event, NULL);
+    queue_speech(q, 12);   /* 0.24 s: its end is inside the engine when it stops */
+    ls_producer_config cfg = { .clock = r.clock, .base_time = r.base_time, .speech = q,
+                               .engine = new_engine(), .lookahead = 8, .sinks = { &r.base }, .nsinks = 1 };
+    ls_producer *p;
+    ls_error err;
+    __atomic_store_n(&events_fired, 0, __ATOMIC_SEQ_CST);
+    CHECK(ls_producer_start(&cfg, &p, &err) == 0, "start: %s", err.msg);
+    sleep_ms(100);
+    ls_producer_stop(p);
+    int fired = __atomic_load_n(&events_fired, __ATOMIC_SEQ_CST);
+    printf("stopped mid-speech after %d frames: %d events fired\n", r.n, fired);
+    CHECK(r.n >= 2 && r.n <= 5 && r.speech[r.n - 1] && fired == 1,
+          "%d frames pushed (last speech %d), %d events (only the start)", r.n, r.n ? r.speech[r.n - 1] : 0,
+          fired);
+    ls_speech_queue_unref(q);
+    gst_object_unref(r.clock);
+}
+
 int main(void)
 {
     gst_init(NULL, NULL);
@@ -266,6 +304,7 @@ int main(void)
     test_skipped_count();
     test_add_remove_sink();
     test_interrupt();
+    test_stop_mid_speech();
     for (int i = 0; i < nengines; i++)
         ls_lipsync_free(engines[i]);
     ls_image_free(&still_frame.image);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "sleep.h"
 #include "speech/espeak_tts.h"
 #include "speech/speech_service.h"
 
@@ -73,12 +74,6 @@ static void count_event(void *user, ls_speech_event_kind kind, const char *text)
         ev->starts++;
     else
         ev->ends++;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&t, NULL);
 }
 
 /* Pops (and reports) frames like the producer, until `ev` has counted

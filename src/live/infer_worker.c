@@ -52,6 +52,7 @@ struct ls_infer_worker {
 struct ls_infer_client {
     ls_infer_worker *worker;
     int max_in_flight, in_flight;
+    int closed;                      /* ls_infer_client_close: every job cancelled on arrival */
     ls_infer_job *oldest, *newest;   /* submitted, not taken */
     void (*notify)(void *user);
     void *user;
@@ -422,8 +423,24 @@ static void cancel_locked(ls_infer_worker *w, ls_infer_job *job)
     job->priv.next = job->n;
     job->cancelled = 1;
     unlink_job(w, job);
-    if (job->priv.rendering == 0)
+    if (job->priv.rendering == 0) {
         finish(job);
+        pthread_cond_broadcast(&w->progress);   /* someone may be waiting to take it */
+    }
+}
+
+static void cancel_all_locked(ls_infer_worker *w, ls_infer_client *c)
+{
+    for (ls_infer_job *j = c->oldest; j; j = j->priv.client_next)
+        cancel_locked(w, j);
+}
+
+void ls_infer_client_close(ls_infer_client *c)
+{
+    pthread_mutex_lock(&c->worker->lock);
+    c->closed = 1;
+    cancel_all_locked(c->worker, c);
+    pthread_mutex_unlock(&c->worker->lock);
 }
 
 void ls_infer_client_free(ls_infer_client *c)
@@ -432,8 +449,7 @@ void ls_infer_client_free(ls_infer_client *c)
         return;
     ls_infer_worker *w = c->worker;
     pthread_mutex_lock(&w->lock);
-    for (ls_infer_job *j = c->oldest; j; j = j->priv.client_next)
-        cancel_locked(w, j);
+    cancel_all_locked(w, c);
     while (c->in_flight > 0)
         pthread_cond_wait(&w->progress, &w->lock);
     w->clients--;
@@ -468,6 +484,8 @@ int ls_infer_submit(ls_infer_client *c, ls_infer_job *job, int wait)
     w->tail = job;
     c->in_flight++;
     w->stats.jobs++;
+    if (c->closed)
+        cancel_locked(w, job);
     pthread_cond_signal(&w->work);
     pthread_mutex_unlock(&w->lock);
     return 0;

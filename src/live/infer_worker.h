@@ -139,6 +139,10 @@ int ls_infer_client_new(ls_infer_worker *w, int max_in_flight, void (*notify)(vo
                         void *user, ls_infer_client **out, ls_error *err);
 /* Cancels the client's queued jobs and waits for any frames being rendered. */
 void ls_infer_client_free(ls_infer_client *c);
+/* Its owner is going away (any thread): its jobs, and every job submitted
+ * from now on, are cancelled, so the worker starts none of their frames;
+ * they are taken back as usual. */
+void ls_infer_client_close(ls_infer_client *c);
 
 /* Queues a job. 0 when queued; 1 when the client has max_in_flight jobs
  * unfinished and `wait` is 0 (with `wait` 1 it waits for one to finish). */

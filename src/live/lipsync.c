@@ -249,6 +249,12 @@ int ls_lipsync_set_audiotype(ls_lipsync *s, int audiotype, ls_error *err)
     return 0;
 }
 
+void ls_lipsync_abandon(ls_lipsync *s)
+{
+    if (s && s->client)
+        ls_infer_client_close(s->client);
+}
+
 void ls_lipsync_interrupt(ls_lipsync *s)
 {
     pthread_mutex_lock(&s->request_lock);

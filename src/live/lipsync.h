@@ -99,6 +99,11 @@ int ls_lipsync_measure(const ls_whisper *whisper, int batch_size, ls_stream_wind
 
 /* Cancels the session's work at the worker (waits for frames being rendered). */
 void ls_lipsync_free(ls_lipsync *s);
+/* The session is closing (any thread): the worker renders none of its
+ * frames from now on, so that a pop waiting for inference, stopping its
+ * producer and freeing it wait for the frames being rendered at most; its
+ * frames come out idle. */
+void ls_lipsync_abandon(ls_lipsync *s);
 
 /* One 20 ms frame of LS_STREAM_FRAME samples. 0 when taken, 1 when the
  * engine is full (pop frames, then push the same frame again), -1 on error

@@ -313,6 +313,9 @@ void ls_producer_stop(ls_producer *p)
     pthread_mutex_unlock(&p->lock);
     if (p->started)
         pthread_join(p->thread, NULL);
+    /* the speech inside the engine (and a frame it refused) will not go out */
+    for (int64_t k = p->marks_done; k < p->marks_fed + p->have_held; k++)
+        ls_speech_queue_unsent(p->cfg.speech, &p->marks[k % MARK_SLOTS]);
     ls_speech_queue_unref(p->cfg.speech);
     gst_object_unref(p->cfg.clock);
     pthread_mutex_destroy(&p->lock);
@@ -344,6 +347,13 @@ void ls_producer_remove_sink(ls_producer *p, ls_media_sink *sink)
             break;
         }
     }
+    pthread_mutex_unlock(&p->sinks_lock);
+}
+
+void ls_producer_remove_all_sinks(ls_producer *p)
+{
+    pthread_mutex_lock(&p->sinks_lock);
+    p->nsinks = 0;
     pthread_mutex_unlock(&p->sinks_lock);
 }
 

@@ -61,6 +61,8 @@ int ls_producer_start(const ls_producer_config *cfg, ls_producer **out, ls_error
 int ls_producer_add_sink(ls_producer *p, ls_media_sink *sink, ls_error *err);
 /* Removes a sink; once this returns the producer no longer touches it. */
 void ls_producer_remove_sink(ls_producer *p, ls_media_sink *sink);
+/* Removes every sink: the producer runs on, pushing nowhere, until stopped. */
+void ls_producer_remove_all_sinks(ls_producer *p);
 /* Stops the thread (waking it from its clock wait) and frees the producer. */
 void ls_producer_stop(ls_producer *p);
 

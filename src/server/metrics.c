@@ -96,6 +96,9 @@ static void write_sessions(ls_server *srv, GString *out)
     GArray *rows = read_sessions(srv);
     family(out, "lipstream_sessions", "gauge", "Sessions open.");
     sample(out, "lipstream_sessions", NULL, NULL, NULL, NULL, ls_sessions_count(srv));
+    family(out, "lipstream_sessions_closing", "gauge",
+           "Sessions closed whose producer and engine are still stopping (their batch in flight).");
+    sample(out, "lipstream_sessions_closing", NULL, NULL, NULL, NULL, srv->closing_sessions);
     family(out, "lipstream_max_sessions", "gauge", "The session limit (--max_session).");
     sample(out, "lipstream_max_sessions", NULL, NULL, NULL, NULL, srv->opts->max_session);
     family(out, "lipstream_session_reserved_bytes", "gauge",

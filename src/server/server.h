@@ -29,6 +29,9 @@ typedef struct ls_server {
     GMainLoop *loop;
     SoupServer *soup;
     GHashTable *sessions;            /* id -> ls_session*, main context only */
+    int closing_sessions;            /* closed, their producer and engine still stopping on a
+                                        closer thread (server/sessions.c); main context only */
+    int stopping;                    /* shutting down: no session opens any more */
     ls_avatar *avatar;               /* the default avatar, held for the server's life */
     ls_action_clips *clips;          /* --customvideo_config, frames of the default avatar's size */
     ls_live_models models;           /* --model musetalk: shared by every session; else all NULL */

@@ -38,8 +38,8 @@ int ls_session_record_start(ls_session *s, ls_error *err);
 int ls_session_record_stop(ls_session *s, ls_error *err);
 int ls_session_recording(ls_session *s);
 
-/* Stops and frees the session's push output and recording (after its
- * producer has stopped). */
+/* Stops and frees the session's push output and recording (once its
+ * producer pushes to them no more: stopped, or its sinks removed). */
 void ls_session_outputs_close(ls_session *s);
 
 /* Appends [{"output": KIND, "status": "..."}, ...]. */

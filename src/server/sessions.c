@@ -4,10 +4,15 @@
  * Opening wires the parts together: speech queue (attached to the speech
  * service), WebRTC peer (its answer and close callbacks come back here on
  * the main context) or push output, idle video source and producer, and
- * the recording with --record. Closing takes them apart in the reverse
- * order of use: the producer first (it pushes into the outputs and the peer
- * and pops the queue), then the outputs, speech, the peer, event streams,
- * avatar.
+ * the recording with --record. Closing takes them apart on the main
+ * context, except for what waits on the inference worker: the producer's
+ * sinks are removed first (it pushes into the outputs and the peer), then
+ * the outputs, speech, the peer and event streams go at once; the producer
+ * and the engine are stopped by a closer thread, since stopping them waits
+ * for the session's batch being rendered (tens of milliseconds on a GPU,
+ * seconds on a CPU with the real weights; its batches only queued are
+ * cancelled), and the rest they used (clips, clock, speech queue, avatar) is
+ * freed back on the main context after them.
  */
 #include "server/sessions.h"
 
@@ -221,6 +226,8 @@ static int start_producer(ls_session *s, ls_media_sink *sink, int frame_log, ls_
 int ls_session_open(ls_server *srv, const char *offer_sdp, const ls_session_setup *setup, SoupServerMessage *msg,
                     ls_session **out, ls_error *err)
 {
+    if (srv->stopping)   /* a request still answered while the sessions close */
+        return ls_error_exhausted(err, "the server is shutting down");
     const ls_offer_media *media = &setup->media;
     ls_avatar *avatar = setup->avatar;
     ls_session *s = session_alloc(srv, avatar);
@@ -273,30 +280,15 @@ int ls_session_open_push(ls_server *srv, int index, ls_session **out, ls_error *
     return 0;
 }
 
-void ls_session_close(ls_session *s, const char *why)
+// --- closing ----------------------------------------------------------------------------
+
+/* What the producer thread may still touch goes last, with the session. */
+static void free_session(ls_session *s)
 {
-    ls_server *srv = s->srv;
-    if (g_hash_table_lookup(srv->sessions, s->id) == s) {
-        g_hash_table_remove(srv->sessions, s->id);
-        fprintf(stderr, "lipstream: session %.8s: closed (%s), %d left\n", s->id, why ? why : "",
-                ls_sessions_count(srv));
-    }
-    answer_offer(s, SOUP_STATUS_INTERNAL_SERVER_ERROR, ls_json_result(-1, why ? why : "session closed"));
-    ls_session_chat_free(s->chat);
-    if (s->producer)
-        ls_metrics_session_closed(srv, s->producer);
-    ls_producer_stop(s->producer);
-    ls_lipsync_free(s->engine);
     ls_action_clips_free(s->clips);
-    ls_session_outputs_close(s);
     if (s->clock)
         gst_object_unref(s->clock);
-    if (s->speech) {
-        ls_speech_service_detach(srv->speech, s->speech);
-        ls_speech_queue_unref(s->speech);
-    }
-    ls_webrtc_peer_free(s->peer);
-    ls_sse_close_all(s);
+    ls_speech_queue_unref(s->speech);
     g_ptr_array_free(s->streams, TRUE);
     if (s->avatar)
         ls_avatar_release(s->avatar);
@@ -307,10 +299,79 @@ void ls_session_close(ls_session *s, const char *why)
     malloc_trim(0);
 }
 
+static void stop_engine(ls_session *s)
+{
+    ls_lipsync_abandon(s->engine);   /* only the batch being rendered is waited for */
+    ls_producer_stop(s->producer);
+    ls_lipsync_free(s->engine);
+}
+
+static gboolean finish_close(gpointer data)
+{
+    ls_session *s = data;
+    s->srv->closing_sessions--;
+    free_session(s);
+    return G_SOURCE_REMOVE;
+}
+
+/* The closer thread: stops the producer and frees the engine (both wait for
+ * the session's frames being rendered at the worker), then hands the
+ * session back to the main context. A source attached from here always runs
+ * there, also while ls_sessions_close_all iterates the context outside the
+ * main loop. */
+static gpointer run_closer(gpointer data)
+{
+    ls_session *s = data;
+    stop_engine(s);
+    GSource *src = g_idle_source_new();
+    g_source_set_callback(src, finish_close, s, NULL);
+    g_source_attach(src, s->srv->context);
+    g_source_unref(src);
+    return NULL;
+}
+
+void ls_session_close(ls_session *s, const char *why)
+{
+    ls_server *srv = s->srv;
+    if (g_hash_table_lookup(srv->sessions, s->id) == s) {
+        g_hash_table_remove(srv->sessions, s->id);
+        fprintf(stderr, "lipstream: session %.8s: closed (%s), %d left\n", s->id, why ? why : "",
+                ls_sessions_count(srv));
+    }
+    answer_offer(s, SOUP_STATUS_INTERNAL_SERVER_ERROR, ls_json_result(-1, why ? why : "session closed"));
+    ls_session_chat_free(s->chat);
+    s->chat = NULL;
+    if (s->producer) {
+        ls_metrics_session_closed(srv, s->producer);
+        ls_producer_remove_all_sinks(s->producer);
+    }
+    ls_session_outputs_close(s);
+    if (s->speech)
+        ls_speech_service_detach(srv->speech, s->speech);
+    ls_webrtc_peer_free(s->peer);
+    s->peer = NULL;
+    ls_sse_close_all(s);
+    if (!s->producer && !s->engine) {
+        free_session(s);
+        return;
+    }
+    srv->closing_sessions++;
+    GThread *closer = g_thread_try_new("ls-closer", run_closer, s, NULL);
+    if (closer) {
+        g_thread_unref(closer);
+        return;
+    }
+    stop_engine(s);
+    finish_close(s);
+}
+
 void ls_sessions_close_all(ls_server *srv)
 {
+    srv->stopping = 1;
     GList *all = g_hash_table_get_values(srv->sessions);
     for (GList *l = all; l; l = l->next)
         ls_session_close(l->data, "server shutting down");
     g_list_free(all);
+    while (srv->closing_sessions > 0)
+        g_main_context_iteration(srv->context, TRUE);
 }

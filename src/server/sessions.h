@@ -75,7 +75,14 @@ int ls_session_open(ls_server *srv, const char *offer_sdp, const ls_session_setu
  * server's avatar, streaming to the transport's output. */
 int ls_session_open_push(ls_server *srv, int index, ls_session **out, ls_error *err);
 
-/* Closes and frees the session; `why` is logged. */
+/* Closes the session (`why` is logged): it leaves the registry, and its
+ * peer, outputs and event streams end, at once; its producer and engine
+ * stop on a closer thread, which cancels the session's batches at the
+ * worker and waits for the one being rendered, and the session is freed on
+ * the main context after them
+ * (ls_server's closing_sessions counts those still stopping). Closing all
+ * is the server's shutdown: no session opens after it (503), and it
+ * returns once every closer is done. */
 void ls_session_close(ls_session *s, const char *why);
 void ls_sessions_close_all(ls_server *srv);
 

@@ -411,6 +411,15 @@ void ls_speech_queue_sent(ls_speech_queue *q, ls_speech_marks *marks)
     marks->n = 0;
 }
 
+void ls_speech_queue_unsent(ls_speech_queue *q, ls_speech_marks *marks)
+{
+    pthread_mutex_lock(&q->lock);
+    for (int i = 0; i < marks->n; i++)
+        chunk_unref(marks->mark[i].chunk);
+    pthread_mutex_unlock(&q->lock);
+    marks->n = 0;
+}
+
 void ls_speech_queue_interrupt(ls_speech_queue *q)
 {
     pthread_mutex_lock(&q->lock);

@@ -102,6 +102,9 @@ int ls_speech_queue_current(ls_speech_queue *q, uint64_t generation);
  * zeroed. Report with ls_speech_queue_sent() once the audio went out. */
 int ls_speech_queue_pop(ls_speech_queue *q, int16_t out[LS_SPEECH_FRAME], ls_speech_marks *marks);
 void ls_speech_queue_sent(ls_speech_queue *q, ls_speech_marks *marks);
+/* Drops the marks of frames that will never go out (their producer
+ * stopped first), without events. */
+void ls_speech_queue_unsent(ls_speech_queue *q, ls_speech_marks *marks);
 
 /* Clears all speech now (see above). */
 void ls_speech_queue_interrupt(ls_speech_queue *q);

@@ -55,6 +55,11 @@ async def close_session(url, session):
     if await asyncio.get_running_loop().run_in_executor(None, client.seconds_until_closed, url, session.sid,
                                                         60) is None:
         fail(f"session {session.sid} still open 60 s after its client left")
+    deadline = time.monotonic() + 60
+    while value(scrape(url)[0], "lipstream_sessions_closing") != 0:   # its engine stopping
+        if time.monotonic() > deadline:
+            fail(f"session {session.sid} still closing 60 s after its client left")
+        await asyncio.sleep(0.2)
 
 
 async def measure(url):

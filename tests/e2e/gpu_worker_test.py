@@ -15,7 +15,13 @@ Then an aiortc session speaks until the worker has rendered BATCHES render
 calls, and /metrics must show that every one of them was replayed from a
 recording (no direct pass, no recording made) and none grew the activation
 memory (no device allocation inside a render call); /api/admin/sessions
-says the same.
+says the same. The client then leaves with batches still in flight: the
+session must be seen closing (out of lipstream_sessions, in
+lipstream_sessions_closing) while /metrics keeps answering within
+CLOSING_SCRAPE_S seconds - its producer and engine stop off the main loop -
+until it is gone from both. Last, a second session is left speaking with
+batches in flight: serve.py stops the server, which must wait for that
+session's engine to stop before it frees the models, and exit cleanly.
 
 usage: gpu_worker_test.py URL BATCH_SIZE [BATCHES]
 """
@@ -27,6 +33,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aiortc_client as client  # noqa: E402
 from metrics_test import fail, scrape, value, worker_figures  # noqa: E402
+
+# The slowest /metrics answer allowed while the session closes; an emulated batch takes 16-19 s.
+CLOSING_SCRAPE_S = 5
 
 
 def check_started(start, batch_size):
@@ -41,7 +50,8 @@ def check_started(start, batch_size):
         fail(f"activation memory or batches before any session: {start}")
 
 
-async def speak_until_rendered(url, batches, timeout):
+async def speak(url):
+    """A new session speaking a short sentence (about 25 render calls at batch size 1)."""
     session = await client.connect(url)
     if not session.sid:
         fail(f"no session: {session.answer}")
@@ -50,20 +60,37 @@ async def speak_until_rendered(url, batches, timeout):
                                        {"sessionid": session.sid, "text": "Hello there.", "type": "echo"})
     if reply.get("code") != 0:
         fail(f"/human: {reply}")
+    return session
+
+
+async def wait_rendered(url, batches, timeout):
     deadline = time.monotonic() + timeout
-    while True:
-        samples, _ = scrape(url)
-        if value(samples, "lipstream_worker_batches_total", worker="0") >= batches:
-            break
+    while value(scrape(url)[0], "lipstream_worker_batches_total", worker="0") < batches:
         if time.monotonic() > deadline:
             fail(f"fewer than {batches} render calls in {timeout} s")
         await asyncio.sleep(2)
-    # read before the client leaves: closing the session waits for its batch in flight, which the
-    # emulator takes seconds to render, on the server's main loop
-    end = worker_figures(scrape(url)[0])
-    _, admin = client.admin_session(url, session.sid)
-    await session.close()
-    return end, admin["workers"][0]
+
+
+def watch_close(url, timeout):
+    """Scrapes /metrics every 0.1 s from the client's leaving until no session is open or closing.
+    Returns the slowest scrape (s), whether one saw the session closing and the seconds it took."""
+    start = time.monotonic()
+    slowest, seen_closing = 0.0, False
+    while True:
+        before = time.monotonic()
+        try:
+            samples, _ = scrape(url)
+        except OSError as e:   # urllib's timeout included
+            fail(f"/metrics did not answer while the session closed ({e}): the main loop waited on it")
+        slowest = max(slowest, time.monotonic() - before)
+        open_now = value(samples, "lipstream_sessions")
+        closing = value(samples, "lipstream_sessions_closing")
+        seen_closing |= open_now == 0 and closing == 1
+        if open_now == 0 and closing == 0:
+            return slowest, seen_closing, time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            fail(f"{open_now} sessions open and {closing} closing {timeout} s after the client left")
+        time.sleep(0.1)
 
 
 async def main():
@@ -75,7 +102,17 @@ async def main():
     print({"at start-up": start})
     check_started(start, batch_size)
 
-    end, admin_worker = await speak_until_rendered(url, batches, 600)
+    session = await speak(url)
+    await wait_rendered(url, batches, 600)
+    end = worker_figures(scrape(url)[0])
+    admin_worker = client.admin_session(url, session.sid)[1]["workers"][0]
+    await session.close()
+    slowest, seen_closing, closed_s = watch_close(url, 120)
+    print({"close": {"slowest /metrics": round(slowest, 2), "seen closing": seen_closing,
+                     "seconds until stopped": round(closed_s, 1)}})
+    if not seen_closing or slowest > CLOSING_SCRAPE_S:
+        fail(f"the main loop waited on the closing session's batch in flight: seen closing {seen_closing}, "
+             f"slowest /metrics {slowest:.2f} s (bound {CLOSING_SCRAPE_S} s)")
     print({"after speaking": end, "admin": {k: admin_worker.get(k) for k in
                                             ("batches", "activation_growths", "passes", "warm_up_s")}})
     rendered = end["batches"]
@@ -88,7 +125,10 @@ async def main():
     if (admin_worker.get("activation_growths") != 0 or admin_passes.get("direct") != want["direct"]
             or admin_passes.get("recorded") != want["recorded"] or admin_passes.get("failed") != 0):
         fail(f"/api/admin/sessions disagrees: {admin_worker}")
-    print("ok")
+
+    await speak(url)
+    await wait_rendered(url, end["batches"] + 1, 600)
+    print("ok; a session left speaking, its batches in flight, for serve.py to stop the server")
 
 
 if __name__ == "__main__":

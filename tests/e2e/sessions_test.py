@@ -57,7 +57,7 @@ def figures(pid):
 
 def one_session(url):
     out = subprocess.run([sys.executable, os.path.join(HERE, "aiortc_client.py"), url, "--seconds", "2",
-                          "--min-fps", "15"], capture_output=True, text=True)
+                          "--min-fps", "15"], capture_output=True, text=True, timeout=60)
     print(out.stdout.strip())
     if out.returncode != 0:
         print(out.stderr[-2000:])
