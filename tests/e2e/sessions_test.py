@@ -113,6 +113,7 @@ def main():
         sys.exit("FAIL: resources grew over ten sessions")
     check_leaving(url)
     print("ok")
+    client.exit_now(0)
 
 
 if __name__ == "__main__":
