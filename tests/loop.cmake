@@ -149,7 +149,7 @@ if(TARGET lipstream_emulated)
                    --lipstream $<TARGET_FILE:lipstream_emulated> --avatar-dir ${LS_LOOP_WORK}
                    --asan-options=protect_shadow_gap=0 --start-timeout 300
                    "--server-args=--avatar_id avatar --model musetalk --weights_dir ${LS_LOOP_REF}/models --batch_size 1 --lag_policy wait --device cuda"
-                   -- ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/gpu_worker_test.py {url} 1)
+                   -- ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/gpu_worker_test.py {url} {pid} 1)
   # sessions on an emulated device too small for two: the second refused at /offer, the
   # server unharmed, a closed session's device memory given back (e2e/gpu_admission_test.py)
   add_test(NAME loop_serve_emulated_cuda_full

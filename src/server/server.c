@@ -5,9 +5,11 @@
  * the TTS engine is made (espeak-ng and its voices, or the client of the
  * speech server at --TTS_SERVER), the port can be bound; then a push transport's
  * sessions open (server/session_outputs.h). Shutdown (on
- * SIGINT/SIGTERM, from the main loop) closes every session, stops the HTTP
- * server, runs the main context until the sources the sessions left behind
- * are done, then frees the rest in reverse order.
+ * SIGINT/SIGTERM, from the main loop) closes every session and waits for
+ * their engines to stop, stops the HTTP server, runs the main context until
+ * the sources the sessions left behind are done, then frees the rest in
+ * reverse order. A second signal during shutdown is answered with a line,
+ * not by dying with the shutdown half done.
  */
 #include "server/server.h"
 
@@ -38,6 +40,11 @@
 static gboolean on_signal(gpointer data)
 {
     ls_server *srv = data;
+    if (srv->stopping) {
+        fprintf(stderr, "lipstream: already stopping (sessions still closing: %d)\n",
+                srv->closing_sessions);
+        return G_SOURCE_CONTINUE;
+    }
     fprintf(stderr, "lipstream: stopping\n");
     g_main_loop_quit(srv->loop);
     return G_SOURCE_CONTINUE;
@@ -170,18 +177,21 @@ int ls_server_run(const ls_server_options *opts, ls_error *err)
     srv.web_dir = g_strdup(opts->web_dir ? opts->web_dir : ls_static_default_dir());
 
     int rc = start(&srv, err);
+    guint sigint = 0, sigterm = 0;
     if (rc == 0) {
-        guint sigint = g_unix_signal_add(SIGINT, on_signal, &srv);
-        guint sigterm = g_unix_signal_add(SIGTERM, on_signal, &srv);
+        sigint = g_unix_signal_add(SIGINT, on_signal, &srv);
+        sigterm = g_unix_signal_add(SIGTERM, on_signal, &srv);
         fprintf(stderr,
                 "lipstream: serving http://%s:%d/ (avatar %s: %d frames %dx%d; up to %d sessions; "
                 "device %s)\n",
                 opts->listen, opts->listenport, srv.avatar->id, srv.avatar->nframes,
                 srv.avatar->width, srv.avatar->height, opts->max_session, nn_default_backend()->name);
         g_main_loop_run(srv.loop);
+    }
+    stop(&srv);   /* signals are still handled while the sessions close */
+    if (sigint) {
         g_source_remove(sigint);
         g_source_remove(sigterm);
     }
-    stop(&srv);
     return rc;
 }

@@ -19,14 +19,18 @@ says the same. The client then leaves with batches still in flight: the
 session must be seen closing (out of lipstream_sessions, in
 lipstream_sessions_closing) while /metrics keeps answering within
 CLOSING_SCRAPE_S seconds - its producer and engine stop off the main loop -
-until it is gone from both. Last, a second session is left speaking with
-batches in flight: serve.py stops the server, which must wait for that
-session's engine to stop before it frees the models, and exit cleanly.
+until it is gone from both. Last, a second session speaks and the server is
+stopped (SIGINT) just as a batch of it has begun: shutting down, the server
+must close that session and keep answering while its engine stops - /metrics
+shows it closing, and an /offer then is refused with 503 "the server is
+shutting down" - before it frees the models. serve.py's own SIGINT then
+comes during that shutdown: the server must not die of it, and exit cleanly.
 
-usage: gpu_worker_test.py URL BATCH_SIZE [BATCHES]
+usage: gpu_worker_test.py URL SERVER_PID BATCH_SIZE [BATCHES]
 """
 import asyncio
 import os
+import signal
 import sys
 import time
 
@@ -63,12 +67,12 @@ async def speak(url):
     return session
 
 
-async def wait_rendered(url, batches, timeout):
+async def wait_rendered(url, batches, timeout, poll_s=2):
     deadline = time.monotonic() + timeout
     while value(scrape(url)[0], "lipstream_worker_batches_total", worker="0") < batches:
         if time.monotonic() > deadline:
             fail(f"fewer than {batches} render calls in {timeout} s")
-        await asyncio.sleep(2)
+        await asyncio.sleep(poll_s)
 
 
 def watch_close(url, timeout):
@@ -93,11 +97,40 @@ def watch_close(url, timeout):
         time.sleep(0.1)
 
 
+async def stop_while_closing(url, server_pid, rendered):
+    """Stops the server as a batch of the speaking session begins (render call `rendered` + 1 was
+    counted: the one after it is in flight for an emulated batch's 16-19 s). Shutdown closes the
+    session at once; until its engine has stopped the server must answer: /metrics with the session
+    closing, /offer with a 503. An offer made beforehand is sent as soon as the closing is seen."""
+    pc = client.RTCPeerConnection()
+    pc.addTransceiver("video", direction="recvonly")
+    pc.addTransceiver("audio", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    offer = {"sdp": pc.localDescription.sdp, "type": "offer"}
+    await wait_rendered(url, rendered + 1, 120, poll_s=0.1)
+    os.kill(server_pid, signal.SIGINT)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            samples, _ = scrape(url)
+        except OSError as e:
+            fail(f"the server stopped answering with its session's engine still stopping ({e})")
+        if value(samples, "lipstream_sessions") == 0 and value(samples, "lipstream_sessions_closing") == 1:
+            break
+        if time.monotonic() > deadline:
+            fail("the speaking session was not closed within 10 s of SIGINT")
+        time.sleep(0.05)
+    answer = client.post(url + "/offer", offer)
+    print({"offer while shutting down": answer})
+    if answer.get("http_status") != 503 or "shutting down" not in answer.get("msg", ""):
+        fail(f"an /offer during shutdown was not refused with 503 naming the shutdown: {answer}")
+
+
 async def main():
-    if len(sys.argv) not in (3, 4):
+    if len(sys.argv) not in (4, 5):
         sys.exit(__doc__)
-    url, batch_size = sys.argv[1], int(sys.argv[2])
-    batches = int(sys.argv[3]) if len(sys.argv) == 4 else 2
+    url, server_pid, batch_size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    batches = int(sys.argv[4]) if len(sys.argv) == 5 else 2
     start = worker_figures(scrape(url)[0])
     print({"at start-up": start})
     check_started(start, batch_size)
@@ -127,8 +160,8 @@ async def main():
         fail(f"/api/admin/sessions disagrees: {admin_worker}")
 
     await speak(url)
-    await wait_rendered(url, end["batches"] + 1, 120)
-    print("ok; a session left speaking, its batches in flight, for serve.py to stop the server")
+    await stop_while_closing(url, server_pid, end["batches"])
+    print("ok; the server stopping, for serve.py to see it exit cleanly")
     client.exit_now(0)   # leaving the session as it is
 
 
