@@ -188,13 +188,30 @@ static void test_sessions(nn_ctx *ctx)
         }
 }
 
-/* A job of `n` frames, all inferred, over shared inputs. */
-static ls_infer_job big_job(int n, const float **latent_ptr, const float *latent,
-                            const float *chunks, uint8_t *faces)
+enum { LONG_JOB = 64 };   /* frames: the longest job the tests below make */
+
+/* Up to three jobs of n[i] frames each, all inferred, over shared zero
+ * inputs, their faces in one block (free_jobs). */
+typedef struct test_jobs {
+    ls_infer_job job[3];
+    const float *latents[3][LONG_JOB];
+    uint8_t *faces;
+} test_jobs;
+
+static void make_jobs(test_jobs *t, int count, const int n[])
 {
-    for (int f = 0; f < n; f++)
-        latent_ptr[f] = latent;
-    return (ls_infer_job){ .n = n, .latents = latent_ptr, .chunks = chunks, .faces = faces };
+    static float latent[LATENT_FLOATS], chunks[LONG_JOB * CHUNK_FLOATS];
+    int total = 0;
+    for (int i = 0; i < count; i++)
+        total += n[i];
+    t->faces = malloc((size_t)total * face_bytes);
+    uint8_t *faces = t->faces;
+    for (int i = 0; i < count; i++) {
+        for (int f = 0; f < n[i]; f++)
+            t->latents[i][f] = latent;
+        t->job[i] = (ls_infer_job){ .n = n[i], .latents = t->latents[i], .chunks = chunks, .faces = faces };
+        faces += n[i] * face_bytes;
+    }
 }
 
 typedef struct waiting_take {
@@ -215,12 +232,9 @@ static void *take_waiting(void *arg)
  * returns when the client is closed, not when the long job is done. */
 static void closing_wakes_a_waiting_take(void)
 {
-    enum { LONG = 64 };
-    static float latent[LATENT_FLOATS], chunks[LONG * CHUNK_FLOATS];
-    const float *ptrs[2][LONG];
-    uint8_t *faces = malloc((size_t)2 * LONG * face_bytes);
-    ls_infer_job long_job = big_job(LONG, ptrs[0], latent, chunks, faces);
-    ls_infer_job queued = big_job(BATCH, ptrs[1], latent, chunks, faces + LONG * face_bytes);
+    test_jobs jobs;
+    make_jobs(&jobs, 2, (const int[]){ LONG_JOB, BATCH });
+    ls_infer_job long_job = jobs.job[0], queued = jobs.job[1];
     ls_error err = { 0 };
     waiting_take w = { 0 };
     ls_infer_client_new(worker, 1, NULL, NULL, &w.blocker, &err);
@@ -237,22 +251,19 @@ static void closing_wakes_a_waiting_take(void)
     CHECK(w.taken == &queued && queued.cancelled && queued.inferred == 0 && w.blocker_in_flight == 1,
           "closing did not wake the waiting take at once (cancelled %d, %d rendered, long job in flight %d)",
           queued.cancelled, queued.inferred, w.blocker_in_flight);
-    CHECK(ls_infer_take(w.blocker, 1) == &long_job && long_job.inferred == LONG, "the long job: %d frames",
-          long_job.inferred);
+    CHECK(ls_infer_take(w.blocker, 1) == &long_job && long_job.inferred == LONG_JOB,
+          "the long job: %d frames", long_job.inferred);
     ls_infer_client_free(w.client);
     ls_infer_client_free(w.blocker);
-    free(faces);
+    free(jobs.faces);
 }
 
 static void test_back_pressure_and_cancel(void)
 {
     enum { N = 8 };
-    static float latent[LATENT_FLOATS], chunks[N * CHUNK_FLOATS];
-    const float *ptrs[3][N];
-    uint8_t *faces = malloc((size_t)3 * N * face_bytes);
-    ls_infer_job a = big_job(N, ptrs[0], latent, chunks, faces);
-    ls_infer_job b = big_job(N, ptrs[1], latent, chunks, faces + N * face_bytes);
-    ls_infer_job c = big_job(N, ptrs[2], latent, chunks, faces + 2 * N * face_bytes);
+    test_jobs jobs;
+    make_jobs(&jobs, 3, (const int[]){ N, N, N });
+    ls_infer_job a = jobs.job[0], b = jobs.job[1], c = jobs.job[2];
     ls_error err = { 0 };
     ls_infer_client *one, *two;
     ls_infer_client_new(worker, 1, NULL, NULL, &one, &err);
@@ -290,7 +301,7 @@ static void test_back_pressure_and_cancel(void)
     ls_infer_submit(two, &c, 0);
     ls_infer_client_free(two);
     ls_infer_client_free(one);
-    free(faces);
+    free(jobs.faces);
 }
 
 /* Every batch since the warm-up fitted the memory it left. */
@@ -318,10 +329,9 @@ static void test_without_warm_up(const ls_infer_config *warmed)
         ls_infer_worker_free(cold);
         return;
     }
-    static float latent[LATENT_FLOATS], chunks[BATCH * CHUNK_FLOATS];
-    const float *ptrs[BATCH];
-    uint8_t *faces = malloc((size_t)BATCH * face_bytes);
-    ls_infer_job job = big_job(BATCH, ptrs, latent, chunks, faces);
+    test_jobs jobs;
+    make_jobs(&jobs, 1, (const int[]){ BATCH });
+    ls_infer_job job = jobs.job[0];
     ls_infer_stats st;
     ls_infer_worker_stats(cold, &st);
     CHECK(st.warm_up_s == 0 && st.activation_growths == 0, "a cold worker: warm-up %.3f s, %lld growths",
@@ -334,7 +344,7 @@ static void test_without_warm_up(const ls_infer_config *warmed)
     CHECK(st.activation_growths > 0, "the first batch of a cold worker grew nothing");
     ls_infer_client_free(client);
     ls_infer_worker_free(cold);
-    free(faces);
+    free(jobs.faces);
 }
 
 static void test_bad_config(void)
