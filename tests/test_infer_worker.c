@@ -14,6 +14,7 @@
  *    batch_size, batches holding frames of several jobs (merging);
  *  - back-pressure without waiting: a client at its bound is refused, never
  *    exceeds it, and is accepted again after a job finishes;
+ *  - skipping frames of a queued job (ls_infer_skip_frame: not rendered);
  *  - cancelling a queued job (nothing rendered, taken back in order),
  *    closing a client (its jobs queued and submitted later are cancelled, a
  *    take waiting on one from another thread wakes) and freeing a client
@@ -304,6 +305,29 @@ static void test_back_pressure_and_cancel(void)
     free(jobs.faces);
 }
 
+/* Frames skipped once their job is queued are not rendered (the second
+ * half of a long job, skipped while its first batches render); the job
+ * finishes with the rest rendered. */
+static void test_skip_frames(void)
+{
+    test_jobs jobs;
+    make_jobs(&jobs, 1, (const int[]){ LONG_JOB });
+    ls_infer_job job = jobs.job[0];
+    ls_error err = { 0 };
+    ls_infer_client *client;
+    ls_infer_client_new(worker, 1, NULL, NULL, &client, &err);
+    ls_infer_submit(client, &job, 0);
+    for (int i = LONG_JOB / 2; i < LONG_JOB; i++)
+        ls_infer_skip_frame(client, &job, i);
+    CHECK(ls_infer_take(client, 1) == &job, "the job did not come back");
+    printf("skipped the second half of a %d-frame job while it rendered: %d frames rendered\n", LONG_JOB,
+           job.inferred);
+    CHECK(job.inferred == LONG_JOB / 2 && !job.cancelled, "%d frames rendered, want %d", job.inferred,
+          LONG_JOB / 2);
+    ls_infer_client_free(client);
+    free(jobs.faces);
+}
+
 /* Every batch since the warm-up fitted the memory it left. */
 static void check_no_growth(const ls_infer_stats *started)
 {
@@ -393,6 +417,7 @@ int main(int argc, char **argv)
     nn_ctx *ctx = nn_ctx_new(nn_backend_cpu());
     test_sessions(ctx);
     test_back_pressure_and_cancel();
+    test_skip_frames();
     check_no_growth(&started);
     test_without_warm_up(&cf);
     test_bad_config();

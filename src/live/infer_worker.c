@@ -7,6 +7,8 @@
  * head, so a job leaves the queue once all its frames are assigned), renders
  * without the lock, then, under the lock again, finishes the jobs whose
  * last frames were in the batch and wakes everyone waiting ("progress").
+ * A frame's latent pointer is read under the lock, when the frame joins a
+ * batch (ls_infer_skip_frame may clear it meanwhile).
  */
 #include "live/infer_worker.h"
 
@@ -22,6 +24,7 @@
 typedef struct batch_slot {
     ls_infer_job *job;
     int frame;
+    const float *latent;     /* the frame's latent when it joined the batch */
 } batch_slot;
 
 struct ls_infer_worker {
@@ -95,7 +98,7 @@ static int gather_batch(ls_infer_worker *w)
                 w->stats.skipped++;
                 continue;
             }
-            w->slots[count++] = (batch_slot){ job, i };
+            w->slots[count++] = (batch_slot){ job, i, job->latents[i] };
             job->priv.rendering++;
         }
         if (job->priv.next < job->n)
@@ -189,7 +192,7 @@ static void render(ls_infer_worker *w, int count)
     for (int k = 0; k < count; k++) {
         const ls_infer_job *job = w->slots[k].job;
         int i = w->slots[k].frame;
-        memcpy(w->latents + k * w->latent_floats, job->latents[i],
+        memcpy(w->latents + k * w->latent_floats, w->slots[k].latent,
                (size_t)w->latent_floats * sizeof *w->latents);
         memcpy(w->chunks + k * w->chunk_floats, job->chunks + i * w->chunk_floats,
                (size_t)w->chunk_floats * sizeof *w->chunks);
@@ -514,6 +517,13 @@ void ls_infer_cancel(ls_infer_client *c, ls_infer_job *job)
 {
     pthread_mutex_lock(&c->worker->lock);
     cancel_locked(c->worker, job);
+    pthread_mutex_unlock(&c->worker->lock);
+}
+
+void ls_infer_skip_frame(ls_infer_client *c, ls_infer_job *job, int i)
+{
+    pthread_mutex_lock(&c->worker->lock);
+    job->latents[i] = NULL;
     pthread_mutex_unlock(&c->worker->lock);
 }
 

@@ -54,7 +54,8 @@ typedef struct ls_infer_config {
 
 typedef struct ls_infer_job {
     int n;                          /* video frames */
-    const float *const *latents;    /* (n) pointers to (C, H, W), NULL: do not infer */
+    const float **latents;          /* (n) pointers to (C, H, W), NULL: do not infer; once
+                                       submitted, changed only by ls_infer_skip_frame */
     const float *chunks;            /* (n, tokens, dim), raw (no positional encoding) */
     uint8_t *faces;                 /* (n, face_h, face_w, 3) BGR, written for inferred frames;
                                        with paste (n, avatar h, w, 3): the avatar frames with
@@ -155,6 +156,11 @@ ls_infer_job *ls_infer_take(ls_infer_client *c, int wait);
 /* Frames of `job` not yet started are not rendered; it finishes once the
  * frames being rendered (if any) are done. Does nothing to finished jobs. */
 void ls_infer_cancel(ls_infer_client *c, ls_infer_job *job);
+
+/* Frame i of a submitted `job` is not to be rendered: its latent pointer
+ * becomes NULL under the worker's lock (a frame already in the batch being
+ * rendered still is). */
+void ls_infer_skip_frame(ls_infer_client *c, ls_infer_job *job, int i);
 
 /* Jobs submitted and not yet finished. */
 int ls_infer_in_flight(ls_infer_client *c);

@@ -375,7 +375,7 @@ static void silence_frame(ls_lipsync *s, pending *p, int halves)
         p->choice.kind = LS_FRAME_IDLE;
     if (p->stage == INFER) {
         slot *sl = p->slot;
-        sl->latents[p->index] = NULL;
+        ls_infer_skip_frame(s->client, &sl->job, p->index);
         if (--sl->unpopped == 0 && sl->busy)
             ls_infer_cancel(s->client, &sl->job);
         p->slot = NULL;

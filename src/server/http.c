@@ -1,5 +1,12 @@
 /*
  * http.c - dispatching requests to routes, and JSON answers (see http.h).
+ *
+ * Every response closes its connection ("Connection: close"): libsoup 3.2
+ * (Debian 12) never closes a kept-alive connection that its client closes
+ * while idle between requests, as browsers and HTTP libraries do; its
+ * socket stays in CLOSE_WAIT, one file descriptor per connection, until the
+ * server can accept no more (fixed in libsoup 3.3). A new connection per
+ * request costs a loopback or LAN round trip, nothing next to a session.
  */
 #include "server/http.h"
 
@@ -140,12 +147,18 @@ static void on_request(SoupServer *server, SoupServerMessage *msg, const char *p
     g_string_free(allow, TRUE);
 }
 
+static void on_request_started(SoupServer *server, SoupServerMessage *msg, gpointer data)
+{
+    soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Connection", "close");
+}
+
 void ls_http_install(ls_server *srv, const ls_route *routes, int nroutes)
 {
     http_table *t = g_new0(http_table, 1);
     t->srv = srv;
     t->routes = routes;
     t->n = nroutes;
+    g_signal_connect(srv->soup, "request-started", G_CALLBACK(on_request_started), NULL);
     soup_server_add_early_handler(srv->soup, NULL, on_headers, t, NULL);
     soup_server_add_handler(srv->soup, NULL, on_request, t, g_free);
 }
