@@ -38,6 +38,7 @@ import socket
 import sys
 import threading
 import time
+import traceback
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -52,7 +53,14 @@ CHURNERS = 4
 POKERS = 2
 SCRAPE_S = 5
 CLOSE_S = 50      # the session left unconnected is closed at 30 s
+STUCK_S = 60      # a churner still busy this long after the storm has hung
 SEED = 20261125
+
+
+def fail_now(why):
+    """Fails, ending the process at once: with aiortc's sessions about, Python's finalisation can hang."""
+    print("FAIL: " + why)
+    client.exit_now(1)
 
 
 class Tally:
@@ -158,9 +166,11 @@ async def leave_unconnected(url, tally):
     await pc.close()
 
 
-async def churn(url, tally, rng, stop_at, clip_wav, last_unconnected):
+async def churn(url, tally, rng, stop_at, clip_wav, last_unconnected, steps, me):
+    """Sessions in turn until stop_at; steps[me] says what it is doing (for a hang's report)."""
     loop = asyncio.get_running_loop()
     while time.monotonic() < stop_at:
+        steps[me] = "opening a session"
         session = await client.connect(url)
         if not session.sid:
             refused = session.answer
@@ -172,13 +182,17 @@ async def churn(url, tally, rng, stop_at, clip_wav, last_unconnected):
         tally.set_live(session.sid, True)
         until = time.monotonic() + rng.uniform(1, 4)
         while time.monotonic() < until:
-            await loop.run_in_executor(None, session_request, url, tally, rng, rng.randrange(SESSION_REQUESTS),
-                                       session.sid, clip_wav)
+            pick = rng.randrange(SESSION_REQUESTS)
+            steps[me] = f"request {pick} on session {session.sid[:8]}"
+            await loop.run_in_executor(None, session_request, url, tally, rng, pick, session.sid, clip_wav)
             await asyncio.sleep(rng.uniform(0.05, 0.4))
         tally.set_live(session.sid, False)
+        steps[me] = f"closing session {session.sid[:8]}"
         await session.close()
     if last_unconnected:
+        steps[me] = "leaving a session unconnected"
         await leave_unconnected(url, tally)
+    steps[me] = "done"
 
 
 # --- bad requests ----------------------------------------------------------------------------------
@@ -258,7 +272,7 @@ async def warm_up(url, tally, clip_wav):
     """One session that uses each feature once, so that the baseline holds their thread pools."""
     session = await client.connect(url)
     if not session.sid:
-        sys.exit(f"FAIL: the warm-up session was refused: {session.answer}")
+        fail_now(f"the warm-up session was refused: {session.answer}")
     loop = asyncio.get_running_loop()
     for pick in range(SESSION_REQUESTS):
         await loop.run_in_executor(None, session_request, url, tally, random.Random(pick), pick, session.sid,
@@ -306,20 +320,27 @@ async def main():
     clip_wav = wav_bytes(0.4)
     await warm_up(url, tally, clip_wav)
     if not wait_closed(url, 20):
-        sys.exit("FAIL: the warm-up session was not closed")
+        fail_now("the warm-up session was not closed")
     before = settled_figures(pid, {"threads": 0, "fds": 0}, timeout=1)
     tally.counts.clear()
 
     stop_at = time.monotonic() + STORM_S
     slowest = [0.0]
-    threads = [threading.Thread(target=poker, args=(url, tally, SEED + i, stop_at)) for i in range(POKERS)]
-    threads.append(threading.Thread(target=scraper, args=(url, tally, stop_at, slowest)))
+    threads = [threading.Thread(target=poker, args=(url, tally, SEED + i, stop_at), daemon=True)
+               for i in range(POKERS)]
+    threads.append(threading.Thread(target=scraper, args=(url, tally, stop_at, slowest), daemon=True))
     for t in threads:
         t.start()
-    await asyncio.gather(*(churn(url, tally, random.Random(SEED * 10 + i), stop_at, clip_wav, i == 0)
-                           for i in range(CHURNERS)))
+    steps = ["starting"] * CHURNERS
+    try:
+        await asyncio.wait_for(asyncio.gather(*(churn(url, tally, random.Random(SEED * 10 + i), stop_at, clip_wav,
+                                                      i == 0, steps, i) for i in range(CHURNERS))),
+                               STORM_S + STUCK_S)
+    except asyncio.TimeoutError:
+        print(json.dumps(tally.counts, indent=1), tally.failures[:20])
+        fail_now(f"churners stuck {STUCK_S} s after the storm: {steps}")
     for t in threads:
-        t.join()
+        t.join(STUCK_S)
     closed = wait_closed(url, CLOSE_S)
     after = settled_figures(pid, before)
 
@@ -334,10 +355,18 @@ async def main():
     for f in tally.failures[:40]:
         print("FAIL", f)
     if tally.failures:
-        sys.exit(f"FAIL: {len(tally.failures)} failures")
+        fail_now(f"{len(tally.failures)} failures")
     print("ok")
     client.exit_now(0)
 
 
+async def main_or_report():
+    try:
+        await main()
+    except Exception:
+        traceback.print_exc()
+        fail_now("an exception in the test")
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main_or_report())
