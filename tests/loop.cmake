@@ -133,12 +133,13 @@ set_tests_properties(loop_metrics loop_live_offline loop_latency loop_custom_con
                      FIXTURES_REQUIRED "loop_ref;loop_avatar" LABELS loop SKIP_RETURN_CODE 77 TIMEOUT 300
                      RESOURCE_LOCK live_media ENVIRONMENT "${LS_LOOP_GST_ENV}")
 
-# Many clients at once, well-behaved and not, on a server with three session slots (e2e/storm_test.py):
-# every answer documented, /metrics prompt, every session closed, no thread or socket left behind.
+# Many clients at once, well-behaved and not, on a server with three session slots and a test LLM
+# (e2e/storm_test.py): every answer documented, /metrics prompt, every session closed, no thread or
+# socket left behind.
 add_test(NAME loop_storm
-         COMMAND ${LS_LOOP_SERVE}
-                 "--server-args=--avatar_id avatar --model musetalk --weights_dir ${LS_LOOP_REF}/models --batch_size 4 --lag_policy wait --customvideo_config ${LS_LOOP_REF}/clips.json --max_session 3 --record_dir ${LS_LOOP_WORK}/storm_records"
-                 -- ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/storm_test.py {url} {pid})
+         COMMAND ${LS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/storm_test.py --lipstream $<TARGET_FILE:lipstream>
+                 --avatar-dir ${LS_LOOP_WORK}
+                 "--server-args=--avatar_id avatar --model musetalk --weights_dir ${LS_LOOP_REF}/models --batch_size 4 --lag_policy wait --customvideo_config ${LS_LOOP_REF}/clips.json --max_session 3 --record_dir ${LS_LOOP_WORK}/storm_records")
 set_tests_properties(loop_storm PROPERTIES FIXTURES_REQUIRED "loop_ref;loop_avatar" LABELS loop
                      SKIP_RETURN_CODE 77 TIMEOUT 300 RESOURCE_LOCK live_media)
 

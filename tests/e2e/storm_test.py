@@ -1,15 +1,19 @@
 #!/usr/bin/python3
 """Many clients at once, well-behaved and not, for STORM_S seconds.
 
-Run by serve.py (which gives the server's URL and pid) against `lipstream
-serve --model musetalk` with the small random models, --max_session 3,
-the lag policy "wait" and action clips, so that inference, speech,
-uploads, recordings and event streams of several sessions overlap with
-sessions opening and closing:
+The test starts an LLM (tests/speech/llm_server.py, a local test server
+speaking the OpenAI streaming protocol, each request answered by a
+scenario picked at random: a reply, a slow one, a stall, a broken stream,
+an error), then runs itself (--client) under serve.py against `lipstream
+serve` with the server arguments given (in the suite: --model musetalk with
+the small random models, --max_session 3, the lag policy "wait" and action
+clips) and --llm_base_url at that LLM, so that inference, speech, chat
+replies, uploads, recordings and event streams of several sessions
+overlap with sessions opening and closing:
  - CHURNERS clients (one more than --max_session) open aiortc sessions in
    turn; a refused one must be the session limit's 503. An open session
-   does, for 1-4 s, requests picked at random: speak (/human echo, chat
-   without an LLM, interrupting), /interrupt_talk, /is_speaking,
+   does, for 1-4 s, requests picked at random: speak (/human echo or
+   chat, interrupting or not), /interrupt_talk, /is_speaking,
    /set_audiotype, start and end a recording and fetch it, upload a WAV or
    random bytes to /humanaudio, read its /sse stream for a moment; then
    its client leaves (DTLS close). One churner's last session takes its
@@ -20,7 +24,7 @@ sessions opening and closing:
    oversized bodies, wrong methods, and raw sockets that lie about their
    Content-Length, hang up mid-body or send no valid request line.
  - One thread scrapes /metrics and /api/admin/sessions every 0.2 s.
-Every answer must have a status that request documents and a JSON body
+LS_STORM_S sets the storm's seconds (a soak run). Every answer must have a status that request documents and a JSON body
 (code -1 with a message for errors): a 500 is a failure, as is a scrape
 slower than SCRAPE_S. Afterwards every session must close (open and
 closing both 0 within CLOSE_S), and the server's threads and file
@@ -28,13 +32,16 @@ descriptors must be back to what they were after a warm-up session that
 used each feature once. serve.py then checks that it stops cleanly, with
 no sanitizer report.
 
-usage: storm_test.py URL PID
+usage: storm_test.py --lipstream BIN --avatar-dir DIR [--server-args="ARGS"]
+       storm_test.py --client URL PID   (run by the first form, under serve.py)
 """
+import argparse
 import asyncio
 import json
 import os
 import random
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -43,12 +50,15 @@ import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "speech"))
 import aiortc_client as client  # noqa: E402
+import llm_server  # noqa: E402
+import local_server  # noqa: E402
 from bad_input_test import multipart, request, wav_bytes  # noqa: E402
 from metrics_test import scrape, value  # noqa: E402
 from sessions_test import figures  # noqa: E402
 
-STORM_S = 30
+STORM_S = float(os.environ.get("LS_STORM_S", 30))   # longer for a soak run
 CHURNERS = 4
 POKERS = 2
 SCRAPE_S = 5
@@ -125,9 +135,9 @@ def session_request(url, tally, rng, pick, sid, clip_wav):
         json_call(url, tally, "/human echo", "/human",
                   {"sessionid": sid, "text": rng.choice(["Hello.", "A longer sentence, spoken in two parts."]),
                    "type": "echo", "interrupt": rng.random() < 0.3}, {200})
-    elif pick == 1:
-        json_call(url, tally, "/human chat (no LLM)", "/human", {"sessionid": sid, "text": "hi", "type": "chat"},
-                  {501})
+    elif pick == 1:   # 409: a reply still streaming; 502: the LLM failed before its reply started
+        json_call(url, tally, "/human chat", "/human",
+                  {"sessionid": sid, "text": "hi", "type": "chat", "interrupt": rng.random() < 0.5}, {200, 409, 502})
     elif pick == 2:
         json_call(url, tally, "/interrupt_talk", "/interrupt_talk", {"sessionid": sid}, {200})
     elif pick == 3:
@@ -314,8 +324,7 @@ def settled_figures(pid, want, timeout=10):
         time.sleep(0.5)
 
 
-async def main():
-    url, pid = sys.argv[1], int(sys.argv[2])
+async def storm(url, pid):
     tally = Tally()
     clip_wav = wav_bytes(0.4)
     await warm_up(url, tally, clip_wav)
@@ -360,13 +369,39 @@ async def main():
     client.exit_now(0)
 
 
-async def main_or_report():
+async def client_or_report(url, pid):
     try:
-        await main()
+        await storm(url, pid)
     except Exception:
         traceback.print_exc()
         fail_now("an exception in the test")
 
 
+class RandomScenario(llm_server.Handler):
+    """The test LLM, each request answered by a scenario of llm_server.py picked at random."""
+    SCENARIOS = ["ok", "slow", "stall", "eof", "error500", "malformed", "errorevent"]
+
+    def do_POST(self):
+        self.path = "/" + random.choice(self.SCENARIOS) + self.path
+        super().do_POST()
+
+
+def run_parent(argv):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lipstream", required=True)
+    ap.add_argument("--avatar-dir", required=True)
+    ap.add_argument("--server-args", default="", help='one string, given as --server-args="--opt value"')
+    args = ap.parse_args(argv)
+    llm = local_server.QuietServer(("127.0.0.1", 0), RandomScenario)
+    threading.Thread(target=llm.serve_forever, daemon=True).start()
+    server_args = f"{args.server_args} --llm_base_url http://127.0.0.1:{llm.server_address[1]}/v1 --llm_model test-model"
+    return subprocess.call([sys.executable, os.path.join(HERE, "serve.py"), "--lipstream", args.lipstream,
+                            "--avatar-dir", args.avatar_dir, "--server-args=" + server_args, "--",
+                            sys.executable, os.path.abspath(__file__), "--client", "{url}", "{pid}"])
+
+
 if __name__ == "__main__":
-    asyncio.run(main_or_report())
+    if sys.argv[1:2] == ["--client"] and len(sys.argv) == 4:
+        asyncio.run(client_or_report(sys.argv[2], int(sys.argv[3])))
+    else:
+        sys.exit(run_parent(sys.argv[1:]))
