@@ -13,7 +13,8 @@
  * where unet+vae_decode is one UNet pass followed by the decode of its output
  * (scaled by 1/0.18215, as the renderer does), timed together, and
  * unet+vae_decode_graph the same as the renderer queues it: one recorded
- * pass (nn/recording.h; a CUDA graph).
+ * pass (nn/recording.h; a CUDA graph). On a GPU, a last line on stderr
+ * says how the convolutions chose their cuDNN algorithms (timed or not).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,9 @@
 #include "models/vae.h"
 #include "nn/device.h"
 #include "nn/recording.h"
+#ifdef LS_HAVE_CUDA
+#include "nn/cuda/cuda_backend.h"
+#endif
 
 #define MAX_BATCHES 16
 #define MAX_REPS 100
@@ -174,6 +178,14 @@ int main(int argc, char **argv)
         report("unet+vae_decode_graph", batches[i], median_time(&b, run_both_recorded, reps));
         nn_arena_release(b.ctx->arena, mark);
     }
+#ifdef LS_HAVE_CUDA
+    nn_cuda_conv_stats conv = nn_cuda_conv_stats_now();
+    if (conv.geometries > 0)
+        fprintf(stderr,
+                "gpu_musetalk: cuDNN: %d convolution geometries, %d timed; the fastest was not "
+                "cuDNN's first proposal in %d; %d proposals refused to run\n",
+                conv.geometries, conv.timed, conv.reordered, conv.refused);
+#endif
     status = 0;
 done:
     if (status != 0)

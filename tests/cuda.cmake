@@ -96,6 +96,7 @@ if(LS_WITH_CUDA)
   add_executable(test_cuda_ops_emulated test_cuda_ops.c)
   target_link_libraries(test_cuda_ops_emulated PRIVATE lipstream_core_emulated)
   target_include_directories(test_cuda_ops_emulated PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_compile_definitions(test_cuda_ops_emulated PRIVATE LS_CUDA_EMULATOR)
   add_test(NAME cuda_ops_emulated COMMAND test_cuda_ops_emulated gpu ${LS_CUDA_TEST_DATA})
   add_test(NAME cuda_ops_emulated_bf16 COMMAND test_cuda_ops_emulated gpu-bf16 ${LS_CUDA_TEST_DATA})
   set_tests_properties(cuda_ops_emulated cuda_ops_emulated_bf16 PROPERTIES

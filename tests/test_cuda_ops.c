@@ -41,6 +41,9 @@
 #include "models/musetalk.h"
 #include "nn/device.h"
 #include "nn/recording.h"
+#ifdef LS_HAVE_CUDA
+#include "nn/cuda/cuda_backend.h"
+#endif
 
 /* Tolerances (max |got - want| <= atol + rtol * max |want|) of the CUDA
  * backends' storage. Random inputs are values of that storage (host_rand),
@@ -373,6 +376,68 @@ static void test_host_memory(op_env *e)
     free(x.data);
 }
 
+#ifdef LS_HAVE_CUDA
+/* A convolution geometry first met while the context records (no timing
+ * may run then) takes cuDNN's proposals in their order, skipping those that
+ * refuse to run, and gives the CPU's result when replayed; outside a
+ * recording it is then timed, once. */
+static void test_conv_planned_while_recording(op_env *e)
+{
+    const int64_t xs[4] = { 1, 24, 7, 9 }, ys[4] = { 1, 16, 7, 9 };
+    nn_conv2d_params same = { 1, 1, 1, 1, 1, 1, 0 };
+    nn_tensor x = host_rand(4, xs, 1.0f), w = host_rand(SHAPE(16, 24, 3, 3), 0.05f);
+    nn_tensor b = host_rand(SHAPE(16), 1.0f), want = host_rand(4, ys, 0.0f);
+    nn_conv2d(e->cpu, &x, &w, &b, &same, NULL, &want);
+    nn_ctx *c = e->gpu;
+    nn_arena_mark mark = nn_arena_get_mark(c->arena);
+    nn_tensor dx = to_ctx(c, &x, SPATIAL), dw = to_ctx(c, &w, SPATIAL), db = to_ctx(c, &b, FLAT);
+    nn_tensor dy = nn_alloc(c, 4, ys);
+    nn_cuda_conv_stats before = nn_cuda_conv_stats_now();
+    CHECK(c->be->record_begin(c) == 0, "a recording begins");
+    nn_conv2d(c, &dx, &dw, &db, &same, NULL, &dy);
+    void *recording = c->be->record_end(c);
+    nn_cuda_conv_stats recorded = nn_cuda_conv_stats_now();
+    CHECK(recording != NULL, "the convolution planned while recording is recorded");
+    CHECK(recorded.geometries == before.geometries + 1 && recorded.timed == before.timed,
+          "a geometry met while recording is planned (%d -> %d) and not timed (%d -> %d)",
+          before.geometries, recorded.geometries, before.timed, recorded.timed);
+    if (recording) {
+        c->be->replay(c, recording);
+        compare_ctx("conv2d planned while recording, replayed", c, &dy, &want, SPATIAL, 0,
+                    tol.gemm);
+        c->be->record_free(recording);
+    }
+    nn_conv2d(c, &dx, &dw, &db, &same, NULL, &dy);
+    compare_ctx("conv2d planned while recording, run after", c, &dy, &want, SPATIAL, 0, tol.gemm);
+    nn_conv2d(c, &dx, &dw, &db, &same, NULL, &dy);
+    nn_cuda_conv_stats after = nn_cuda_conv_stats_now();
+    CHECK(after.geometries == recorded.geometries && after.timed == recorded.timed + 1,
+          "outside the recording the geometry is timed once (%d -> %d timed)", recorded.timed,
+          after.timed);
+    nn_arena_release(c->arena, mark);
+    free(x.data), free(w.data), free(b.data), free(want.data);
+}
+
+/* What the process's convolutions did with cuDNN's proposals. The emulator
+ * proposes a slow algorithm first, after one it refuses to run
+ * (tests/cuda_emu/emu_dnn.cpp): every timed geometry must have refused one
+ * and found a faster one than the first that ran. */
+static void report_conv_choices(void)
+{
+    nn_cuda_conv_stats st = nn_cuda_conv_stats_now();
+    printf("cuDNN: %d convolution geometries, %d timed; the fastest was not cuDNN's first "
+           "proposal in %d; %d proposals refused to run\n",
+           st.geometries, st.timed, st.reordered, st.refused);
+    CHECK(st.timed > 0 && st.timed <= st.geometries && st.reordered <= st.timed,
+          "convolution algorithms are timed");
+#ifdef LS_CUDA_EMULATOR
+    CHECK(st.reordered == st.timed && st.refused >= st.timed,
+          "on the emulator every timed geometry skips the refused proposal and picks the fastest "
+          "(%d timed, %d reordered, %d refused)", st.timed, st.reordered, st.refused);
+#endif
+}
+#endif
+
 static void test_operators(const nn_backend *gpu)
 {
     op_env e = { nn_ctx_new(nn_backend_cpu()), nn_ctx_new(gpu) };
@@ -421,6 +486,9 @@ static void test_operators(const nn_backend *gpu)
     test_attention(&e, "attention cross (2, 256, 640) 50 keys", 2, 256, 50, 640, 8, tol.rounded);
     test_attention(&e, "attention self (2, 64, 1280) 8 heads", 2, 64, 64, 1280, 8, tol.rounded);
     test_attention(&e, "attention (3, 101, 320) 33 keys", 3, 101, 33, 320, 8, tol.rounded);
+#ifdef LS_HAVE_CUDA
+    test_conv_planned_while_recording(&e);
+#endif
     nn_ctx_free(e.cpu);
     nn_ctx_free(e.gpu);
 }
@@ -850,5 +918,8 @@ int main(int argc, char **argv)
     set_device_storage(gpu->storage);
     test_operators(gpu);
     test_networks(gpu, tol.network, tol.face_levels);
+#ifdef LS_HAVE_CUDA
+    report_conv_choices();
+#endif
     return check_result(strcmp(mode, "gpu") == 0 ? "test_cuda_ops gpu" : "test_cuda_ops gpu-bf16");
 }

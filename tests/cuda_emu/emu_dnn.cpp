@@ -7,9 +7,16 @@
  * the forward convolution, in fp16 or bf16 storage with fp32 computation
  * (cuDNN's pseudo-half and pseudo-bf16 configurations) or in fp32.
  *
- * The heuristics answer as cuDNN may: an algorithm needing more workspace
- * than anyone would give first (so a caller must honour each answer's
- * memory), then one with a workspace on the tensor cores, then one without.
+ * The heuristics answer as cuDNN may, in an order a caller must not trust:
+ * first an algorithm needing more workspace than anyone would give (so a
+ * caller must honour each answer's memory), then FFT, which the forward
+ * call then refuses (CUDNN_STATUS_NOT_SUPPORTED: cuDNN's heuristics can
+ * propose an algorithm that fails to run), then the implicit GEMM without
+ * tensor cores, then the precomputed-index GEMM on the tensor cores, with
+ * a workspace. The algorithms compute alike, but each models its speed on
+ * the device clock (emu_events.cpp): the tensor-core GEMM is the fastest,
+ * so a caller that times the proposals with events picks it, and one that
+ * takes the first proposal that runs gets the slow one.
  * The forward call checks what cuDNN checks (every descriptor set and
  * consistent, y's shape the convolution's, the workspace as large as the
  * algorithm needs) and that x, w, y and the workspace lie in device memory;
@@ -102,6 +109,19 @@ size_t workspace_of(cudnnConvolutionFwdAlgo_t algo, const cudnnFilterStruct *w,
     if (algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM)
         return (size_t)w->c * w->h * w->w * y->h * y->w * element_bytes(y->type);
     return 0;
+}
+
+/* The modelled duration of a convolution, from its multiply-adds at the
+ * algorithm's modelled rate: tensor cores (allowed by the math type) 8x
+ * faster than the plain implicit GEMM. */
+double modelled_ms(cudnnConvolutionFwdAlgo_t algo, cudnnMathType_t math,
+                   const cudnnFilterStruct *w, const cudnnTensorStruct *y)
+{
+    double macs = (double)y->n * y->c * y->h * y->w * w->c * w->h * w->w;
+    bool tensor_cores = algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM &&
+                        math != CUDNN_DEFAULT_MATH;
+    double macs_per_ms = tensor_cores ? 4e11 : 5e10;
+    return macs / macs_per_ms;
 }
 
 /* Offset of element (n, c, p) (p: the pixel in its plane) of an (n, c,
@@ -297,8 +317,9 @@ cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(
         cudnnMathType_t math;
     } answers[] = {
         { CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED, conv->math },
-        { CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, conv->math },
+        { CUDNN_CONVOLUTION_FWD_ALGO_FFT, CUDNN_DEFAULT_MATH },
         { CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, CUDNN_DEFAULT_MATH },
+        { CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, conv->math },
     };
     int n = 0;
     for (const auto &a : answers) {
@@ -355,10 +376,12 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t handle, const void *alpha,
             emu::fail("cudnnConvolutionForward: %s (%zu bytes at %p) is not inside device memory",
                       r.name, r.bytes, r.p);
     float a = *static_cast<const float *>(alpha), b = *static_cast<const float *>(beta);
+    double ms = modelled_ms(algo, cs.math, &ws, &ys);
     emu::enqueue(handle->stream, [=] {
         if (workspace_bytes)
             memset(workspace, 0xff, workspace_bytes);
         convolve(xs, x, ws, w, cs, a, b, ys, y);
+        emu::spend_device_time(ms);
     });
     return CUDNN_STATUS_SUCCESS;
 }

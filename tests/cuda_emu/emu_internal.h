@@ -38,6 +38,10 @@ bool in_device_memory(const void *p, size_t bytes);
 /* Queues (or, while the stream is captured, records) one piece of work. */
 void enqueue(cudaStream_t stream, std::function<void()> work);
 
+/* Advances the device's clock of modelled time by ms: called by stream work
+ * as it runs (emu_events.cpp; events read the clock). */
+void spend_device_time(double ms);
+
 /* Runs the grid of a kernel: body() once per thread, each with its own
  * threadIdx/blockIdx (cuda_emu.h), blocks one after another, the threads of
  * a block as cooperating fibers that meet at __syncthreads and shuffles.

@@ -17,4 +17,14 @@
  * capability 8.0, or the process already uses another GPU (one per process). */
 const nn_backend *nn_backend_cuda(int device, nn_storage storage, ls_error *err);
 
+/* How the process's convolutions chose their cuDNN algorithms so far. */
+typedef struct nn_cuda_conv_stats {
+    int geometries;   /* convolution geometries met (shape, padding, stride, type) */
+    int timed;        /* of them, with cuDNN's proposals timed on the GPU */
+    int reordered;    /* of those, where the fastest was not cuDNN's first proposal that ran */
+    int refused;      /* proposals that cuDNN then refused to run (dropped) */
+} nn_cuda_conv_stats;
+
+nn_cuda_conv_stats nn_cuda_conv_stats_now(void);
+
 #endif

@@ -8,48 +8,19 @@
  * smaller side of each axis written as zeros (diffusers' (0,1,0,1) pad of a
  * stride-2 downsampler, the x2 upsampler's input); cuDNN then pads the rest.
  *
- * The algorithm for a geometry is chosen once per context from cuDNN's
- * heuristics (the first one whose workspace fits CONV_WORKSPACE_MAX) and
- * cached; the workspace comes from the arena. x, w and y are fp16 or bf16;
- * the convolution's compute type is fp32 (cuDNN's pseudo-half and
- * pseudo-bf16 configurations: fp32 accumulation, float alpha and beta). The heuristics are asked with
- * CUDNN_TENSOR_OP_MATH (tensor cores allowed); the algorithm then runs with
- * the math type cuDNN proposed it with.
+ * The algorithm for a geometry is the fastest of cuDNN's proposals, timed
+ * once per process (cuda_conv_plans.c); one that fails to run is dropped
+ * and the next tried. Its workspace comes from the arena. x, w and y are
+ * fp16 or bf16; the convolution's compute type is fp32 (cuDNN's pseudo-half
+ * and pseudo-bf16 configurations: fp32 accumulation, float alpha and beta).
+ * Tensor cores are allowed; an algorithm runs with the math type cuDNN
+ * proposed it with.
  *
  * Epilogue: the bias and a residual that is another buffer are added by one
  * kernel pass over the result; a residual that is y itself is
  * accumulated by cuDNN (beta 1).
  */
 #include "nn/cuda/cuda_internal.h"
-
-#include <string.h>
-
-#define CONV_WORKSPACE_MAX ((size_t)512 << 20)
-
-static const cuda_conv_plan *find_plan(cuda_ctx *s, const int key[13])
-{
-    for (int i = 0; i < s->n_plans; i++)
-        if (memcmp(s->plans[i].key, key, sizeof s->plans[i].key) == 0)
-            return &s->plans[i];
-    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    int found = 0;
-    DNN_OK(cudnnSetConvolutionMathType(s->conv_desc, CUDNN_TENSOR_OP_MATH));   /* allowed */
-    DNN_OK(cudnnGetConvolutionForwardAlgorithm_v7(s->dnn, s->x_desc, s->w_desc, s->conv_desc,
-                                                  s->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
-                                                  &found, perf));
-    int pick = -1;
-    for (int i = 0; i < found && pick < 0; i++)
-        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= CONV_WORKSPACE_MAX)
-            pick = i;
-    NN_CHECK(pick >= 0, "cuDNN has no convolution algorithm for this geometry");
-    cuda_conv_plan plan = { .algo = perf[pick].algo, .math = perf[pick].mathType,
-                            .workspace = perf[pick].memory };
-    memcpy(plan.key, key, sizeof plan.key);
-    if (s->n_plans == CUDA_MAX_PLANS)
-        s->n_plans = 0;   /* more geometries than slots: start over */
-    s->plans[s->n_plans] = plan;
-    return &s->plans[s->n_plans++];
-}
 
 /* y = conv(x, w) with symmetric padding (pad_h, pad_w), then the epilogue. */
 static void run_conv(nn_ctx *c, cuda_ctx *s, const void *x, const int64_t xs[4],
@@ -64,20 +35,27 @@ static void run_conv(nn_ctx *c, cuda_ctx *s, const void *x, const int64_t xs[4],
     DNN_OK(cudnnSetConvolution2dDescriptor(s->conv_desc, pad_h, pad_w, stride_h, stride_w, 1, 1,
                                            CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     DNN_OK(cudnnSetTensor4dDescriptor(s->y_desc, CUDNN_TENSOR_NHWC, s->dnn_type, n, o, ho, wo));
-    const int key[13] = { n, ch, h, wd, o, kh, kw, pad_h, pad_w, stride_h, stride_w, ho, wo };
-    const cuda_conv_plan *plan = find_plan(s, key);
-    DNN_OK(cudnnSetConvolutionMathType(s->conv_desc, plan->math));
-
+    const int key[CUDA_CONV_KEY_LEN] = { s->dnn_type, n,     ch,    h,        wd,       o,  kh,
+                                          kw,          pad_h, pad_w, stride_h, stride_w, ho, wo };
     int accumulate = residual && residual->data == y->data;
     float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
-    nn_arena_mark mark = nn_arena_get_mark(c->arena);
-    void *workspace = plan->workspace
-                          ? nn_arena_alloc(c->arena, (int64_t)((plan->workspace + 3) / 4))
-                          : NULL;
-    DNN_OK(cudnnConvolutionForward(s->dnn, &one, s->x_desc, x, s->w_desc, w->data, s->conv_desc,
-                                   plan->algo, workspace, plan->workspace, &beta, s->y_desc,
-                                   y->data));
-    nn_arena_release(c->arena, mark);
+    size_t y_bytes = (size_t)n * o * ho * wo * 2;
+    for (;;) {
+        cuda_conv_choice choice = cuda_conv_choose(s, key, x, w->data, y_bytes);
+        DNN_OK(cudnnSetConvolutionMathType(s->conv_desc, choice.math));
+        nn_arena_mark mark = nn_arena_get_mark(c->arena);
+        void *workspace = choice.workspace
+                              ? nn_arena_alloc(c->arena, (int64_t)((choice.workspace + 3) / 4))
+                              : NULL;
+        cudnnStatus_t status = cudnnConvolutionForward(
+            s->dnn, &one, s->x_desc, x, s->w_desc, w->data, s->conv_desc, choice.algo, workspace,
+            choice.workspace, &beta, s->y_desc, y->data);
+        nn_arena_release(c->arena, mark);
+        if (status == CUDNN_STATUS_SUCCESS)
+            break;
+        cudaGetLastError();
+        cuda_conv_refused(key, choice, status);
+    }
     const void *res = residual && !accumulate ? residual->data : NULL;
     if (b || res)
         cuda_run_bias_residual(s->queue, y->data, b ? b->data : NULL, res, nn_numel(y), o);

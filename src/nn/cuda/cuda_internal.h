@@ -34,15 +34,18 @@
 
 #define CUDA_GEMM_COMPUTE CUBLAS_COMPUTE_32F
 
-/* Convolution algorithm chosen once per geometry and context. */
-typedef struct cuda_conv_plan {
-    int key[13];                     /* n c h w o kh kw pad_h pad_w stride_h stride_w ho wo */
+/* One way cuDNN can run a convolution geometry (cuda_conv_plans.c). */
+typedef struct cuda_conv_choice {
     cudnnConvolutionFwdAlgo_t algo;
     cudnnMathType_t math;            /* the math type cuDNN proposed the algorithm with */
     size_t workspace;
-} cuda_conv_plan;
+} cuda_conv_choice;
 
-#define CUDA_MAX_PLANS 256
+/* A geometry: element type, n c h w o kh kw pad_h pad_w stride_h stride_w ho wo. */
+#define CUDA_CONV_KEY_LEN 14
+#define CUDA_CONV_CHOICES 8
+/* The most workspace a convolution algorithm may take from the arena. */
+#define CUDA_CONV_WORKSPACE_MAX ((size_t)512 << 20)
 
 /* cuBLAS's workspace per context: NVIDIA's advice for Hopper, and enough for
  * graph capture (cuBLAS must not allocate while a stream is captured). */
@@ -58,8 +61,6 @@ typedef struct cuda_ctx {
     cudnnTensorDescriptor_t x_desc, y_desc;
     cudnnFilterDescriptor_t w_desc;
     cudnnConvolutionDescriptor_t conv_desc;
-    cuda_conv_plan plans[CUDA_MAX_PLANS];
-    int n_plans;
 } cuda_ctx;
 
 /* The context's state, with this thread's current device set to the
@@ -74,6 +75,16 @@ void cuda_check_dnn(cudnnStatus_t s, const char *what);
 #define CUDA_OK(call) cuda_check((call), #call)
 #define BLAS_OK(call) cuda_check_blas((call), #call)
 #define DNN_OK(call) cuda_check_dnn((call), #call)
+
+/* The algorithm for the geometry `key`, set in s's descriptors: the fastest
+ * that runs, chosen the first time the process meets the geometry (timed
+ * on x and w, output to scratch memory of y_bytes; not while s's stream is
+ * captured). cuda_conv_refused drops a choice whose forward call failed
+ * (aborting, with the geometry, when none is left); choose again after it. */
+cuda_conv_choice cuda_conv_choose(cuda_ctx *s, const int key[CUDA_CONV_KEY_LEN], const void *x,
+                                  const void *w, size_t y_bytes);
+void cuda_conv_refused(const int key[CUDA_CONV_KEY_LEN], cuda_conv_choice refused,
+                       cudnnStatus_t why);
 
 /* Operators (backend.h semantics). */
 void cuda_linear(nn_ctx *c, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
