@@ -1,5 +1,5 @@
 # Outputs beyond the browser (src/media/*_sink.c, src/server/outputs.c): recording, RTMP, WHIP push,
-# virtual camera. In process: the recording pipeline (file contents decoded back, a full disk, a
+# virtual camera. In process: the encoders' rates and keyframes, the recording pipeline (file contents decoded back, a full disk, a
 # missing folder). End to end (tests/e2e, each through the Debug server with sanitizers): recording
 # over the HTTP API and with --record, a recording that survives SIGKILL, RTMP into a loopback
 # nginx (killed and restarted mid-stream), WHIP into a test receiver, the virtual camera (skipped
@@ -11,6 +11,9 @@ set(LS_OUTPUTS_LEAK_OPTIONS "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DI
 ls_test(test_record_sink test_record_sink.c)
 add_test(NAME test_record_sink COMMAND test_record_sink ${CMAKE_CURRENT_BINARY_DIR}/record_sink)
 set_tests_properties(test_record_sink PROPERTIES ENVIRONMENT "${LS_OUTPUTS_LEAK_OPTIONS}" RESOURCE_LOCK live_media)
+ls_test(test_encoders test_encoders.c)
+add_test(NAME test_encoders COMMAND test_encoders)
+set_tests_properties(test_encoders PROPERTIES ENVIRONMENT "${LS_OUTPUTS_LEAK_OPTIONS}")
 ls_test(test_push_outputs test_push_outputs.c)
 add_test(NAME test_push_outputs COMMAND test_push_outputs)
 set_tests_properties(test_push_outputs PROPERTIES ENVIRONMENT "${LS_OUTPUTS_LEAK_OPTIONS}")

@@ -4,7 +4,6 @@
 #include "media/encoders.h"
 
 #define KEYFRAME_INTERVAL 50    /* frames: 2 s at 25 fps */
-#define VIDEO_KBITS 2000
 #define AAC_BITS 64000
 
 gchar *ls_encoder_h264(int width, int height, const char *profile)
@@ -12,7 +11,24 @@ gchar *ls_encoder_h264(int width, int height, const char *profile)
     return g_strdup_printf("videoconvert ! videoscale ! video/x-raw,format=I420,width=%d,height=%d ! "
                            "x264enc tune=zerolatency speed-preset=superfast bframes=0 key-int-max=%d "
                            "bitrate=%d ! video/x-h264,profile=%s ! h264parse",
-                           width & ~1, height & ~1, KEYFRAME_INTERVAL, VIDEO_KBITS, profile);
+                           width & ~1, height & ~1, KEYFRAME_INTERVAL, LS_VIDEO_KBITS, profile);
+}
+
+gchar *ls_encoder_webrtc_video(ls_video_codec codec, int pt)
+{
+    if (codec == LS_VIDEO_VP8)
+        return g_strdup_printf(
+            "vp8enc deadline=1 cpu-used=-6 end-usage=cbr target-bitrate=%d undershoot=100 overshoot=15 "
+            "buffer-initial-size=500 buffer-optimal-size=600 buffer-size=1000 keyframe-max-dist=%d ! "
+            "rtpvp8pay picture-id-mode=15-bit pt=%d ! "
+            "capsfilter caps=\"application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=%d\"",
+            LS_VIDEO_KBITS * 1000, KEYFRAME_INTERVAL, pt, pt);
+    return g_strdup_printf(
+        "x264enc tune=zerolatency speed-preset=ultrafast bframes=0 key-int-max=%d bitrate=%d ! "
+        "video/x-h264,profile=constrained-baseline ! h264parse ! "
+        "rtph264pay config-interval=-1 aggregate-mode=zero-latency pt=%d ! "
+        "capsfilter caps=\"application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=%d\"",
+        KEYFRAME_INTERVAL, LS_VIDEO_KBITS, pt, pt);
 }
 
 gchar *ls_encoder_aac(int rate)

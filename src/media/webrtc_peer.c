@@ -28,12 +28,12 @@
 #include <gst/webrtc/webrtc.h>
 
 #include "media/av_appsrc.h"
+#include "media/encoders.h"
 #include "media/webrtc_common.h"
 #include "util/glib_source.h"
 
 #define ANSWER_TIMEOUT_MS 3000     /* send what was gathered by then */
 #define CONNECT_TIMEOUT_S 30       /* a peer that never connects is closed */
-#define KEYFRAME_INTERVAL 50       /* frames (2 s): how soon a late decoder recovers */
 #define APPSRC_FRAMES 3            /* frames the appsrcs hold before dropping the oldest */
 
 struct ls_webrtc_peer {
@@ -310,23 +310,14 @@ static GstElement *make_branch(const char *description, ls_error *err)
 static GstElement *make_video_branch(const ls_offer_media *m, const ls_webrtc_config *cfg, ls_error *err)
 {
     /* x264 and 4:2:0 need even sizes: an odd avatar loses its last column/row (videoscale). */
-    char desc[1024], encoder[512];
-    if (m->video_codec == LS_VIDEO_VP8)
-        snprintf(encoder, sizeof encoder,
-                 "vp8enc deadline=1 keyframe-max-dist=%d ! rtpvp8pay picture-id-mode=15-bit pt=%d ! "
-                 "capsfilter caps=\"application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=%d\"",
-                 KEYFRAME_INTERVAL, m->video_pt, m->video_pt);
-    else
-        snprintf(encoder, sizeof encoder,
-                 "x264enc tune=zerolatency speed-preset=ultrafast bframes=0 key-int-max=%d ! "
-                 "video/x-h264,profile=constrained-baseline ! h264parse ! "
-                 "rtph264pay config-interval=-1 aggregate-mode=zero-latency pt=%d ! "
-                 "capsfilter caps=\"application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=%d\"",
-                 KEYFRAME_INTERVAL, m->video_pt, m->video_pt);
-    snprintf(desc, sizeof desc,
-             "appsrc name=video ! videoconvert ! videoscale ! video/x-raw,format=I420,width=%d,height=%d ! %s",
-             cfg->width & ~1, cfg->height & ~1, encoder);
-    return make_branch(desc, err);
+    gchar *encoder = ls_encoder_webrtc_video(m->video_codec, m->video_pt);
+    gchar *desc = g_strdup_printf(
+        "appsrc name=video ! videoconvert ! videoscale ! video/x-raw,format=I420,width=%d,height=%d ! %s",
+        cfg->width & ~1, cfg->height & ~1, encoder);
+    GstElement *branch = make_branch(desc, err);
+    g_free(desc);
+    g_free(encoder);
+    return branch;
 }
 
 static GstElement *make_audio_branch(const ls_offer_media *m, ls_error *err)
