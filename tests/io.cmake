@@ -12,6 +12,10 @@ add_test(NAME test_json COMMAND test_json)
 ls_test(test_error test_error.c)
 add_test(NAME test_error COMMAND test_error)
 
+# The open-file limit the server raises and checks (util/open_files.h).
+ls_test(test_open_files test_open_files.c)
+add_test(NAME test_open_files COMMAND test_open_files)
+
 foreach(name npy pickle weights)
   ls_test(test_${name} test_${name}.c)
   add_test(NAME test_${name} COMMAND test_${name} ${LS_IO_REF})

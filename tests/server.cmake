@@ -53,6 +53,13 @@ add_test(NAME server_bad_input
 set_tests_properties(server_aiortc server_browser server_sessions server_bad_input PROPERTIES
                      FIXTURES_REQUIRED server_avatar SKIP_RETURN_CODE 77 TIMEOUT 300 RESOURCE_LOCK live_media)
 
+# The open-file limit: raised at start-up; out of descriptors, a session is refused (503) instead of
+# the server aborting, and a session's event streams stop at eight (e2e/open_files_test.py).
+add_test(NAME server_open_files
+         COMMAND ${LS_PYTHON} ${LS_E2E}/open_files_test.py $<TARGET_FILE:lipstream> ${LS_E2E_AVATARS})
+set_tests_properties(server_open_files PROPERTIES FIXTURES_REQUIRED server_avatar TIMEOUT 180
+                     RESOURCE_LOCK live_media)
+
 # libFuzzer runs (clang builds in build/fuzz) of the request-body and SDP-offer parsing.
 set(LS_FUZZ_SEEDS_sdp_offer ${LS_OFFERS})
 set(LS_FUZZ_SEEDS_http_request ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/seeds/http_request)

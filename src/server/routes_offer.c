@@ -10,10 +10,12 @@
  * "frame_log" (0 .. LS_FRAME_LOG_MAX: record that many of the newest
  * frames, served by /api/admin/sessions?frames=ID, for comparing runs).
  * Checks run cheapest first: JSON, fields, SDP codecs, the transport (push
- * transports have no browser sessions), the session limit, the avatar, the
+ * transports have no browser sessions), the session limit, the file
+ * descriptors a session needs (util/open_files.h), the avatar, the
  * action clips (their frames and audio are loaded now, so that a bad
  * configuration is a 400 and no session). No room for another session
- * (--max_session reached, or the GPU's memory used up) is a 503, which tells
+ * (--max_session reached, the open-file limit, or the GPU's memory used
+ * up) is a 503, which tells
  * a client or load balancer to try again later or elsewhere; any other
  * failure to open the session is a 500. The request then waits (paused)
  * until the session's answer is ready: {"sdp", "type": "answer",
@@ -26,6 +28,7 @@
 #include "server/avatars.h"
 #include "server/json_out.h"
 #include "server/request.h"
+#include "util/open_files.h"
 
 #define LS_FRAME_LOG_MAX 15000   /* 10 minutes of frames */
 
@@ -107,6 +110,13 @@ void ls_route_offer(ls_server *srv, SoupServerMessage *msg, const char *path, GH
     int n = ls_sessions_count(srv), max = srv->opts->max_session;
     if (n >= max) {
         ls_http_fail(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "Maximum session limit reached (%d/%d)", n, max);
+        goto done;
+    }
+    long open_now, limit;
+    if (ls_open_files_room(LS_SESSION_FILES, &open_now, &limit) < 0) {
+        ls_http_fail(msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
+                     "the server has no file descriptors left for another session (%ld open, the "
+                     "limit is %ld)", open_now, limit);
         goto done;
     }
     unsigned status;

@@ -1,7 +1,8 @@
 /*
  * server.c - starting, running and stopping the live server (see server.h).
  *
- * Start-up checks what can fail before serving: the default avatar loads,
+ * Start-up first raises the open-file limit (util/open_files.h), then
+ * checks what can fail before serving: the default avatar loads,
  * the TTS engine is made (espeak-ng and its voices, or the client of the
  * speech server at --TTS_SERVER), the port can be bound; then a push transport's
  * sessions open (server/session_outputs.h). Shutdown (on
@@ -34,8 +35,15 @@
 #include "speech/gpt_sovits_tts.h"
 #include "speech/openai_tts.h"
 #include "speech/xtts_tts.h"
+#include "util/open_files.h"
 
 #define TTS_TIMEOUT_S 30   /* a speech server silent this long has failed */
+/* Descriptors for the server itself: models, GStreamer, HTTP connections. */
+#define SERVER_FILES 128
+/* The soft open-file limit the server asks for (the hard limit permitting):
+ * far above what its sessions need, so that a flood of HTTP connections or
+ * event streams does not exhaust it first. */
+#define OPEN_FILES_WANTED 65536
 
 static gboolean on_signal(gpointer data)
 {
@@ -121,9 +129,26 @@ static int load_models(ls_server *srv, ls_error *err)
     return ls_live_models_prepare_avatar(&srv->models, srv->avatar, err);
 }
 
+/* Raises the open-file limit for --max_session sessions beside the server's
+ * own descriptors, or says how many fit under the hard limit. */
+static void raise_open_files(const ls_server_options *o)
+{
+    ls_open_files f;
+    long needed = SERVER_FILES + (long)LS_SESSION_FILES * o->max_session;
+    if (ls_open_files_raise(needed, OPEN_FILES_WANTED, &f) == 0)
+        return;
+    long fit = f.now > SERVER_FILES ? (f.now - SERVER_FILES) / LS_SESSION_FILES : 0;
+    fprintf(stderr,
+            "lipstream: warning: the open-file limit (%ld, hard limit %ld) leaves room for about %ld of "
+            "--max_session %d sessions (%ld descriptors wanted); sessions beyond it are refused: raise "
+            "the hard limit (ulimit -Hn as root, or LimitNOFILE= in a systemd unit)\n",
+            f.now, f.hard, fit, o->max_session, needed);
+}
+
 static int start(ls_server *srv, ls_error *err)
 {
     const char *clips = srv->opts->customvideo_config;
+    raise_open_files(srv->opts);
     if (nn_set_device(srv->opts->device, srv->opts->precision, err) < 0)
         return -1;
     if (load_default_avatar(srv, err) < 0 ||

@@ -29,6 +29,10 @@
 #include "speech/speech_queue.h"
 
 #define LS_SESSION_ID_LEN 32
+/* Descriptors a session may hold: its ICE sockets (one per local address),
+ * its pipelines' wake-up pipes, an event stream and a recording (31 counted
+ * on a machine with two addresses), with room for more interfaces. */
+#define LS_SESSION_FILES 64
 
 typedef struct ls_session_chat ls_session_chat;   /* server/session_speech.h */
 

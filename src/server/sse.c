@@ -4,7 +4,8 @@
  * A stream is a paused libsoup response with chunked encoding: appending to
  * its body and unpausing writes the chunk, after which libsoup pauses it
  * again by itself. The session's `streams` array owns the stream records;
- * the message's "finished" signal (client gone) removes one.
+ * the message's "finished" signal (client gone) removes one. A session
+ * takes MAX_STREAMS at most (each holds a connection and its descriptor).
  */
 #include "server/sse.h"
 
@@ -13,6 +14,7 @@
 #include "server/http.h"
 
 #define KEEPALIVE_S 15
+#define MAX_STREAMS 8   /* per session: a page needs one; each holds a descriptor */
 
 typedef struct stream {
     SoupServerMessage *msg;
@@ -60,6 +62,11 @@ void ls_sse_route(ls_server *srv, SoupServerMessage *msg, const char *path, GHas
     ls_session *s = ls_session_find(srv, id);
     if (!s) {
         ls_http_fail(msg, SOUP_STATUS_NOT_FOUND, "unknown session '%.64s'", id);
+        return;
+    }
+    if (s->streams->len >= MAX_STREAMS) {
+        ls_http_fail(msg, 429 /* Too Many Requests */,
+                     "session '%s' already has %d event streams open (the most)", s->id, MAX_STREAMS);
         return;
     }
     stream *st = g_new0(stream, 1);

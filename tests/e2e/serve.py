@@ -13,6 +13,7 @@ Exits 77 (ctest: skipped) when the command's program is missing.
 """
 import argparse
 import os
+import resource
 import shlex
 import shutil
 import signal
@@ -49,11 +50,14 @@ class Server:
     proc are set once it answers (ready; False when it did not start in
     start_timeout s). On exit it is stopped with SIGINT, its log printed, and
     clean says whether it stopped with status 0 and no sanitizer report.
-    env: variables added to the server's environment."""
+    env: variables added to the server's environment; open_files: its (soft, hard) limit of open files
+    (None: this process's)."""
 
-    def __init__(self, lipstream, avatar_dir, server_args=(), asan_options="", start_timeout=60, env=None):
+    def __init__(self, lipstream, avatar_dir, server_args=(), asan_options="", start_timeout=60, env=None,
+                 open_files=None):
         self.argv = [lipstream, "serve", "--avatar_dir", avatar_dir, *server_args]
         self.asan_options, self.start_timeout, self.extra_env = asan_options, start_timeout, env or {}
+        self.open_files = open_files
         self.ready, self.clean = False, False
 
     def __enter__(self):
@@ -66,8 +70,10 @@ class Server:
         env["LSAN_OPTIONS"] = "suppressions=" + os.path.join(HERE, "lsan.supp") + ":print_suppressions=0"
         self.log_path = os.path.join(os.getcwd(), f"server_{port}.log")
         self.log = open(self.log_path, "w+b")
+        limit = self.open_files
         self.proc = subprocess.Popen(self.argv + ["--listenport", str(port)], stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=env)
+                                     stderr=subprocess.STDOUT, env=env,
+                                     preexec_fn=limit and (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, limit)))
         self.ready = wait_ready(self.url, self.proc, self.start_timeout)
         if not self.ready:
             print("the server did not start")
