@@ -7,12 +7,19 @@
  * socket stays in CLOSE_WAIT, one file descriptor per connection, until the
  * server can accept no more (fixed in libsoup 3.3). A new connection per
  * request costs a loopback or LAN round trip, nothing next to a session.
+ * A connection whose socket waits IDLE_TIMEOUT_S for its peer (a request
+ * that never comes or stops half-way) is closed, so idle connections cannot
+ * pile up until the server runs out of descriptors; a response the server
+ * holds (a paused message) or an event stream between keepalives waits on
+ * no read, and stays.
  */
 #include "server/http.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#define IDLE_TIMEOUT_S 20   /* seconds a connection may wait for its peer */
 
 #include "server/json_out.h"
 #include "server/static_files.h"
@@ -150,6 +157,9 @@ static void on_request(SoupServer *server, SoupServerMessage *msg, const char *p
 static void on_request_started(SoupServer *server, SoupServerMessage *msg, gpointer data)
 {
     soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Connection", "close");
+    GSocket *sock = soup_server_message_get_socket(msg);
+    if (sock)
+        g_socket_set_timeout(sock, IDLE_TIMEOUT_S);
 }
 
 void ls_http_install(ls_server *srv, const ls_route *routes, int nroutes)

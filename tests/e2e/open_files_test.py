@@ -9,8 +9,10 @@ serve.Server:
     descriptors beside the server's 6): the log warns at start-up that the limit leaves room for
     fewer sessions than --max_session; the first session streams; a second is refused with 503
     naming the descriptors, instead of killing the server; the first session's event streams stop
-    at eight, the ninth refused with 429; once the first session's client has left, a new session
-    opens and streams.
+    at eight, the ninth refused with 429; connections that hold a descriptor without finishing a
+    request (none of it, half a request line, headers announcing a body that never comes) are
+    closed after the server's idle timeout, while the event streams, idle between their keepalives,
+    stay open; once the first session's client has left, a new session opens and streams.
 Both runs must stop cleanly.
 
 usage: open_files_test.py LIPSTREAM AVATAR_DIR
@@ -27,6 +29,7 @@ import aiortc_client as client  # noqa: E402
 from serve import Server  # noqa: E402
 
 MAX_STREAMS = 8   # server/sse.c
+IDLE_TIMEOUT_S = 20   # server/http.c
 
 
 def fail(why):
@@ -70,6 +73,48 @@ async def streaming_session(url, what):
     return session
 
 
+def idle_connections(url):
+    """Connections that never finish a request: nothing sent, half a request line, a body short of its length."""
+    u = urllib.parse.urlparse(url)
+    sent = [b"", b"GET /metr", b"POST /human HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\""]
+    socks = []
+    for data in sent:
+        s = socket.create_connection((u.hostname, u.port), timeout=1)
+        s.sendall(data)
+        socks.append(s)
+    return socks
+
+
+def seconds_until_closed(socks, limit):
+    """Seconds until the server closed each socket (None: open after `limit` s)."""
+    start, closed = time.monotonic(), {}
+    while len(closed) < len(socks) and time.monotonic() - start < limit:
+        for i, s in enumerate(socks):
+            if i in closed:
+                continue
+            try:
+                if not s.recv(4096):
+                    closed[i] = time.monotonic() - start
+            except socket.timeout:
+                pass
+            except OSError:
+                closed[i] = time.monotonic() - start
+    return [closed.get(i) for i in range(len(socks))]
+
+
+def still_open(s):
+    """Whether the server has kept a connection open (reading what it sent meanwhile)."""
+    s.setblocking(False)
+    try:
+        while True:
+            if not s.recv(65536):
+                return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
 def log_text(server):
     with open(server.log_path, errors="replace") as f:
         return f.read()
@@ -106,7 +151,15 @@ async def exhausted(lipstream, avatar_dir):
             if status != (200 if i < MAX_STREAMS else 429):
                 fail(f"event stream {i + 1} of one session answered {status}")
         print({"event streams": f"{MAX_STREAMS} opened, the next refused with 429"})
-        for s in streams:
+        idle = idle_connections(url)
+        closed_after = await asyncio.get_running_loop().run_in_executor(
+            None, seconds_until_closed, idle, IDLE_TIMEOUT_S + 10)
+        print({"idle connections closed after (s)": closed_after})
+        if any(t is None or t < IDLE_TIMEOUT_S - 1 for t in closed_after):
+            fail(f"connections without a whole request were not closed after {IDLE_TIMEOUT_S} s: {closed_after}")
+        if not all(still_open(s) for s in streams[:MAX_STREAMS]):
+            fail("event streams were closed with the idle connections")
+        for s in streams + idle:
             s.close()
         frames = first.receiver.video_frames
         await asyncio.sleep(1)
