@@ -88,7 +88,7 @@ async def wait_for(predicate, timeout):
 
 async def run_client(url, llm_url):
     from aiortc_client import connect, post
-    from bad_input_test import EventReader
+    from http_client import EventReader
 
     loop = asyncio.get_running_loop()
     call = lambda f, *a: loop.run_in_executor(None, f, *a)

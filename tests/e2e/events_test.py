@@ -31,7 +31,7 @@ import numpy
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aiortc_client as client  # noqa: E402
-from bad_input_test import EventReader  # noqa: E402
+from http_client import EventReader  # noqa: E402
 from live_offline_test import wav_bytes  # noqa: E402
 
 RATE = 16000

@@ -54,7 +54,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "speech"))
 import aiortc_client as client  # noqa: E402
 import llm_server  # noqa: E402
 import local_server  # noqa: E402
-from bad_input_test import multipart, request, wav_bytes  # noqa: E402
+from http_client import multipart, request, wav_bytes  # noqa: E402
 from metrics_test import scrape, value  # noqa: E402
 from sessions_test import figures  # noqa: E402
 

@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "speech"))
 import tts_server  # noqa: E402
 import local_server  # noqa: E402
 from aiortc_client import connect  # noqa: E402
-from bad_input_test import EventReader, expect, failures, request  # noqa: E402
+from http_client import EventReader, expect, failures, request  # noqa: E402
 
 
 # --- the parent: the TTS server, the reference folder, two lipstream servers ----------------------
