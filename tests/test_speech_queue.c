@@ -5,8 +5,8 @@
  * the producer does, checking: 20 ms framing with a padded last frame, the
  * one-frame hold-back, start/end events firing when frames are reported
  * sent (in order, each start with one end), empty chunks, interrupts (with
- * frames in flight and a writer going stale), the text limit and the
- * buffered-audio limit of take().
+ * frames in flight and a writer going stale), the limits of text and of
+ * uploaded audio waiting, and the buffered-audio limit of take().
  */
 #include <stdlib.h>
 #include <string.h>
@@ -170,11 +170,34 @@ static void test_limits(void)
     ls_speech_queue_unref(q);
 }
 
+/* Uploaded audio waiting to play is bounded like text: two uploads of half
+ * the limit fit, a third is refused as a resource used up (the server's
+ * 429), and once one is taken to play there is room again. */
+static void test_audio_limit(void)
+{
+    ls_speech_queue *q = ls_speech_queue_new(NULL, NULL);
+    ls_error err = { 0 };
+    size_t half = (size_t)LS_SPEECH_MAX_PENDING_AUDIO_S * LS_SPEECH_RATE / 2;
+    int16_t *pcm = calloc(half, sizeof *pcm);
+    int first = ls_speech_queue_add_audio(q, pcm, half, "a.wav", &err) +
+                ls_speech_queue_add_audio(q, pcm, half, "b.wav", &err);
+    int third = ls_speech_queue_add_audio(q, pcm, 1, "c.wav", &err);
+    CHECK(first == 0 && third < 0 && err.kind == LS_ERROR_EXHAUSTED && strstr(err.msg, "too much audio"),
+          "audio limit: '%s'", err.msg);
+    ls_speech_item item;
+    CHECK(ls_speech_queue_take(q, 0, &item) == 1 && item.n == half, "the first upload is taken");
+    ls_speech_item_clear(&item);
+    CHECK(ls_speech_queue_add_audio(q, pcm, half, "d.wav", &err) == 0, "room again after one is taken");
+    free(pcm);
+    ls_speech_queue_unref(q);
+}
+
 int main(void)
 {
     test_framing();
     test_hold_back_and_empty_chunk();
     test_interrupt();
     test_limits();
+    test_audio_limit();
     return check_result("test_speech_queue");
 }

@@ -185,7 +185,9 @@ static void speak_upload(ls_server *srv, SoupServerMessage *msg, const upload *u
     if ((wav ? decode_wav(u, &audio, &err) : decode_compressed(u, &audio, &err)) < 0)
         ls_http_fail(msg, audio.status, "%s", err.msg);
     else if (ls_speech_queue_add_audio(s->speech, audio.samples, audio.n, u->filename, &err) < 0)
-        ls_http_fail(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "%s", err.msg);
+        ls_http_fail(msg, err.kind == LS_ERROR_EXHAUSTED ? 429 /* Too Many Requests */
+                                                         : SOUP_STATUS_INTERNAL_SERVER_ERROR,
+                     "%s", err.msg);
     else
         ls_http_ok(msg);
     free(audio.samples);

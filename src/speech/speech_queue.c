@@ -40,6 +40,7 @@ struct ls_speech_queue {
 
     item_node *items, *items_tail;
     size_t pending_text;            /* bytes of text in `items` */
+    size_t pending_audio;           /* samples of audio in `items` */
 
     ls_speech_chunk *writing;       /* the chunk between begin and end */
     int need_start;                 /* its next finished frame is its first */
@@ -145,7 +146,7 @@ static void free_items(ls_speech_queue *q)
         free(it);
     }
     q->items = q->items_tail = NULL;
-    q->pending_text = 0;
+    q->pending_text = q->pending_audio = 0;
 }
 
 // --- life ----------------------------------------------------------------------
@@ -196,14 +197,20 @@ static int add_item(ls_speech_queue *q, item_node *node, ls_error *err)
 {
     pthread_mutex_lock(&q->lock);
     size_t text = node->item.audio ? 0 : strlen(node->item.text);
-    if (q->pending_text + text > LS_SPEECH_MAX_PENDING_TEXT) {
+    size_t audio = node->item.audio ? node->item.n : 0;
+    int too_much_text = q->pending_text + text > LS_SPEECH_MAX_PENDING_TEXT;
+    int too_much_audio = q->pending_audio + audio > (size_t)LS_SPEECH_MAX_PENDING_AUDIO_S * LS_SPEECH_RATE;
+    if (too_much_text || too_much_audio) {
         pthread_mutex_unlock(&q->lock);
         ls_speech_item_clear(&node->item);
         free(node);
-        return ls_error_set(err, "too much text waiting to be spoken (limit %d bytes)",
-                            LS_SPEECH_MAX_PENDING_TEXT);
+        return too_much_text ? ls_error_exhausted(err, "too much text waiting to be spoken (limit %d bytes)",
+                                                  LS_SPEECH_MAX_PENDING_TEXT)
+                             : ls_error_exhausted(err, "too much audio waiting to be played (limit %d s)",
+                                                  LS_SPEECH_MAX_PENDING_AUDIO_S);
     }
     q->pending_text += text;
+    q->pending_audio += audio;
     if (q->items_tail)
         q->items_tail->next = node;
     else
@@ -277,7 +284,9 @@ int ls_speech_queue_take(ls_speech_queue *q, int max_buffered_ms, ls_speech_item
     q->items = node->next;
     if (!q->items)
         q->items_tail = NULL;
-    if (!node->item.audio)
+    if (node->item.audio)
+        q->pending_audio -= node->item.n;
+    else
         q->pending_text -= strlen(node->item.text);
     *item = node->item;
     item->generation = q->generation;

@@ -37,6 +37,7 @@
 #define LS_SPEECH_RATE 16000
 #define LS_SPEECH_FRAME 320                  /* samples in 20 ms */
 #define LS_SPEECH_MAX_PENDING_TEXT (256 * 1024)   /* bytes of text waiting for synthesis */
+#define LS_SPEECH_MAX_PENDING_AUDIO_S 1200         /* seconds of uploaded audio waiting to play */
 
 typedef struct ls_speech_queue ls_speech_queue;
 typedef struct ls_speech_chunk ls_speech_chunk;
@@ -76,7 +77,9 @@ void ls_speech_queue_unref(ls_speech_queue *q);
  * queue holds too much text. */
 int ls_speech_queue_add_text(ls_speech_queue *q, const char *text, ls_error *err);
 int ls_speech_queue_add_voiced_text(ls_speech_queue *q, const char *text, ls_tts_voice *voice, ls_error *err);
-/* Queues audio to play as one chunk (samples copied); `label` is its events' text. */
+/* Queues audio to play as one chunk (samples copied); `label` is its events' text.
+ * -1 when the queue would hold more than LS_SPEECH_MAX_PENDING_AUDIO_S of
+ * audio not yet playing (err kind LS_ERROR_EXHAUSTED), or out of memory. */
 int ls_speech_queue_add_audio(ls_speech_queue *q, const int16_t *samples, size_t n, const char *label,
                               ls_error *err);
 

@@ -5,7 +5,8 @@ with --max_session 1): each must get its documented status and a JSON
 (a follow-up request after each). Also covers, on one live aiortc session:
 per-session avatar ids, the session limit, /human's missing fields and chat, the features not
 available yet, uploads (WAV and MP3 spoken with their events over /sse; random bytes, a fake MP3
-and a cut WAV refused with the file's name).
+and a cut WAV refused with the file's name; 10-minute uploads refused with 429 once 20 minutes of audio
+wait to play).
 
 usage: bad_input_test.py URL
 """
@@ -144,6 +145,21 @@ async def session_checks(url):
     print(f"{'ok  ' if ok else 'FAIL'} WAV and MP3 uploads and echo: {data_mp3}, events {statuses}")
     if not ok:
         failures.append("upload and /sse events")
+
+    # 20 minutes of uploaded audio may wait to play (speech/speech_queue.h): 10-minute uploads are
+    # taken until that is full (two waiting, and a third if the first has started playing), then 429.
+    body, headers = multipart({"sessionid": (None, sid), "file": ("long.wav", wav_bytes(600, 16000))})
+    statuses = []
+    while len(statuses) < 5 and (not statuses or statuses[-1][0] == 200):
+        status, _, data = await loop.run_in_executor(None, request, url, "POST", "/humanaudio", body, headers)
+        statuses.append((status, data.get("msg", "") if isinstance(data, dict) else ""))
+    accepted = sum(1 for status, _ in statuses if status == 200)
+    ok = (statuses[-1][0] == 429 and "too much audio waiting to be played" in statuses[-1][1] and
+          2 <= accepted <= 3)
+    print(f"{'ok  ' if ok else 'FAIL'} uploads beyond the waiting audio limit: {statuses}")
+    if not ok:
+        failures.append("uploaded audio limit")
+    await loop.run_in_executor(None, request, url, "POST", "/interrupt_talk", {"sessionid": sid})
     await pc.close()
 
 
