@@ -60,6 +60,13 @@ add_test(NAME server_open_files
 set_tests_properties(server_open_files PROPERTIES FIXTURES_REQUIRED server_avatar TIMEOUT 180
                      RESOURCE_LOCK live_media)
 
+# Request bodies: refused ones are not kept, and all in flight share a memory budget
+# (e2e/body_limits_test.py; ASan's quarantine kept small so that RSS shows what is kept).
+add_test(NAME server_body_limits
+         COMMAND ${LS_SERVE} --asan-options=quarantine_size_mb=1
+                 -- ${LS_PYTHON} ${LS_E2E}/body_limits_test.py {url} {pid})
+set_tests_properties(server_body_limits PROPERTIES FIXTURES_REQUIRED server_avatar TIMEOUT 180)
+
 # libFuzzer runs (clang builds in build/fuzz) of the request-body and SDP-offer parsing.
 set(LS_FUZZ_SEEDS_sdp_offer ${LS_OFFERS})
 set(LS_FUZZ_SEEDS_http_request ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/seeds/http_request)

@@ -19,11 +19,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#define IDLE_TIMEOUT_S 20   /* seconds a connection may wait for its peer */
-
+#include "server/http_bodies.h"
 #include "server/json_out.h"
 #include "server/static_files.h"
 
+#define IDLE_TIMEOUT_S 20   /* seconds a connection may wait for its peer */
 #define OTHER_BODY_LIMIT (64 << 10)   /* requests matching no route */
 
 typedef struct http_table {
@@ -97,26 +97,11 @@ static goffset body_limit(const http_table *t, const char *path, const char *met
     return r ? r->max_body : OTHER_BODY_LIMIT;
 }
 
-static void fail_too_large(SoupServerMessage *msg, goffset size, goffset limit)
-{
-    allow_cross_origin(msg);
-    soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Connection", "close");
-    ls_http_fail(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
-                 "request body too large (%" G_GINT64_FORMAT " bytes; the limit is %" G_GINT64_FORMAT ")",
-                 (gint64)size, (gint64)limit);
-}
-
-/* Before the body is read: refuse announced sizes over the limit. */
+/* Before the body is read: watch its size (server/http_bodies.h). */
 static void on_headers(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
                        gpointer data)
 {
-    SoupMessageHeaders *h = soup_server_message_get_request_headers(msg);
-    if (soup_message_headers_get_encoding(h) != SOUP_ENCODING_CONTENT_LENGTH)
-        return;
-    goffset size = soup_message_headers_get_content_length(h);
-    goffset limit = body_limit(data, path, soup_server_message_get_method(msg));
-    if (size > limit)
-        fail_too_large(msg, size, limit);
+    ls_http_bodies_watch(msg, body_limit(data, path, soup_server_message_get_method(msg)));
 }
 
 static void on_request(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
@@ -124,7 +109,7 @@ static void on_request(SoupServer *server, SoupServerMessage *msg, const char *p
 {
     const http_table *t = data;
     if (soup_server_message_get_status(msg) != 0)
-        return;   /* answered by on_headers */
+        return;   /* its body was refused (server/http_bodies.h) */
     allow_cross_origin(msg);
     const char *method = soup_server_message_get_method(msg);
     if (strcmp(method, "OPTIONS") == 0) {
@@ -144,12 +129,7 @@ static void on_request(SoupServer *server, SoupServerMessage *msg, const char *p
     } else if (!r) {
         ls_http_fail(msg, SOUP_STATUS_NOT_FOUND, "no such endpoint: %s %s", method, path);
     } else {
-        size_t len;
-        ls_http_body(msg, &len);
-        if ((goffset)len > r->max_body)
-            fail_too_large(msg, (goffset)len, r->max_body);
-        else
-            r->handler(t->srv, msg, path, query);
+        r->handler(t->srv, msg, path, query);
     }
     g_string_free(allow, TRUE);
 }

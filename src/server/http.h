@@ -5,9 +5,9 @@
  * handler dispatches every request: an exact path match (or a prefix route
  * such as "/record/"), with the wrong method, is 405 with an Allow header;
  * no route at all falls through to the static web client for GET and HEAD,
- * and is 404 otherwise. An early handler refuses bodies announced larger
- * than the route's limit (413) before they are read, and the dispatcher
- * checks the actual size again (chunked uploads). Every answer carries
+ * and is 404 otherwise. An early handler watches each body against the
+ * route's limit and the memory of all bodies in flight (413 or 503 before
+ * the handler runs; server/http_bodies.h). Every answer carries
  * "Access-Control-Allow-Origin: *", and OPTIONS preflights are answered, as
  * LiveTalking does, so pages served elsewhere can use the API.
  *
