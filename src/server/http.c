@@ -85,7 +85,7 @@ static const ls_route *find_route(const http_table *t, const char *path, const c
     return NULL;
 }
 
-static void allow_cross_origin(SoupServerMessage *msg)
+void ls_http_allow_cross_origin(SoupServerMessage *msg)
 {
     soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Access-Control-Allow-Origin",
                                  "*");
@@ -110,7 +110,7 @@ static void on_request(SoupServer *server, SoupServerMessage *msg, const char *p
     const http_table *t = data;
     if (soup_server_message_get_status(msg) != 0)
         return;   /* its body was refused (server/http_bodies.h) */
-    allow_cross_origin(msg);
+    ls_http_allow_cross_origin(msg);
     const char *method = soup_server_message_get_method(msg);
     if (strcmp(method, "OPTIONS") == 0) {
         SoupMessageHeaders *h = soup_server_message_get_response_headers(msg);

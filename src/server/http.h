@@ -42,6 +42,9 @@ void ls_http_ok(SoupServerMessage *msg);
 /* {"code": -1, "msg": ...} with `status`. */
 void ls_http_fail(SoupServerMessage *msg, guint status, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
+/* "Access-Control-Allow-Origin: *" on msg's answer. */
+void ls_http_allow_cross_origin(SoupServerMessage *msg);
+
 /* The request body (valid while msg is); *len its size. */
 const char *ls_http_body(SoupServerMessage *msg, size_t *len);
 

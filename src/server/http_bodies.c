@@ -17,11 +17,6 @@ typedef struct body_count {
 
 static goffset in_flight;
 
-goffset ls_http_bodies_in_flight(void)
-{
-    return in_flight;
-}
-
 /* Answers now; the rest of the body is read but not kept. */
 static void refuse(SoupServerMessage *msg, body_count *count, guint status, const char *why)
 {
@@ -30,8 +25,7 @@ static void refuse(SoupServerMessage *msg, body_count *count, guint status, cons
     soup_message_body_set_accumulate(body, FALSE);
     soup_message_body_truncate(body);
     soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Connection", "close");
-    soup_message_headers_replace(soup_server_message_get_response_headers(msg),
-                                 "Access-Control-Allow-Origin", "*");
+    ls_http_allow_cross_origin(msg);
     ls_http_fail(msg, status, "%s", why);
 }
 

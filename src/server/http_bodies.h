@@ -22,7 +22,4 @@
 /* Watches msg's body (from the early handler, on the main context). */
 void ls_http_bodies_watch(SoupServerMessage *msg, goffset limit);
 
-/* Bytes of the bodies being received now. */
-goffset ls_http_bodies_in_flight(void);
-
 #endif
