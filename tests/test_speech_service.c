@@ -6,7 +6,8 @@
  * callback's "stop" ending the synthesis early, a voice override ignored.
  * Then the service: text queued in a session's speech queue comes out as
  * 20 ms frames of 16 kHz audio with its events, two queues are served in turn, and an interrupt
- * during synthesis leaves the queue empty for good.
+ * during synthesis leaves the queue empty for good. A TTS that never ends
+ * its audio is cut at the chunk limit.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -135,6 +136,51 @@ static void test_service(ls_tts_engine *e)
     ls_speech_queue_unref(b);
 }
 
+/* A TTS that never ends its answer: 100 ms pieces until told to stop (or,
+ * should the service never say so, for twice the chunk limit). */
+typedef struct endless_engine {
+    ls_tts_engine base;
+    long delivered;   /* samples */
+    int stopped, done;
+} endless_engine;
+
+static int endless_synthesize(ls_tts_engine *e, const char *text, const ls_tts_voice *voice,
+                              ls_tts_output_fn out, void *user, ls_error *err)
+{
+    endless_engine *x = (endless_engine *)e;
+    static const int16_t piece[1600] = { 1000 };
+    while (x->delivered < 2L * LS_SPEECH_MAX_CHUNK_S * LS_SPEECH_RATE && !x->stopped) {
+        x->delivered += 1600;
+        x->stopped = out(user, piece, 1600) != 0;
+    }
+    __atomic_store_n(&x->done, 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* The service cuts a chunk's synthesis at LS_SPEECH_MAX_CHUNK_S: the engine
+ * is told to stop there and no more audio than that is queued. */
+static void test_endless_tts(void)
+{
+    endless_engine e = { .base = { .rate = LS_SPEECH_RATE, .synthesize = endless_synthesize } };
+    ls_speech_service *svc;
+    ls_error err;
+    CHECK(ls_speech_service_start(&e.base, &svc, &err) == 0, "service: %s", err.msg);
+    ls_speech_queue *q = ls_speech_queue_new(NULL, NULL);
+    ls_speech_service_attach(svc, q);
+    ls_speech_queue_add_text(q, "Say this for ever.", &err);
+    for (int i = 0; i < 3000 && !__atomic_load_n(&e.done, __ATOMIC_ACQUIRE); i++)
+        sleep_ms(10);
+    int queued_ms = ls_speech_queue_buffered_ms(q);
+    printf("endless TTS: %.1f s delivered, stopped %d, %.1f s queued\n", e.delivered / (double)LS_SPEECH_RATE,
+           e.stopped, queued_ms / 1000.0);
+    CHECK(e.done && e.stopped, "the service stopped the endless synthesis");
+    CHECK(queued_ms <= LS_SPEECH_MAX_CHUNK_S * 1000 && queued_ms > LS_SPEECH_MAX_CHUNK_S * 1000 - 200,
+          "%d ms queued, at most the chunk limit of %d s", queued_ms, LS_SPEECH_MAX_CHUNK_S);
+    ls_speech_service_detach(svc, q);
+    ls_speech_queue_unref(q);
+    ls_speech_service_stop(svc);
+}
+
 int main(void)
 {
     ls_tts_engine *e;
@@ -152,5 +198,6 @@ int main(void)
     test_engine(e);
     test_service(e);
     e->free(e);
+    test_endless_tts();
     return check_result("test_speech_service");
 }

@@ -38,6 +38,7 @@
 #define LS_SPEECH_FRAME 320                  /* samples in 20 ms */
 #define LS_SPEECH_MAX_PENDING_TEXT (256 * 1024)   /* bytes of text waiting for synthesis */
 #define LS_SPEECH_MAX_PENDING_AUDIO_S 1200         /* seconds of uploaded audio waiting to play */
+#define LS_SPEECH_MAX_CHUNK_S 600                  /* seconds of audio one text chunk may make */
 
 typedef struct ls_speech_queue ls_speech_queue;
 typedef struct ls_speech_chunk ls_speech_chunk;

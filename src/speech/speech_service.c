@@ -51,7 +51,19 @@ typedef struct chunk_writer {
     ls_speech_service *s;
     ls_speech_queue *q;
     uint64_t generation;
+    int64_t written;                  /* samples of this chunk, at 16 kHz */
 } chunk_writer;
+
+/* Appends n samples of the chunk; -1 when it has gone stale, or when a
+ * synthesis has made more than LS_SPEECH_MAX_CHUNK_S of audio (a TTS
+ * server that never ends its answer would otherwise fill the memory). */
+static int append(chunk_writer *w, const int16_t *pcm, int64_t n)
+{
+    w->written += n;
+    if (w->written > (int64_t)LS_SPEECH_MAX_CHUNK_S * LS_SPEECH_RATE)
+        return -1;
+    return ls_speech_queue_append(w->q, w->generation, pcm, (size_t)n);
+}
 
 static int grow(ls_speech_service *s, int64_t n_in, int64_t n_out)
 {
@@ -82,7 +94,7 @@ static int write_resampled(chunk_writer *w, int64_t n)
         float v = roundf(w->s->out[i] * 32768.0f);
         w->s->pcm[i] = (int16_t)(v > 32767.0f ? 32767.0f : v < -32768.0f ? -32768.0f : v);
     }
-    return ls_speech_queue_append(w->q, w->generation, w->s->pcm, (size_t)n);
+    return append(w, w->s->pcm, n);
 }
 
 /* Engine callback: the next piece of synthesised audio. */
@@ -91,7 +103,7 @@ static int on_samples(void *user, const int16_t *samples, int n)
     chunk_writer *w = user;
     ls_speech_service *s = w->s;
     if (!s->resampler)
-        return ls_speech_queue_append(w->q, w->generation, samples, (size_t)n) < 0;
+        return append(w, samples, n) < 0;
     if (grow(s, n, ls_resampler_max_output(s->resampler, n)) < 0)
         return 1;
     for (int i = 0; i < n; i++)
@@ -119,6 +131,9 @@ static void speak_text(ls_speech_service *s, chunk_writer *w, const char *text, 
     s->engine->cancel = cancel;
     if (s->engine->synthesize(s->engine, text, voice, on_samples, w, &err) < 0)
         fprintf(stderr, "lipstream: speech: %s\n", err.msg);
+    if (w->written > (int64_t)LS_SPEECH_MAX_CHUNK_S * LS_SPEECH_RATE)
+        fprintf(stderr, "lipstream: speech: the TTS made over %d s of audio for one piece of text; cut there\n",
+                LS_SPEECH_MAX_CHUNK_S);
     s->engine->cancel = NULL;
     set_busy(s, w, NULL);
     g_object_unref(cancel);
@@ -130,7 +145,7 @@ static void speak_text(ls_speech_service *s, chunk_writer *w, const char *text, 
 
 static void speak_item(ls_speech_service *s, ls_speech_queue *q, ls_speech_item *item)
 {
-    chunk_writer w = { s, q, item->generation };
+    chunk_writer w = { .s = s, .q = q, .generation = item->generation };
     if (ls_speech_queue_begin(q, w.generation, item->text) < 0)
         return;
     if (item->audio) {
