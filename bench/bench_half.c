@@ -78,7 +78,7 @@ int main(int argc, char **argv)
     }
     srand(1);
     for (int64_t i = 0; i < VALUES; i++)
-        floats[i] = ((float)rand() / RAND_MAX - 0.5f) * 8.0f;
+        floats[i] = ((float)rand() / (float)RAND_MAX - 0.5f) * 8.0f;
     fprintf(stderr, "array conversions: %s\n", nn_half_array_path());
     printf("to_half %.6f\n", median_seconds(to_half_array, reps));
     printf("to_float %.6f\n", median_seconds(to_float_array, reps));

@@ -47,7 +47,7 @@ static nn_tensor random_tensor(nn_ctx *c, int ndim, const int64_t *shape)
     size_t n = (size_t)nn_numel(&t);
     float *host = nn_host_buffer(c, n * sizeof(float));
     for (size_t i = 0; i < n; i++)
-        host[i] = (float)rand() / RAND_MAX * 2.0f - 1.0f;
+        host[i] = (float)rand() / (float)RAND_MAX * 2.0f - 1.0f;
     nn_upload(c, t.data, host, (int64_t)n);
     return t;
 }
