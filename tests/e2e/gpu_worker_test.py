@@ -97,17 +97,30 @@ def watch_close(url, timeout):
         time.sleep(0.1)
 
 
-async def stop_while_closing(url, server_pid, rendered):
-    """Stops the server as a batch of the speaking session begins (render call `rendered` + 1 was
-    counted: the one after it is in flight for an emulated batch's 16-19 s). Shutdown closes the
-    session at once; until its engine has stopped the server must answer: /metrics with the session
-    closing, /offer with a 503. An offer made beforehand is sent as soon as the closing is seen."""
+async def wait_batch_at_worker(url, sid, timeout):
+    """Until the session has a batch at the worker (lipstream_session_engine_batches)."""
+    deadline = time.monotonic() + timeout
+    while (value(scrape(url)[0], "lipstream_session_engine_batches", session=sid) or 0) < 1:
+        if time.monotonic() > deadline:
+            fail(f"session {sid} sent no batch to the worker in {timeout} s")
+        await asyncio.sleep(0.1)
+
+
+async def stop_while_closing(url, server_pid, rendered, sid):
+    """Stops the server while a batch of the speaking session renders: render call `rendered` + 1 was
+    counted (a call is counted when it ends) and the session has a batch at the worker, which is idle
+    otherwise, so that batch is in flight for an emulated batch's 16-19 s (the session's next batch
+    waits for its whisper features, so the count alone does not say one is in flight). Shutdown
+    closes the session at once; until its engine has stopped the server must answer: /metrics with
+    the session closing, /offer with a 503. An offer made beforehand is sent as soon as the closing
+    is seen."""
     pc = client.RTCPeerConnection()
     pc.addTransceiver("video", direction="recvonly")
     pc.addTransceiver("audio", direction="recvonly")
     await pc.setLocalDescription(await pc.createOffer())
     offer = {"sdp": pc.localDescription.sdp, "type": "offer"}
     await wait_rendered(url, rendered + 1, 120, poll_s=0.1)
+    await wait_batch_at_worker(url, sid, 120)
     os.kill(server_pid, signal.SIGINT)
     deadline = time.monotonic() + 10
     while True:
@@ -159,8 +172,8 @@ async def main():
             or admin_passes.get("recorded") != want["recorded"] or admin_passes.get("failed") != 0):
         fail(f"/api/admin/sessions disagrees: {admin_worker}")
 
-    await speak(url)
-    await stop_while_closing(url, server_pid, end["batches"])
+    second = await speak(url)
+    await stop_while_closing(url, server_pid, end["batches"], second.sid)
     print("ok; the server stopping, for serve.py to see it exit cleanly")
     client.exit_now(0)   # leaving the session as it is
 
