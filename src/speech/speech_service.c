@@ -54,13 +54,18 @@ typedef struct chunk_writer {
     int64_t written;                  /* samples of this chunk, at 16 kHz */
 } chunk_writer;
 
-/* Appends n samples of the chunk; -1 when it has gone stale, or when a
- * synthesis has made more than LS_SPEECH_MAX_CHUNK_S of audio (a TTS
- * server that never ends its answer would otherwise fill the memory). */
+/* Whether the chunk has passed LS_SPEECH_MAX_CHUNK_S of audio (a TTS server
+ * that never ends its answer would otherwise fill the memory). */
+static int too_long(const chunk_writer *w)
+{
+    return w->written > (int64_t)LS_SPEECH_MAX_CHUNK_S * LS_SPEECH_RATE;
+}
+
+/* Appends n samples of the chunk; -1 when it has gone stale or too long. */
 static int append(chunk_writer *w, const int16_t *pcm, int64_t n)
 {
     w->written += n;
-    if (w->written > (int64_t)LS_SPEECH_MAX_CHUNK_S * LS_SPEECH_RATE)
+    if (too_long(w))
         return -1;
     return ls_speech_queue_append(w->q, w->generation, pcm, (size_t)n);
 }
@@ -131,7 +136,7 @@ static void speak_text(ls_speech_service *s, chunk_writer *w, const char *text, 
     s->engine->cancel = cancel;
     if (s->engine->synthesize(s->engine, text, voice, on_samples, w, &err) < 0)
         fprintf(stderr, "lipstream: speech: %s\n", err.msg);
-    if (w->written > (int64_t)LS_SPEECH_MAX_CHUNK_S * LS_SPEECH_RATE)
+    if (too_long(w))
         fprintf(stderr, "lipstream: speech: the TTS made over %d s of audio for one piece of text; cut there\n",
                 LS_SPEECH_MAX_CHUNK_S);
     s->engine->cancel = NULL;

@@ -3,8 +3,8 @@
 
 libsoup keeps a whole request body in memory, and goes on reading it after the server has refused it.
 Against a running server (serve.py, ASan's quarantine kept small so that freed memory leaves RSS):
- 1. a chunked body of 300 MiB to /human (limit 1 MiB) is answered 413, and the server's RSS grows by
-    less than 64 MiB while it is sent;
+ 1. a chunked body of 300 MiB to /human (limit 1 MiB) is answered 413, and the server's RSS, read once
+    the answer has come (after the whole body was read), grew by less than 64 MiB;
  2. the same with a Content-Length of 300 MiB, sent whole;
  3. four uploads announcing 64 MiB each (their bodies not sent yet) take the memory budget of bodies
     in flight: a fifth request with a body is answered 503 naming it, a request without one is served;
@@ -57,8 +57,8 @@ def send_big(url, pid, chunked):
         s.sendall(b"%x\r\n" % MIB + block + b"\r\n" if chunked else block)
     if chunked:
         s.sendall(b"0\r\n\r\n")
+    status, body = answer_of(s)   # libsoup answers once it has read the whole body
     grown = figures(pid)["rss_mib"] - before
-    status, body = answer_of(s)
     s.close()
     what = "chunked" if chunked else "Content-Length"
     print({f"300 MiB body, {what}": status, "answer": body[:90], "server RSS grew (MiB)": round(grown, 1)})

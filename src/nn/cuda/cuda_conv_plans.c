@@ -55,11 +55,16 @@ static conv_plan *stored_plan(const int key[CUDA_CONV_KEY_LEN])
     return NULL;
 }
 
-static void describe_key(const int key[CUDA_CONV_KEY_LEN], char *out, size_t size)
+/* Stops the program: no algorithm is left for the geometry `key` (why: the
+ * last refusal's status, or NULL when cuDNN proposed none that fits). */
+static void no_algorithm(const int key[CUDA_CONV_KEY_LEN], const char *why)
 {
-    snprintf(out, size, "x (%d, %d, %d, %d) -> %d channels, %dx%d kernel, pad (%d, %d), stride (%d, %d)",
-             key[1], key[2], key[3], key[4], key[5], key[6], key[7], key[8], key[9], key[10],
-             key[11]);
+    fprintf(stderr,
+            "lipstream: cuDNN: no convolution algorithm runs x (%d, %d, %d, %d) -> %d channels, %dx%d "
+            "kernel, pad (%d, %d), stride (%d, %d)%s%s%s\n",
+            key[1], key[2], key[3], key[4], key[5], key[6], key[7], key[8], key[9], key[10], key[11],
+            why ? " (the last: " : "", why ? why : "", why ? ")" : "");
+    abort();
 }
 
 /* The heuristics' proposals for the geometry set in s's descriptors. */
@@ -197,12 +202,8 @@ static void store_plan(const conv_plan *p)
 
 static void check_choices(const conv_plan *p)
 {
-    if (p->n_choices > 0)
-        return;
-    char geometry[200];
-    describe_key(p->key, geometry, sizeof geometry);
-    fprintf(stderr, "lipstream: cuDNN: no convolution algorithm runs %s\n", geometry);
-    abort();
+    if (p->n_choices == 0)
+        no_algorithm(p->key, NULL);
 }
 
 cuda_conv_choice cuda_conv_choose(cuda_ctx *s, const int key[CUDA_CONV_KEY_LEN], const void *x,
@@ -248,13 +249,8 @@ void cuda_conv_refused(const int key[CUDA_CONV_KEY_LEN], cuda_conv_choice refuse
         p->n_choices = left;
     }
     pthread_mutex_unlock(&plans_lock);
-    if (left > 0)
-        return;
-    char geometry[200];
-    describe_key(key, geometry, sizeof geometry);
-    fprintf(stderr, "lipstream: cuDNN: no convolution algorithm runs %s (the last: %s)\n",
-            geometry, cudnnGetErrorString(why));
-    abort();
+    if (left == 0)
+        no_algorithm(key, cudnnGetErrorString(why));
 }
 
 nn_cuda_conv_stats nn_cuda_conv_stats_now(void)
