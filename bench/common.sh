@@ -1,8 +1,8 @@
 # common.sh - sourced by the benchmark scripts (bash): the Release build of a
 # target and a scratch folder with random MuseTalk weights.
 #
-#   bench_build DIR TARGET [CMAKE_ARGS...]
-#       builds TARGET in DIR (a Release tree) unless LS_BUILD names a tree
+#   bench_build DIR TARGETS [CMAKE_ARGS...]
+#       builds TARGETS (space-separated) in DIR (a Release tree) unless LS_BUILD names a tree
 #       that is already built; sets $build to the tree used.
 #   bench_scratch NAME
 #       makes $work, a temporary folder removed at exit.
@@ -13,12 +13,12 @@
 # $root and $python are the caller's.
 
 bench_build() {
-  local dir=$1 target=$2
+  local dir=$1 targets=$2
   shift 2
   build=${LS_BUILD:-$dir}
   if [ -z "${LS_BUILD:-}" ]; then
     cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
-    cmake --build "$build" -j"$(nproc)" --target "$target" >/dev/null
+    cmake --build "$build" -j"$(nproc)" --target $targets >/dev/null
   fi
 }
 

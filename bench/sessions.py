@@ -1,29 +1,97 @@
 #!/usr/bin/python3
 """Several sessions speaking at once on one server: what the shared inference
-worker does with them.
+worker does with them, and what their viewers receive.
 
-Opens N aiortc sessions, lets them idle, then uploads the same speech-like
-WAV to all of them at once (/humanaudio) and follows /api/admin/sessions
-until every one has finished speaking. Prints one JSON line: per session the
-output and lip-sync frame rates while speaking (the server's 2-s figures,
-averaged over the polls), its lip-synced frames and the first one's latency; for the worker the
-frames rendered, render calls, merged calls (frames of several sessions in
-one call), mean frames per call, busy fraction, and the throughput: frames
-rendered per second of wall time from the uploads to the last frame.
+Opens N WebRTC sessions with bench/webrtc_clients (N viewers in one C
+process that decode and count what arrives), lets them idle, then uploads
+the same speech-like WAV to all of them at once (/humanaudio) and follows
+/api/admin/sessions until every one has finished speaking. Prints one JSON
+line: per session the output and lip-sync frame rates while speaking (the
+server's 2-s figures, averaged over the polls), the frames per second its
+viewer decoded over the same time, its lip-synced frames and the first
+one's latency; for the worker the frames rendered, render calls, merged
+calls (frames of several sessions in one call), mean frames per call, busy
+fraction, and the throughput: frames rendered per second of wall time from
+the uploads to the last frame.
 
-usage: sessions.py URL N [--seconds S]     (run by bench/sessions.sh)
+usage: sessions.py URL N CLIENTS [--seconds S]     (run by bench/sessions.sh;
+       CLIENTS is the webrtc_clients program)
 """
 import argparse
-import asyncio
+import concurrent.futures
 import json
 import os
+import queue
+import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
-import aiortc_client as client  # noqa: E402
-from live_offline_test import speech_like, wav_bytes  # noqa: E402
+from http_client import multipart, pcm_wav_bytes, request, speech_like  # noqa: E402
+
+OPEN_TIMEOUT_S = 60
+
+
+class Viewers:
+    """The webrtc_clients process: its JSON lines, each with the monotonic
+    time it arrived, on a queue filled by a reader thread."""
+
+    def __init__(self, program, url, n):
+        self.proc = subprocess.Popen([program, url, str(n)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        self.lines = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.totals = []   # (arrival time, frames per viewer)
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put((time.monotonic(), json.loads(line)))
+        self.lines.put((time.monotonic(), None))
+
+    def next(self, timeout):
+        """The next line (totals are kept); None when the process ended."""
+        at, line = self.lines.get(timeout=timeout)
+        if line and "frames" in line:
+            self.totals.append((at, line["frames"]))
+        return line
+
+    def wait_opened(self):
+        deadline = time.monotonic() + OPEN_TIMEOUT_S
+        while time.monotonic() < deadline:
+            line = self.next(deadline - time.monotonic())
+            if line is None:
+                sys.exit(f"the viewers failed (exit status {self.proc.wait()})")
+            if "opened" in line:
+                return line["opened"]
+        sys.exit(f"the viewers did not open within {OPEN_TIMEOUT_S} s")
+
+    def drain(self):
+        while not self.lines.empty():
+            self.next(0)
+
+    def close(self):
+        self.proc.stdin.close()
+        while self.next(30) is not None:
+            pass
+        self.proc.wait(timeout=30)
+
+    def fps_between(self, t0, t1):
+        """Frames per second each viewer decoded between t0 and t1, from the totals nearest them."""
+        first = min(self.totals, key=lambda e: abs(e[0] - t0))
+        last = min(self.totals, key=lambda e: abs(e[0] - t1))
+        span = last[0] - first[0]
+        return [round((b - a) / span, 1) if span > 0 else 0.0 for a, b in zip(first[1], last[1])]
+
+
+def post_wav(url, sid, wav):
+    body, headers = multipart({"sessionid": (None, sid), "file": ("speech.wav", wav)})
+    return request(url, "POST", "/humanaudio", body, headers)[2]
+
+
+def admin(url):
+    return request(url, "GET", "/api/admin/sessions")[2]
 
 
 def first_frame_ms(utterance):
@@ -35,41 +103,40 @@ def first_frame_ms(utterance):
     return round((utterance["first_lipsynced"]["pushed_s"] - utterance["audio_in_s"]) * 1000, 1)
 
 
-def worker(admin):
-    return admin["workers"][0]
-
-
-async def run(url, n, seconds):
-    sessions = [await client.connect(url) for _ in range(n)]
-    if not all(s.sid for s in sessions):
-        sys.exit(f"cannot open {n} sessions: {[s.answer for s in sessions if not s.sid]}")
-    await asyncio.sleep(3)
-    before = client.get_json(url + "/api/admin/sessions")
+def run(url, n, clients, seconds):
+    viewers = Viewers(clients, url, n)
+    sids = viewers.wait_opened()
+    time.sleep(3)
+    viewers.drain()
+    before = admin(url)
     lipsynced0 = {s["sessionid"]: s["lipsynced"] for s in before["data"]}
-    wav = wav_bytes(speech_like(seconds))
-    loop = asyncio.get_running_loop()
+    wav = pcm_wav_bytes(speech_like(seconds))
     t0 = time.monotonic()
-    replies = await asyncio.gather(*[loop.run_in_executor(None, client.post_wav, url, s.sid, wav) for s in sessions])
+    with concurrent.futures.ThreadPoolExecutor(n) as pool:
+        replies = list(pool.map(lambda sid: post_wav(url, sid, wav), sids))
     if any(r.get("code") != 0 for r in replies):
         sys.exit(f"upload failed: {replies}")
-    polls = {s.sid: [] for s in sessions}
+    polls = {sid: [] for sid in sids}
     done_at = None
     while time.monotonic() < t0 + 30 * seconds + 60:
-        await asyncio.sleep(0.5)
-        admin = client.get_json(url + "/api/admin/sessions")
-        speaking = [s for s in admin["data"] if s["speaking"]]
+        time.sleep(0.5)
+        viewers.drain()
+        now = admin(url)
+        speaking = [s for s in now["data"] if s["speaking"]]
         for s in speaking:
             polls[s["sessionid"]].append((s["output_fps"], s["infer_fps"]))
-        if not speaking and time.monotonic() > t0 + 1:
+        if not speaking and all(polls.values()):   # every session spoke, and is done
             done_at = time.monotonic()
             break
-    after = client.get_json(url + "/api/admin/sessions")
-    for s in sessions:
-        await s.close()
+    after = admin(url)
+    time.sleep(1.1)   # the viewers' next totals, after the last frame
+    viewers.drain()
+    viewer_fps = dict(zip(sids, viewers.fps_between(t0, done_at or time.monotonic())))
+    viewers.close()
     if done_at is None:
         sys.exit("the sessions did not finish speaking")
     wall = done_at - t0
-    w0, w1 = worker(before), worker(after)
+    w0, w1 = before["workers"][0], after["workers"][0]
     frames = w1["frames"] - w0["frames"]
     batches = w1["batches"] - w0["batches"]
     per_session = []
@@ -77,6 +144,7 @@ async def run(url, n, seconds):
         p = polls.get(s["sessionid"]) or [(0, 0)]
         per_session.append({"output_fps": round(sum(x for x, _ in p) / len(p), 1),
                             "lipsync_fps": round(sum(y for _, y in p) / len(p), 1),
+                            "viewer_fps": viewer_fps.get(s["sessionid"]),
                             "lipsynced": s["lipsynced"] - lipsynced0.get(s["sessionid"], 0),
                             "max_lag_ms": (s["last_utterance"] or {}).get("max_lag_ms"),
                             "first_frame_ms": first_frame_ms(s["last_utterance"])})
@@ -92,9 +160,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("url")
     ap.add_argument("n", type=int)
+    ap.add_argument("clients")
     ap.add_argument("--seconds", type=float, default=4.0)
     args = ap.parse_args()
-    asyncio.run(run(args.url, args.n, args.seconds))
+    run(args.url, args.n, args.clients, args.seconds)
 
 
 if __name__ == "__main__":

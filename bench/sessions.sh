@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sessions speaking at once on one lipstream server: per-session frame rates,
-# the first lip-synced frame's latency, the shared worker's merged render
-# calls, and throughput against one session.
+# Sessions speaking at once on one lipstream server: per-session frame rates
+# (the server's, and what its WebRTC viewer decoded), the first lip-synced
+# frame's latency, the shared worker's merged render calls, and throughput
+# against one session. The viewers are bench/webrtc_clients (C, GStreamer).
 #
 # usage: bench/sessions.sh [SPEECH_SECONDS] [BATCH_SIZE] [COUNTS]
 #        (defaults: 4 s, batch 4, counts 1,2,4)
@@ -21,11 +22,14 @@ python=${LS_PYTHON:-/usr/bin/python3}
 device=${LS_DEVICE:-}
 . "$root/bench/common.sh"
 case "$device" in
-  cuda*) bench_build "$root/build/gpu" lipstream -DLS_CUDA=ON ;;
-  *) bench_build "$root/build/release" lipstream ;;
+  cuda*) bench_build "$root/build/gpu" "lipstream webrtc_clients" -DLS_CUDA=ON ;;
+  *) bench_build "$root/build/release" "lipstream webrtc_clients" ;;
 esac
 lipstream="$build/lipstream"
-[ -x "$lipstream" ] || { echo "no $lipstream: build a Release tree first" >&2; exit 1; }
+clients="$build/bench/webrtc_clients"
+for program in "$lipstream" "$clients"; do
+  [ -x "$program" ] || { echo "no $program: build a Release tree first" >&2; exit 1; }
+done
 bench_scratch sessions-bench
 if [ "${LS_BENCH_SIZE:-small}" = published ]; then
   bench_weights
@@ -54,7 +58,7 @@ for n in ${counts//,/ }; do
   echo "$n session(s) speaking ${seconds} s each..." >&2
   "$python" "$root/tests/e2e/serve.py" --lipstream "$lipstream" --avatar-dir "$work/avatars" \
     "--server-args=$server_args" \
-    -- "$python" "$root/bench/sessions.py" {url} "$n" --seconds "$seconds" > "$work/run$n.txt" 2>&1 ||
+    -- "$python" "$root/bench/sessions.py" {url} "$n" "$clients" --seconds "$seconds" > "$work/run$n.txt" 2>&1 ||
     { cat "$work/run$n.txt" >&2; exit 1; }
   grep '^{"sessions"' "$work/run$n.txt" > "$work/result$n.json"
 done
@@ -63,16 +67,19 @@ done
 import json, statistics, sys
 rows = [json.load(open(f"{sys.argv[1]}/result{n}.json")) for n in sys.argv[2].split(",")]
 base = rows[0]["worker"]["throughput_fps"] or 1
-print("sessions  output fps/session (lowest)  lip-sync fps/session  first frame ms (median, worst)"
-      "  worker frames/s  vs 1  calls  merged  frames/call  busy")
+print("sessions  output fps/session (lowest)  viewer fps (lowest)  lip-sync fps/session"
+      "  first frame ms (median, worst)  worker frames/s  vs 1  calls  merged  frames/call  busy")
 for r in rows:
     w, ps = r["worker"], r["per_session"]
     out = sum(p["output_fps"] for p in ps) / len(ps)
     low = min(p["output_fps"] for p in ps)
+    seen = sum(p["viewer_fps"] for p in ps) / len(ps)
+    seen_low = min(p["viewer_fps"] for p in ps)
     lip = sum(p["lipsync_fps"] for p in ps) / len(ps)
     first = [p["first_frame_ms"] for p in ps if p["first_frame_ms"] is not None]
     first_text = f"{statistics.median(first):8.0f} {max(first):6.0f}" if first else f"{'-':>15}"
-    print(f"{r['sessions']:8d}  {out:18.1f} ({low:5.1f})  {lip:20.1f}  {first_text:>30}"
+    print(f"{r['sessions']:8d}  {out:18.1f} ({low:5.1f})  {seen:11.1f} ({seen_low:5.1f})  {lip:20.1f}"
+          f"  {first_text:>30}"
           f"  {w['throughput_fps']:15.1f}  {w['throughput_fps'] / base:4.2f}"
           f"  {w['batches']:5d}  {w['merged']:6d}  {w['frames_per_call']:11.2f}  {w['busy_fraction']:4.2f}")
 for r in rows:

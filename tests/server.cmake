@@ -53,6 +53,14 @@ add_test(NAME server_bad_input
 set_tests_properties(server_aiortc server_browser server_sessions server_bad_input PROPERTIES
                      FIXTURES_REQUIRED server_avatar SKIP_RETURN_CODE 77 TIMEOUT 300 RESOURCE_LOCK live_media)
 
+# The sessions benchmark's C viewers (bench/webrtc_clients): webrtcbin offers with max-bundle, VP8 and
+# H.264, decoded at 25 fps (e2e/webrtc_clients_test.py); the first two are still open during the third.
+add_test(NAME server_webrtc_clients
+         COMMAND ${LS_SERVE} "--server-args=--max_session 3"
+                 -- ${LS_PYTHON} ${LS_E2E}/webrtc_clients_test.py {url} $<TARGET_FILE:webrtc_clients>)
+set_tests_properties(server_webrtc_clients PROPERTIES FIXTURES_REQUIRED server_avatar TIMEOUT 180
+                     RESOURCE_LOCK live_media ENVIRONMENT "${LS_GLIB_LEAK_OPTIONS}")
+
 # The open-file limit: raised at start-up; out of descriptors, a session is refused (503) instead of
 # the server aborting, and a session's event streams stop at eight (e2e/open_files_test.py).
 add_test(NAME server_open_files

@@ -1,6 +1,6 @@
 /*
  * test_sdp_offer.c - codec and payload-type choice from real offers
- * (tests/e2e/offers: Chromium, Firefox, aiortc), edited variants, garbage,
+ * (tests/e2e/offers: Chromium, Firefox, aiortc, webrtcbin), edited variants, garbage,
  * and every truncation of the Chromium offer (bounds, under ASan).
  *
  * usage: test_sdp_offer OFFERS_DIR
@@ -73,13 +73,16 @@ int main(int argc, char **argv)
     }
     offers_dir = argv[1];
     char *chrome = read_offer("chrome.sdp"), *firefox = read_offer("firefox.sdp"), *aiortc = read_offer("aiortc.sdp");
-    if (!chrome || !firefox || !aiortc)
+    char *webrtcbin = read_offer("webrtcbin.sdp");
+    if (!chrome || !firefox || !aiortc || !webrtcbin)
         return 1;
 
     expect("chrome", chrome, LS_VIDEO_VP8, 96, 111, 1);
     expect("firefox", firefox, LS_VIDEO_VP8, 120, 109, 1);
     /* aiortc: a BUNDLE group, but a separate ICE ufrag per m-line */
     expect("aiortc", aiortc, LS_VIDEO_VP8, 97, 96, 0);
+    /* max-bundle: audio on video's transport, port 0 with a=bundle-only */
+    expect("webrtcbin, max-bundle", webrtcbin, LS_VIDEO_VP8, 96, 111, 1);
 
     /* H.264 preferred (setCodecPreferences): 102 and 104 are not 42e01f/mode 1, 108 is */
     char *h264 = edit(chrome, "SAVPF 96 97 98", "SAVPF 102 103 104 107 108 96 97 98");
@@ -104,6 +107,8 @@ int main(int argc, char **argv)
     expect_error("VP9 only", vp9_only, "no video codec");
     char *no_opus = edit(chrome, "SAVPF 111 63", "SAVPF 63");
     expect_error("no Opus", no_opus, "no Opus");
+    char *audio_rejected = edit(webrtcbin, "a=bundle-only\r\n", "");
+    expect_error("audio port 0, not bundle-only", audio_rejected, "no audio m-line");
     char *bad_port = edit(chrome, "m=video 43605", "m=video x");
     expect_error("bad port", bad_port, "bad port");
     char *two_video = g_strdup_printf("%sm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n", chrome);
@@ -123,7 +128,7 @@ int main(int argc, char **argv)
     printf("%zu prefixes of the chrome offer: %d usable\n", n + 1, ok);
     CHECK(ok > 0 && ok < (int)n, "prefixes: %d usable", ok);
 
-    g_free(chrome), g_free(firefox), g_free(aiortc), g_free(h264), g_free(ff_h264), g_free(lf);
+    g_free(chrome), g_free(firefox), g_free(aiortc), g_free(webrtcbin), g_free(audio_rejected), g_free(h264), g_free(ff_h264), g_free(lf);
     g_free(no_audio), g_free(sendonly), g_free(vp9_only), g_free(no_opus), g_free(bad_port), g_free(two_video);
     return check_result("test_sdp_offer");
 }

@@ -23,7 +23,7 @@ typedef struct span {
 typedef struct section {
     span lines;        /* the whole section, "m=" line included */
     span kind;         /* "video", "audio", "application", ... */
-    int rejected;      /* port 0 */
+    int port_zero;     /* rejected, unless a=bundle-only (section_rejected) */
     int formats[MAX_FORMATS];
     int nformats;
 } section;
@@ -113,7 +113,7 @@ static int parse_mline(span line, section *sec, ls_error *err)
     if (p < 0)
         return ls_error_set(err, "offer SDP: bad port in m-line '%.*s'", (int)(line.n > 80 ? 80 : line.n),
                             line.p);
-    sec->rejected = p == 0;
+    sec->port_zero = p == 0;
     while (next_token(&rest, &fmt)) {
         int pt = parse_uint(fmt, 127);
         if (pt < 0 || sec->nformats == MAX_FORMATS)
@@ -163,6 +163,22 @@ static int spans_equal(span a, span b)
 }
 
 /* 1 when the section can receive: a=recvonly or a=sendrecv (the default). */
+/* A section with port 0 is rejected unless it is a=bundle-only (RFC 8843:
+ * a max-bundle offerer, webrtcbin or a browser so configured, gives every
+ * section after the first port 0 and carries it on the first one's
+ * transport). */
+static int section_rejected(const section *sec)
+{
+    size_t pos = 0;
+    span line;
+    if (!sec->port_zero)
+        return 0;
+    while (next_line(sec->lines, &pos, &line))
+        if (has_prefix(line, "a=bundle-only"))
+            return 0;
+    return 1;
+}
+
 static int section_receives(const section *sec)
 {
     size_t pos = 0;
@@ -275,7 +291,7 @@ int ls_sdp_offer_read(const char *sdp, size_t len, ls_offer_media *out, ls_error
     for (int i = 0; i < n; i++) {
         int is_video = span_equals_nocase(sections[i].kind, "video");
         int is_audio = span_equals_nocase(sections[i].kind, "audio");
-        if ((!is_video && !is_audio) || sections[i].rejected)
+        if ((!is_video && !is_audio) || section_rejected(&sections[i]))
             continue;
         int *slot = is_video ? &video : &audio;
         if (*slot >= 0)

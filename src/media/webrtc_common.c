@@ -78,6 +78,13 @@ void ls_webrtc_sync_by_capture_time(GstElement *rtpbin)
     g_object_set(rtpbin, "rtcp-sync-send-time", FALSE, NULL);
 }
 
+int ls_webrtc_gathering_complete(GObject *webrtcbin)
+{
+    GstWebRTCICEGatheringState state;
+    g_object_get(webrtcbin, "ice-gathering-state", &state, NULL);
+    return state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE;
+}
+
 int ls_webrtc_promise_failed(GstPromise *promise, char *why, size_t size)
 {
     if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED) {
@@ -171,4 +178,20 @@ void ls_webrtc_watch_dtls(GstElement *webrtcbin, GMainContext *context, const ls
     }
     if (transceivers)
         g_array_unref(transceivers);
+}
+
+int ls_webrtc_set_local_description(GstPromise *promise, GstElement *webrtcbin, const char *kind, char *why,
+                                    size_t size)
+{
+    if (ls_webrtc_promise_failed(promise, why, size))
+        return 1;
+    GstWebRTCSessionDescription *desc = NULL;
+    gst_structure_get(gst_promise_get_reply(promise), kind, GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, NULL);
+    if (!desc) {
+        snprintf(why, size, "webrtc: create-%s gave no %s", kind, kind);
+        return 1;
+    }
+    g_signal_emit_by_name(webrtcbin, "set-local-description", desc, NULL);
+    gst_webrtc_session_description_free(desc);
+    return 0;
 }

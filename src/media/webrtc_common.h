@@ -87,6 +87,17 @@ int ls_rtcp_silent(const gint64 *last_us);
 void ls_webrtc_watch_dtls(GstElement *webrtcbin, GMainContext *context, const ls_webrtc_event_target *target,
                           void *owner, int connected_kind, int closed_kind);
 
+/* For notify::ice-gathering-state handlers: 1 once webrtcbin's ICE
+ * gathering is complete (its local description then holds the candidates). */
+int ls_webrtc_gathering_complete(GObject *webrtcbin);
+
+/* For create-offer and create-answer promises: sets the description the
+ * promise replied with (its field `kind`, "offer" or "answer") as
+ * webrtcbin's local description. 1 with the reason in `why` when the
+ * promise failed or held none, 0 when it was set. */
+int ls_webrtc_set_local_description(GstPromise *promise, GstElement *webrtcbin, const char *kind, char *why,
+                                    size_t size);
+
 /* Waits for the promise; 1 with the reason in `why` when it was
  * interrupted or replied with an error, 0 when it succeeded. */
 int ls_webrtc_promise_failed(GstPromise *promise, char *why, size_t size);

@@ -218,19 +218,9 @@ static void on_answer_created(GstPromise *promise, gpointer data)
 {
     ls_webrtc_peer *p = data;
     char why[256];
-    if (ls_webrtc_promise_failed(promise, why, sizeof why)) {
+    if (!g_atomic_int_get(&p->stopping) &&
+        ls_webrtc_set_local_description(promise, p->webrtc, "answer", why, sizeof why))
         post(p, EVENT_CLOSED, why);
-    } else if (!g_atomic_int_get(&p->stopping)) {
-        GstWebRTCSessionDescription *answer = NULL;
-        gst_structure_get(gst_promise_get_reply(promise), "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
-                          &answer, NULL);
-        if (answer) {
-            g_signal_emit_by_name(p->webrtc, "set-local-description", answer, NULL);
-            gst_webrtc_session_description_free(answer);
-        } else {
-            post(p, EVENT_CLOSED, "webrtc: create-answer gave no answer");
-        }
-    }
     gst_promise_unref(promise);
 }
 
@@ -249,9 +239,7 @@ static void on_offer_set(GstPromise *promise, gpointer data)
 
 static void on_gathering_state(GObject *webrtc, GParamSpec *pspec, gpointer data)
 {
-    GstWebRTCICEGatheringState state;
-    g_object_get(webrtc, "ice-gathering-state", &state, NULL);
-    if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+    if (ls_webrtc_gathering_complete(webrtc))
         post(data, EVENT_ANSWER, NULL);
 }
 

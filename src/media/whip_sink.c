@@ -127,19 +127,8 @@ static void on_offer_created(GstPromise *promise, gpointer data)
 {
     attempt *a = data;
     char why[256];
-    if (ls_webrtc_promise_failed(promise, why, sizeof why)) {
+    if (!cancelled(a) && ls_webrtc_set_local_description(promise, a->webrtc, "offer", why, sizeof why))
         post(a, EVENT_FAILED, why);
-    } else if (!cancelled(a)) {
-        GstWebRTCSessionDescription *offer = NULL;
-        gst_structure_get(gst_promise_get_reply(promise), "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer,
-                          NULL);
-        if (offer) {
-            g_signal_emit_by_name(a->webrtc, "set-local-description", offer, NULL);
-            gst_webrtc_session_description_free(offer);
-        } else {
-            post(a, EVENT_FAILED, "webrtc: create-offer gave no offer");
-        }
-    }
     gst_promise_unref(promise);
 }
 
@@ -154,9 +143,7 @@ static void on_negotiation_needed(GstElement *webrtc, gpointer data)
 
 static void on_gathering_state(GObject *webrtc, GParamSpec *pspec, gpointer data)
 {
-    GstWebRTCICEGatheringState state;
-    g_object_get(webrtc, "ice-gathering-state", &state, NULL);
-    if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+    if (ls_webrtc_gathering_complete(webrtc))
         post(data, EVENT_GATHERED, NULL);
 }
 

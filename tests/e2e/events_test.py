@@ -31,8 +31,7 @@ import numpy
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aiortc_client as client  # noqa: E402
-from http_client import EventReader  # noqa: E402
-from live_offline_test import wav_bytes  # noqa: E402
+from http_client import EventReader, pcm_wav_bytes  # noqa: E402
 
 RATE = 16000
 LEAD_S, TONE_S, TRAIL_S = 0.3, 0.5, 0.3
@@ -45,7 +44,7 @@ def tone_wav():
     lead, tone, trail = (numpy.zeros(int(LEAD_S * RATE)), numpy.arange(int(TONE_S * RATE)),
                          numpy.zeros(int(TRAIL_S * RATE)))
     samples = numpy.concatenate([lead, 12000 * numpy.sin(2 * numpy.pi * 440 * tone / RATE), trail])
-    return wav_bytes(numpy.round(samples).astype(numpy.int16))
+    return pcm_wav_bytes(numpy.round(samples).astype(numpy.int16))
 
 
 def tone_spans(receiver, after):

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""HTTP helpers the end-to-end tests share: a request that returns the status,
-headers and parsed JSON, the check of a documented error (failed checks are
-collected in `failures`), WAV and multipart bodies, and a reader of a
-session's /sse stream. Standard library and numpy only.
+"""HTTP helpers the end-to-end tests and benchmarks share: a request that
+returns the status, headers and parsed JSON, the check of a documented error
+(failed checks are collected in `failures`), WAV bodies (a tone, or 16 kHz
+speech-like audio) and multipart bodies, and a reader of a session's /sse
+stream. Standard library and numpy only.
 """
 import http.client
 import io
@@ -11,6 +12,7 @@ import struct
 import threading
 import time
 import urllib.parse
+import wave
 
 import numpy
 
@@ -49,6 +51,39 @@ def wav_bytes(seconds=0.5, rate=22050):
     pcm = (numpy.sin(2 * numpy.pi * 440 * t) * 8000).astype("<i2").tobytes()
     return (b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVEfmt " +
             struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16) + b"data" + struct.pack("<I", len(pcm)) + pcm)
+
+
+SPEECH_RATE = 16000
+SPEECH_FRAME = 320       # samples of one 20 ms audio frame
+
+
+def speech_like(seconds, seed=7):
+    """A voiced, modulated 16 kHz signal that is never digital silence, in
+    whole video frames (two audio frames each)."""
+    n = int(seconds * SPEECH_RATE)
+    n -= n % (2 * SPEECH_FRAME)
+    t = numpy.arange(n) / SPEECH_RATE
+    rng = numpy.random.default_rng(seed)
+    pitch = 140 + 30 * numpy.sin(2 * numpy.pi * 1.7 * t)
+    phase = 2 * numpy.pi * numpy.cumsum(pitch) / SPEECH_RATE
+    voiced = sum(numpy.sin(k * phase) / k for k in range(1, 6))
+    envelope = 0.35 + 0.25 * numpy.sin(2 * numpy.pi * 3.1 * t)
+    x = 0.25 * envelope * voiced + 0.02 * rng.standard_normal(n)
+    return numpy.round(x * 32767).astype(numpy.int16)
+
+
+def pcm_wav_bytes(samples, path=None):
+    """16 kHz mono 16-bit int16 `samples` as a WAV file's bytes (also written to `path`)."""
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SPEECH_RATE)
+        w.writeframes(samples.tobytes())
+    if path:
+        with open(path, "wb") as f:
+            f.write(buf.getvalue())
+    return buf.getvalue()
 
 
 def multipart(fields):

@@ -49,7 +49,7 @@ import numpy
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aiortc_client as client  # noqa: E402
-from live_offline_test import speech_like, wav_bytes  # noqa: E402
+from http_client import pcm_wav_bytes, speech_like  # noqa: E402
 
 FACE_BOX = (64, 40, 128, 120)
 SPEAKING_LEVELS = 9.0
@@ -185,7 +185,7 @@ async def measure(url, session):
         await measured(url, session, "echo", lambda: client.post(
             url + "/human", {"sessionid": session.sid, "text": "Hello there.", "type": "echo"}), idle, clocks),
         await measured(url, session, "upload", lambda: client.post_wav(
-            url, session.sid, wav_bytes(speech_like(0.8))), idle, clocks),
+            url, session.sid, pcm_wav_bytes(speech_like(0.8))), idle, clocks),
     ]
 
 

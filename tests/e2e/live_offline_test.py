@@ -34,46 +34,17 @@ import re
 import subprocess
 import sys
 import time
-import wave
 
 import numpy
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aiortc_client as client  # noqa: E402
+from http_client import pcm_wav_bytes, speech_like  # noqa: E402
 
-RATE = 16000
 AUDIO_FRAME = 320
 BATCH = 4
 SPEECH_S = 0.64          # 16 video frames: four batches
 TAIL_FRAMES = 20         # audio frames of silence rendered after the speech
-
-
-def speech_like(seconds, seed=7):
-    """A voiced, modulated signal that is never digital silence."""
-    n = int(seconds * RATE)
-    n -= n % (2 * AUDIO_FRAME)
-    t = numpy.arange(n) / RATE
-    rng = numpy.random.default_rng(seed)
-    pitch = 140 + 30 * numpy.sin(2 * numpy.pi * 1.7 * t)
-    phase = 2 * numpy.pi * numpy.cumsum(pitch) / RATE
-    voiced = sum(numpy.sin(k * phase) / k for k in range(1, 6))
-    envelope = 0.35 + 0.25 * numpy.sin(2 * numpy.pi * 3.1 * t)
-    x = 0.25 * envelope * voiced + 0.02 * rng.standard_normal(n)
-    return numpy.round(x * 32767).astype(numpy.int16)
-
-
-def wav_bytes(samples, path=None):
-    import io
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(samples.tobytes())
-    if path:
-        with open(path, "wb") as f:
-            f.write(buf.getvalue())
-    return buf.getvalue()
 
 
 def frame_log(url, sid):
@@ -86,7 +57,7 @@ async def live_frames(url, speech):
         sys.exit(f"FAIL: no session: {session.answer}")
     await asyncio.sleep(1.5)
     loop = asyncio.get_running_loop()
-    reply = await loop.run_in_executor(None, client.post_wav, url, session.sid, wav_bytes(speech))
+    reply = await loop.run_in_executor(None, client.post_wav, url, session.sid, pcm_wav_bytes(speech))
     if reply.get("code") != 0:
         sys.exit(f"FAIL: /humanaudio: {reply}")
     seen, ended = await client.wait_speech_done(url, session.sid, 120)
@@ -109,7 +80,7 @@ def render_frames(lipstream, avatar, weights, work, audio):
     os.makedirs(work, exist_ok=True)
     wav_path = os.path.join(work, "live_offline.wav")
     log_path = os.path.join(work, "live_offline.jsonl")
-    wav_bytes(audio, wav_path)
+    pcm_wav_bytes(audio, wav_path)
     out = subprocess.run([lipstream, "render", "--avatar", avatar, "--audio", wav_path, "--weights_dir", weights,
                           "--batch_size", str(BATCH), "--out", os.path.join(work, "live_offline.mp4"),
                           "--frame_log", log_path], capture_output=True, text=True)
