@@ -115,3 +115,21 @@ if(LS_WITH_CUDA)
 '${CMAKE_CURRENT_BINARY_DIR}/musetalk_small/vae_decoded.npy' 0 8e-2")
   set_tests_properties(precision_cli_bf16_emulated PROPERTIES FIXTURES_REQUIRED musetalk_small)
 endif()
+
+# The relocatable bundle for GPU machines without the build's libraries (scripts/bundle.sh): it
+# builds its own Release tree with the CUDA backend, checks that every library resolves inside it
+# or to the host's CUDA and C libraries, and streams from its server to its viewers with only its
+# own plugins. Then scripts/gpu_check.sh runs from the bundle: the parity step (skipped without a
+# GPU) and the sessions step on the CPU with the small models, through the bundle's viewers.
+if(LS_WITH_CUDA)
+  set(LS_BUNDLE ${CMAKE_CURRENT_BINARY_DIR}/bundle/bundle.tar.xz)
+  add_test(NAME bundle COMMAND ${CMAKE_SOURCE_DIR}/scripts/bundle.sh ${LS_BUNDLE})
+  set_tests_properties(bundle PROPERTIES FIXTURES_SETUP bundle TIMEOUT 1500 RESOURCE_LOCK live_media
+                       ENVIRONMENT "LS_PYTHON=${LS_PYTHON};ASAN_OPTIONS=")
+  add_test(NAME bundle_gpu_check
+           COMMAND sh -c "'${CMAKE_SOURCE_DIR}/scripts/gpu_check.sh' '${CMAKE_CURRENT_BINARY_DIR}/gpu_check' \
+'${LS_BUNDLE}' && grep -q 'sessions: passed' '${CMAKE_CURRENT_BINARY_DIR}/gpu_check/summary.txt'")
+  set_tests_properties(bundle_gpu_check PROPERTIES FIXTURES_REQUIRED bundle TIMEOUT 600 RESOURCE_LOCK live_media
+                       ENVIRONMENT "LS_PYTHON=${LS_PYTHON};ASAN_OPTIONS=;LS_CHECK_STEPS=parity sessions;\
+LS_CHECK_DEVICE=cpu;LS_CHECK_SIZE=small;LS_CHECK_BATCH=4;LS_CHECK_SESSIONS=1,2;LS_CHECK_SPEECH_S=2")
+endif()
