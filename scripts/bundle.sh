@@ -13,7 +13,8 @@
 #   lipstream  bench/gpu_musetalk  bench/webrtc_clients  tests/test_cuda_ops  tests/npy_close
 #   lib/                  every shared library those and the plugins need, but the host's
 #   lib/gstreamer-1.0/    the plugins of the serving and viewing pipelines (PLUGIN_ELEMENTS)
-#   libexec/gst-plugin-scanner, share/espeak-ng-data (English and Mandarin)
+#   libexec/gst-plugin-scanner, share/espeak-ng-data (English and Mandarin), the face
+#   detector's cascade (share/haarcascade_frontalface_default.xml, opencv-data's)
 #   env.sh                sourced to use the bundle (scripts/bundle_env.sh)
 #   host-cuda-libs        the CUDA libraries the host must provide (env.sh finds them)
 # The host provides glibc, libstdc++ and libgcc_s, the driver (libcuda), and
@@ -22,8 +23,10 @@
 #
 # Checks, before packing: every ELF file of the bundle resolves each library
 # it needs inside the bundle or to a host library; then, with only the
-# bundle's libraries and plugins, the bundled server streams to two bundled
-# viewers (tests/e2e/webrtc_clients_test.py, VP8) and speaks with espeak-ng.
+# bundle's plugins, the bundled server streams to two bundled viewers
+# (tests/e2e/webrtc_clients_test.py, VP8) and speaks with espeak-ng, and
+# the dynamic linker's log of those runs must show no library loaded from
+# outside the bundle but the host's (dlopen included: ldd cannot see those).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$(realpath -m "${1:-$root/build/bundle.tar.xz}")
@@ -47,7 +50,7 @@ cmake -S "$root" -B "$tree" -DCMAKE_BUILD_TYPE=Release -DLS_MARCH=x86-64-v3 -DLS
 cmake --build "$tree" -j"$(nproc)" --target lipstream gpu_musetalk webrtc_clients test_cuda_ops npy_close >/dev/null
 
 rm -rf "$dir"
-mkdir -p "$dir"/{bench,tests,lib/gstreamer-1.0,libexec,share/espeak-ng-data}
+mkdir -p "$dir"/{bench,tests,lib/gstreamer-1.0,lib/gio-modules,libexec,share/espeak-ng-data}
 cp "$tree/lipstream" "$dir/"
 cp "$tree/bench/gpu_musetalk" "$tree/bench/webrtc_clients" "$dir/bench/"
 cp "$tree/tests/test_cuda_ops" "$tree/tests/npy_close" "$dir/tests/"
@@ -62,6 +65,10 @@ cp "$scanner" "$dir/libexec/"
 espeak=$(dirname "$(find /usr/lib /usr/share -type d -name espeak-ng-data -print -quit)")/espeak-ng-data
 find "$espeak" -maxdepth 1 ! -name '*_dict' ! -path "$espeak" -exec cp -r {} "$dir/share/espeak-ng-data/" \;
 cp "$espeak/en_dict" "$espeak/cmn_dict" "$dir/share/espeak-ng-data/"
+cp /usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml "$dir/share/"   # avatar create's detector
+# loaded at run time, unseen by ldd: NSS's soft token and freebl (libsrtp2's ciphers are NSS's)
+nss=$(dirname "$(/sbin/ldconfig -p | awk '$1 == "libnss3.so" { print $NF; exit }')")
+cp "$nss/libsoftokn3.so" "$nss/libfreebl3.so" "$nss/libfreeblpriv3.so" "$dir/lib/"
 
 # The libraries: ldd's answer is the whole closure of each file.
 elf_files() {
@@ -95,16 +102,30 @@ done
 echo "checking the bundle: its server, two of its viewers, espeak-ng..." >&2
 check=$(mktemp -d "${TMPDIR:-/tmp}/lipstream-bundle-check.XXXXXX")
 trap 'rm -rf "$check"' EXIT
+# the bundle's programs run with the dynamic linker's log of every library they load, dlopen included
+mkdir -p "$check/traced/bench"
+for program in lipstream bench/webrtc_clients; do
+  printf '#!/bin/sh\nLD_DEBUG=libs LD_DEBUG_OUTPUT=%s/ld exec %s "$@"\n' "$check" "$dir/$program" \
+    > "$check/traced/$program"
+  chmod +x "$check/traced/$program"
+done
 (
   unset GST_PLUGIN_PATH GST_PLUGIN_SYSTEM_PATH GST_PLUGIN_PATH_1_0 GST_PLUGIN_SYSTEM_PATH_1_0
   . "$dir/env.sh" 2>/dev/null
-  "$dir/lipstream" avatar create --input "$root/data/astronaut.png" --out "$check/avatars/demo" \
+  "$check/traced/lipstream" avatar create --input "$root/data/astronaut.png" --out "$check/avatars/demo" \
     --weights_dir "$check/no_models" >/dev/null 2>&1
-  "$python" "$root/tests/e2e/serve.py" --lipstream "$dir/lipstream" --avatar-dir "$check/avatars" \
+  "$python" "$root/tests/e2e/serve.py" --lipstream "$check/traced/lipstream" --avatar-dir "$check/avatars" \
     "--server-args=--max_session 2 --device cpu" \
-    -- "$python" "$root/tests/e2e/webrtc_clients_test.py" {url} "$dir/bench/webrtc_clients" --codecs vp8 \
-    --speak "The bundle speaks." >&2
+    -- "$python" "$root/tests/e2e/webrtc_clients_test.py" {url} "$check/traced/bench/webrtc_clients" \
+    --codecs vp8 --speak "The bundle speaks." >&2
 )
+loaded_outside=$(sed -n 's/.*calling init: //p' "$check"/ld.* | sort -u | while read -r path; do
+  [[ $path == "$dir"/* || $(basename "$path") =~ $HOST_LIBS ]] || echo "$path"
+done)
+if [ -n "$loaded_outside" ]; then
+  echo "bundle.sh: the bundle's programs loaded libraries from outside it:" $loaded_outside >&2
+  exit 1
+fi
 rm -f "$dir/registry.bin"
 tar -C "$(dirname "$dir")" -cJf "$out" "$(basename "$dir")"
 echo "$out: $(du -h "$out" | cut -f1) (unpacked $(du -sh "$dir" | cut -f1)); host CUDA libraries:" \

@@ -4,10 +4,10 @@
 #
 # Puts the bundle's libraries first on the library path, makes GStreamer
 # load only the bundle's plugins (with its own registry, in the bundle),
-# points espeak-ng at the bundle's data, and finds the CUDA
-# libraries the host must provide (CUDA's runtime, cuBLAS, cuDNN): in the
-# dynamic linker's cache, CUDA's lib64, or the nvidia packages of a Python
-# installation (PyTorch's wheels). It says which one it could not find;
+# points espeak-ng and the face detector (avatar create) at the bundle's
+# data, and finds the CUDA libraries the host must provide (CUDA's runtime,
+# cuBLAS, cuDNN): in the dynamic linker's cache, CUDA's lib64, or the
+# nvidia packages of a Python installation (PyTorch's wheels). It says which one it could not find;
 # lipstream then reports the missing library when a GPU is asked for.
 ls_bundle=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ls_python=${LS_PYTHON:-$(command -v python3 || true)}
@@ -49,5 +49,7 @@ export GST_PLUGIN_SYSTEM_PATH_1_0=$ls_bundle/lib/gstreamer-1.0
 export GST_PLUGIN_PATH_1_0=
 export GST_PLUGIN_SCANNER_1_0=$ls_bundle/libexec/gst-plugin-scanner
 export GST_REGISTRY_1_0=$ls_bundle/registry.bin
+export GIO_MODULE_DIR=$ls_bundle/lib/gio-modules   # none: no proxy or settings plugins of the host
 export ESPEAK_DATA_PATH=$ls_bundle/share
+export LS_FACE_CASCADE=$ls_bundle/share/haarcascade_frontalface_default.xml
 unset ls_lib ls_dir ls_bundle_path

@@ -40,7 +40,18 @@ summary=$out/summary.txt
 [ -f "$tarball" ] || { echo "gpu_check.sh: no bundle at $tarball (make one with scripts/bundle.sh)" >&2; exit 1; }
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/lipstream-gpu-check.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
-tar -C "$scratch" -xJf "$tarball"
+if command -v xz >/dev/null; then
+  tar -C "$scratch" -xJf "$tarball"
+else   # images without xz-utils: Python reads .tar.xz itself
+  "$LS_PYTHON" - "$tarball" "$scratch" <<'PY' || exit 1
+import sys, tarfile
+with tarfile.open(sys.argv[1]) as t:
+    try:
+        t.extractall(sys.argv[2], filter="data")
+    except TypeError:   # a Python without extraction filters
+        t.extractall(sys.argv[2])
+PY
+fi
 bundle=$scratch/bundle
 . "$bundle/env.sh"
 export LS_BUILD=$bundle

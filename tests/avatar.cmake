@@ -67,6 +67,12 @@ add_test(NAME avatar_cli_create_garbage
 set_tests_properties(avatar_cli_create_garbage PROPERTIES FIXTURES_REQUIRED avatar_ref
                      ENVIRONMENT "${LS_AVATAR_GLIB_LEAK_OPTIONS}"
                      PASS_REGULAR_EXPRESSION "garbage.mp4.*neither an image nor a video")
+# LS_FACE_CASCADE names the face detector's cascade file (a machine without opencv-data).
+add_test(NAME avatar_cli_create_cascade_env
+         COMMAND lipstream avatar create --input ${LS_ASTRONAUT} --out ${LS_AVATAR_WORK}/cascade_env
+                 --weights_dir ${LS_AVATAR_WORK}/no_models)
+set_tests_properties(avatar_cli_create_cascade_env PROPERTIES ENVIRONMENT "LS_FACE_CASCADE=${LS_AVATAR_WORK}/no.xml"
+                     PASS_REGULAR_EXPRESSION "face detector cascade.*/no.xml: cannot open")
 # With face parsing weights (the random BiSeNet): MuseTalk v1.5's jaw masks, recorded in the folder.
 add_test(NAME avatar_cli_create_parsing
          COMMAND lipstream avatar create --input ${LS_ASTRONAUT} --out ${LS_AVATAR_WORK}/parsed

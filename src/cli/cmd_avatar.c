@@ -181,6 +181,7 @@ static int cmd_create(int argc, char **argv)
         return 2;
     }
     o.has_bbox = bbox != NULL;
+    o.cascade_path = getenv("LS_FACE_CASCADE");   /* NULL: opencv-data's file */
     if (!parsing_mode)
         o.parse_mode = strcmp(o.version, "v1") == 0 ? LS_PARSE_RAW : LS_PARSE_JAW;
     if (strcmp(o.version, "v15") == 0 && o.bbox_shift != 0)
