@@ -2,20 +2,21 @@
 """Several sessions speaking at once on one server: what the shared inference
 worker does with them, and what their viewers receive.
 
-Opens N WebRTC sessions with bench/webrtc_clients (N viewers in one C
-process that decode and count what arrives), lets them idle, then uploads
-the same speech-like WAV to all of them at once (/humanaudio) and follows
-/api/admin/sessions until every one has finished speaking. Prints one JSON
-line: per session the output and lip-sync frame rates while speaking (the
-server's 2-s figures, averaged over the polls), the frames per second its
-viewer decoded over the same time, its lip-synced frames and the first
-one's latency; for the worker the frames rendered, render calls, merged
-calls (frames of several sessions in one call), mean frames per call, busy
-fraction, and the throughput: frames rendered per second of wall time from
-the uploads to the last frame.
+Opens as many WebRTC sessions as the largest count with bench/webrtc_clients
+(viewers in one C process that decode and count what arrives) and lets them
+idle; then, for each count N in turn, uploads the same speech-like WAV to
+the first N at once (/humanaudio) and follows /api/admin/sessions until
+every one of them has finished speaking (the others stay idle, streaming).
+Prints one JSON line per count: per speaking session the output and
+lip-sync frame rates while speaking (the server's 2-s figures, averaged over
+the polls), the frames per second its viewer decoded over the same time,
+its lip-synced frames and the first one's latency; for the worker the
+frames rendered, render calls, merged calls (frames of several sessions in
+one call), mean frames per call, busy fraction, and the throughput: frames
+rendered per second of wall time from the uploads to the last frame.
 
-usage: sessions.py URL N CLIENTS [--seconds S]     (run by bench/sessions.sh;
-       CLIENTS is the webrtc_clients program)
+usage: sessions.py URL COUNTS CLIENTS [--seconds S]   (run by bench/sessions.sh;
+       COUNTS like 1,4,8; CLIENTS is the webrtc_clients program)
 """
 import argparse
 import concurrent.futures
@@ -44,6 +45,7 @@ class Viewers:
         self.lines = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self.totals = []   # (arrival time, frames per viewer)
+        self.sids = None   # the sessions, once every viewer has opened one
 
     def _read(self):
         for line in self.proc.stdout:
@@ -64,7 +66,8 @@ class Viewers:
             if line is None:
                 sys.exit(f"the viewers failed (exit status {self.proc.wait()})")
             if "opened" in line:
-                return line["opened"]
+                self.sids = line["opened"]
+                return
         sys.exit(f"the viewers did not open within {OPEN_TIMEOUT_S} s")
 
     def drain(self):
@@ -103,16 +106,14 @@ def first_frame_ms(utterance):
     return round((utterance["first_lipsynced"]["pushed_s"] - utterance["audio_in_s"]) * 1000, 1)
 
 
-def run(url, n, clients, seconds):
-    viewers = Viewers(clients, url, n)
-    sids = viewers.wait_opened()
-    time.sleep(3)
+def speak(url, sids, viewers, seconds):
+    """One round: the sessions `sids` speak at once; its JSON row."""
     viewers.drain()
     before = admin(url)
     lipsynced0 = {s["sessionid"]: s["lipsynced"] for s in before["data"]}
     wav = pcm_wav_bytes(speech_like(seconds))
     t0 = time.monotonic()
-    with concurrent.futures.ThreadPoolExecutor(n) as pool:
+    with concurrent.futures.ThreadPoolExecutor(len(sids)) as pool:
         replies = list(pool.map(lambda sid: post_wav(url, sid, wav), sids))
     if any(r.get("code") != 0 for r in replies):
         sys.exit(f"upload failed: {replies}")
@@ -122,48 +123,60 @@ def run(url, n, clients, seconds):
         time.sleep(0.5)
         viewers.drain()
         now = admin(url)
-        speaking = [s for s in now["data"] if s["speaking"]]
+        speaking = [s for s in now["data"] if s["speaking"] and s["sessionid"] in polls]
         for s in speaking:
             polls[s["sessionid"]].append((s["output_fps"], s["infer_fps"]))
         if not speaking and all(polls.values()):   # every session spoke, and is done
             done_at = time.monotonic()
             break
+    if done_at is None:
+        sys.exit("the sessions did not finish speaking")
     after = admin(url)
     time.sleep(1.1)   # the viewers' next totals, after the last frame
     viewers.drain()
-    viewer_fps = dict(zip(sids, viewers.fps_between(t0, done_at or time.monotonic())))
-    viewers.close()
-    if done_at is None:
-        sys.exit("the sessions did not finish speaking")
+    viewer_fps = dict(zip(viewers.sids, viewers.fps_between(t0, done_at)))
     wall = done_at - t0
     w0, w1 = before["workers"][0], after["workers"][0]
     frames = w1["frames"] - w0["frames"]
     batches = w1["batches"] - w0["batches"]
     per_session = []
     for s in after["data"]:
-        p = polls.get(s["sessionid"]) or [(0, 0)]
+        if s["sessionid"] not in polls:
+            continue
+        p = polls[s["sessionid"]]
         per_session.append({"output_fps": round(sum(x for x, _ in p) / len(p), 1),
                             "lipsync_fps": round(sum(y for _, y in p) / len(p), 1),
                             "viewer_fps": viewer_fps.get(s["sessionid"]),
                             "lipsynced": s["lipsynced"] - lipsynced0.get(s["sessionid"], 0),
                             "max_lag_ms": (s["last_utterance"] or {}).get("max_lag_ms"),
                             "first_frame_ms": first_frame_ms(s["last_utterance"])})
-    print(json.dumps({"sessions": n, "speech_s": seconds, "wall_s": round(wall, 2), "per_session": per_session,
-                      "worker": {"frames": frames, "batches": batches,
-                                 "merged": w1["merged_batches"] - w0["merged_batches"],
-                                 "frames_per_call": round(frames / batches, 2) if batches else 0,
-                                 "busy_fraction": round((w1["busy_s"] - w0["busy_s"]) / wall, 2),
-                                 "throughput_fps": round(frames / wall, 1)}}))
+    return {"sessions": len(sids), "speech_s": seconds, "wall_s": round(wall, 2), "per_session": per_session,
+            "worker": {"frames": frames, "batches": batches,
+                       "merged": w1["merged_batches"] - w0["merged_batches"],
+                       "frames_per_call": round(frames / batches, 2) if batches else 0,
+                       "busy_fraction": round((w1["busy_s"] - w0["busy_s"]) / wall, 2),
+                       "throughput_fps": round(frames / wall, 1)}}
+
+
+def run(url, counts, clients, seconds):
+    viewers = Viewers(clients, url, max(counts))
+    viewers.wait_opened()
+    time.sleep(3)
+    for n in counts:
+        print(f"{n} session(s) speaking {seconds} s each...", file=sys.stderr, flush=True)
+        print(json.dumps(speak(url, viewers.sids[:n], viewers, seconds)), flush=True)
+        time.sleep(1)
+    viewers.close()
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("url")
-    ap.add_argument("n", type=int)
+    ap.add_argument("counts")
     ap.add_argument("clients")
     ap.add_argument("--seconds", type=float, default=4.0)
     args = ap.parse_args()
-    run(args.url, args.n, args.clients, args.seconds)
+    run(args.url, [int(n) for n in args.counts.split(",")], args.clients, args.seconds)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 # Sessions speaking at once on one lipstream server: per-session frame rates
 # (the server's, and what its WebRTC viewer decoded), the first lip-synced
 # frame's latency, the shared worker's merged render calls, and throughput
-# against one session. The viewers are bench/webrtc_clients (C, GStreamer).
+# against one session. One server, with as many sessions open as the
+# largest count, each watched by a viewer of bench/webrtc_clients (C,
+# GStreamer); for each count, that many speak at once while the rest idle.
 #
 # usage: bench/sessions.sh [SPEECH_SECONDS] [BATCH_SIZE] [COUNTS]
 #        (defaults: 4 s, batch 4, counts 1,2,4)
@@ -54,18 +56,16 @@ server_args="--avatar_id bench --model musetalk --weights_dir $models --batch_si
 [ -n "$device" ] && server_args+=" --device $device"
 [ -n "${LS_PRECISION:-}" ] && server_args+=" --precision $LS_PRECISION"
 
-for n in ${counts//,/ }; do
-  echo "$n session(s) speaking ${seconds} s each..." >&2
-  "$python" "$root/tests/e2e/serve.py" --lipstream "$lipstream" --avatar-dir "$work/avatars" \
-    "--server-args=$server_args" \
-    -- "$python" "$root/bench/sessions.py" {url} "$n" "$clients" --seconds "$seconds" > "$work/run$n.txt" 2>&1 ||
-    { cat "$work/run$n.txt" >&2; exit 1; }
-  grep '^{"sessions"' "$work/run$n.txt" > "$work/result$n.json"
-done
+echo "sessions open: $most; speaking at once: $counts" >&2
+"$python" "$root/tests/e2e/serve.py" --lipstream "$lipstream" --avatar-dir "$work/avatars" \
+  "--server-args=$server_args" \
+  -- "$python" "$root/bench/sessions.py" {url} "$counts" "$clients" --seconds "$seconds" > "$work/run.txt" ||
+  { cat "$work/run.txt" >&2; exit 1; }
+grep '^{"sessions"' "$work/run.txt" > "$work/results.json"
 
-"$python" - "$work" "$counts" <<'PY'
+"$python" - "$work/results.json" <<'PY'
 import json, statistics, sys
-rows = [json.load(open(f"{sys.argv[1]}/result{n}.json")) for n in sys.argv[2].split(",")]
+rows = [json.loads(line) for line in open(sys.argv[1])]
 base = rows[0]["worker"]["throughput_fps"] or 1
 print("sessions  output fps/session (lowest)  viewer fps (lowest)  lip-sync fps/session"
       "  first frame ms (median, worst)  worker frames/s  vs 1  calls  merged  frames/call  busy")

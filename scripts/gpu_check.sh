@@ -17,7 +17,8 @@
 #             PyTorch at the published sizes, batches LS_CHECK_BATCHES
 #             (1,4,16,32), LS_CHECK_REPS runs (5)                           (180)
 #   sessions  bench/sessions.sh on the GPU at the published sizes: sessions
-#             speaking at once (LS_CHECK_SESSIONS, 1,4,8,16), batch
+#             speaking at once (LS_CHECK_SESSIONS, 1,4,8,16,24: one server, the
+#             sessions of the largest count open, each count speaking in turn), batch
 #             LS_CHECK_BATCH (16),
 #             LS_CHECK_SPEECH_S seconds of speech (4)                        (200)
 #             (LS_CHECK_DEVICE=cpu LS_CHECK_SIZE=small run this step without
@@ -87,7 +88,7 @@ step_gpu() {
 
 step_sessions() {
   LS_DEVICE=${LS_CHECK_DEVICE:-cuda} LS_BENCH_SIZE=${LS_CHECK_SIZE:-published} \
-    "$root/bench/sessions.sh" "${LS_CHECK_SPEECH_S:-4}" "${LS_CHECK_BATCH:-16}" "${LS_CHECK_SESSIONS:-1,4,8,16}"
+    "$root/bench/sessions.sh" "${LS_CHECK_SPEECH_S:-4}" "${LS_CHECK_BATCH:-16}" "${LS_CHECK_SESSIONS:-1,4,8,16,24}"
 }
 
 declare -A limits=([machine]=30 [parity]=150 [gpu]=180 [sessions]=200)
