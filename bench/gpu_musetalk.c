@@ -183,8 +183,9 @@ int main(int argc, char **argv)
     if (conv.geometries > 0)
         fprintf(stderr,
                 "gpu_musetalk: cuDNN: %d convolution geometries, %d timed; the fastest was not "
-                "cuDNN's first proposal in %d; %d proposals refused to run\n",
-                conv.geometries, conv.timed, conv.reordered, conv.refused);
+                "cuDNN's first proposal in %d; %d proposals refused to run; %d geometries without "
+                "an algorithm (im2col + GEMM)\n",
+                conv.geometries, conv.timed, conv.reordered, conv.refused, conv.gemm);
 #endif
     status = 0;
 done:

@@ -114,6 +114,26 @@ if(LS_WITH_CUDA)
 '$<TARGET_FILE:npy_close>' '${CMAKE_CURRENT_BINARY_DIR}/precision_bf16.npy' \
 '${CMAKE_CURRENT_BINARY_DIR}/musetalk_small/vae_decoded.npy' 0 8e-2")
   set_tests_properties(precision_cli_bf16_emulated PROPERTIES FIXTURES_REQUIRED musetalk_small)
+  # a cuDNN that runs no algorithm for channel counts that are not multiples of 8 (the VAE's 4- and
+  # 3-channel ends): those convolutions run as im2col + GEMM, logged, within the fp16 network tolerance
+  add_test(NAME device_cudnn_narrow_emulated
+           COMMAND sh -c "LS_CUDA_EMU_CUDNN_REFUSE=narrow '$<TARGET_FILE:lipstream_emulated>' run vae-decode \
+--device cuda --weights '${CMAKE_CURRENT_BINARY_DIR}/musetalk_small/sd-vae' \
+--in '${CMAKE_CURRENT_BINARY_DIR}/musetalk_small/vae_z.npy' \
+--out '${CMAKE_CURRENT_BINARY_DIR}/cudnn_narrow.npy' 2> '${CMAKE_CURRENT_BINARY_DIR}/cudnn_narrow.log' && \
+grep 'computed as im2col' '${CMAKE_CURRENT_BINARY_DIR}/cudnn_narrow.log' && \
+'$<TARGET_FILE:npy_close>' '${CMAKE_CURRENT_BINARY_DIR}/cudnn_narrow.npy' \
+'${CMAKE_CURRENT_BINARY_DIR}/musetalk_small/vae_decoded.npy' 0 1e-2")
+  set_tests_properties(device_cudnn_narrow_emulated PROPERTIES FIXTURES_REQUIRED musetalk_small)
+  # a machine whose cuDNN cannot load its convolution library: --device cuda says so at once
+  add_test(NAME device_cudnn_cnn_missing_emulated
+           COMMAND lipstream_emulated run vae-decode --device cuda
+                   --weights ${CMAKE_CURRENT_BINARY_DIR}/musetalk_small/sd-vae
+                   --in ${CMAKE_CURRENT_BINARY_DIR}/musetalk_small/vae_z.npy
+                   --out ${CMAKE_CURRENT_BINARY_DIR}/cudnn_cnn_missing.npy)
+  set_tests_properties(device_cudnn_cnn_missing_emulated PROPERTIES FIXTURES_REQUIRED musetalk_small
+                       ENVIRONMENT "LS_CUDA_EMU_CUDNN_CNN=missing"
+                       PASS_REGULAR_EXPRESSION "--device: cuda:0: cuDNN's convolution library \\(libcudnn_cnn.so.9\\): CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED")
 endif()
 
 # The relocatable bundle for GPU machines without the build's libraries (scripts/bundle.sh): it

@@ -418,22 +418,55 @@ static void test_conv_planned_while_recording(op_env *e)
     free(x.data), free(w.data), free(b.data), free(want.data);
 }
 
+#ifdef LS_CUDA_EMULATOR
+/* A geometry cuDNN runs no algorithm for is computed as im2col + GEMM: the
+ * emulator's cuDNN refuses channel counts that are not multiples of 8
+ * (LS_CUDA_EMU_CUDNN_REFUSE=narrow) while these run. New geometries, one
+ * planned before with cuDNN's algorithms (5 -> 3 channels, upsampled: each
+ * is refused in turn), and one whose patch rows take two chunks. */
+static void test_conv_without_algorithm(op_env *e)
+{
+    nn_conv2d_params same = { 1, 1, 1, 1, 1, 1, 0 }, one = { 1, 1, 0, 0, 0, 0, 0 };
+    nn_conv2d_params down_pad01 = { 2, 2, 0, 1, 0, 1, 0 }, upsample = { 1, 1, 1, 1, 1, 1, 1 };
+    setenv("LS_CUDA_EMU_CUDNN_REFUSE", "narrow", 1);
+    nn_cuda_conv_stats before = nn_cuda_conv_stats_now();
+    test_conv2d(e, "no cuDNN algorithm: 3x3 (2, 4, 9, 11) -> 8 + residual", (int64_t[]){ 2, 4, 9, 11 }, 8, 3,
+                same, 1);
+    test_conv2d(e, "no cuDNN algorithm: 1x1 (2, 4, 8, 8) -> 4, residual is y", (int64_t[]){ 2, 4, 8, 8 }, 4, 1,
+                one, 2);
+    test_conv2d(e, "no cuDNN algorithm: stride 2 pad (0,1,0,1) -> 3", (int64_t[]){ 1, 16, 17, 15 }, 3, 3,
+                down_pad01, 0);
+    test_conv2d(e, "no cuDNN algorithm: upsample2x, 5 -> 3, planned before", (int64_t[]){ 1, 5, 6, 7 }, 3, 3,
+                upsample, 1);
+    test_conv2d(e, "no cuDNN algorithm: (2, 128, 128, 128) -> 4 in two chunks, residual is y",
+                (int64_t[]){ 2, 128, 128, 128 }, 4, 3, same, 2);
+    nn_cuda_conv_stats after = nn_cuda_conv_stats_now();
+    unsetenv("LS_CUDA_EMU_CUDNN_REFUSE");
+    printf("cuDNN refusing narrow channel counts: %d geometries computed as im2col + GEMM\n",
+           after.gemm - before.gemm);
+    CHECK(after.gemm == before.gemm + 5, "every geometry cuDNN refuses runs as a GEMM (%d of 5)",
+          after.gemm - before.gemm);
+}
+#endif
+
 /* What the process's convolutions did with cuDNN's proposals. The emulator
  * proposes a slow algorithm first, after one it refuses to run
  * (tests/cuda_emu/emu_dnn.cpp): every timed geometry must have refused one
- * and found a faster one than the first that ran. */
+ * and, unless it was left without any (test_conv_without_algorithm), found
+ * a faster one than the first that ran. */
 static void report_conv_choices(void)
 {
     nn_cuda_conv_stats st = nn_cuda_conv_stats_now();
     printf("cuDNN: %d convolution geometries, %d timed; the fastest was not cuDNN's first "
-           "proposal in %d; %d proposals refused to run\n",
-           st.geometries, st.timed, st.reordered, st.refused);
+           "proposal in %d; %d proposals refused to run; %d geometries without an algorithm\n",
+           st.geometries, st.timed, st.reordered, st.refused, st.gemm);
     CHECK(st.timed > 0 && st.timed <= st.geometries && st.reordered <= st.timed,
           "convolution algorithms are timed");
 #ifdef LS_CUDA_EMULATOR
-    CHECK(st.reordered == st.timed && st.refused >= st.timed,
-          "on the emulator every timed geometry skips the refused proposal and picks the fastest "
-          "(%d timed, %d reordered, %d refused)", st.timed, st.reordered, st.refused);
+    CHECK(st.reordered >= st.timed - st.gemm && st.refused >= st.timed,
+          "on the emulator every timed geometry with an algorithm skips the refused proposal and picks "
+          "the fastest (%d timed, %d reordered, %d refused, %d without an algorithm)", st.timed, st.reordered,
+          st.refused, st.gemm);
 #endif
 }
 #endif
@@ -488,6 +521,9 @@ static void test_operators(const nn_backend *gpu)
     test_attention(&e, "attention (3, 101, 320) 33 keys", 3, 101, 33, 320, 8, tol.rounded);
 #ifdef LS_HAVE_CUDA
     test_conv_planned_while_recording(&e);
+#endif
+#ifdef LS_CUDA_EMULATOR
+    test_conv_without_algorithm(&e);
 #endif
     nn_ctx_free(e.cpu);
     nn_ctx_free(e.gpu);

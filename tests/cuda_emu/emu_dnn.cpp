@@ -23,10 +23,15 @@
  * it queues the convolution on the handle's stream (im2col and OpenBLAS's
  * sgemm per image, y = alpha * conv + beta * y, y unread with beta 0) after
  * filling the workspace with NaN bytes, as if the algorithm had used it.
+ * The version checks answer as this build's cuDNN, or (LS_CUDA_EMU_CUDNN_CNN
+ * =missing) as one whose convolution library does not load. With
+ * LS_CUDA_EMU_CUDNN_REFUSE=narrow every forward call refuses (a sub-code of
+ * NOT_SUPPORTED) channel counts that are not multiples of 8.
  */
 #include <cblas.h>
 #include <cudnn.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -79,6 +84,15 @@ size_t element_bytes(cudnnDataType_t t)
 int out_size(int in, int pad, int k, int stride, int dilation)
 {
     return (in + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
+}
+
+/* LS_CUDA_EMU_CUDNN_REFUSE=narrow: as a cuDNN whose every algorithm refuses
+ * input or output channel counts that are not multiples of 8 (proposed by
+ * the heuristics all the same, refused by the forward call). */
+bool refuses_narrow()
+{
+    const char *refuse = getenv("LS_CUDA_EMU_CUDNN_REFUSE");
+    return refuse && strcmp(refuse, "narrow") == 0;
 }
 
 /* What cuDNN checks before a forward convolution. */
@@ -188,6 +202,19 @@ void convolve(cudnnTensorStruct x, const void *xd, cudnnFilterStruct w, const vo
 
 extern "C" {
 
+size_t cudnnGetVersion(void)
+{
+    return CUDNN_VERSION;
+}
+
+/* LS_CUDA_EMU_CUDNN_CNN=missing: as a machine whose cuDNN lacks its
+ * convolution library (libcudnn_cnn) */
+cudnnStatus_t cudnnCnnVersionCheck(void)
+{
+    const char *cnn = getenv("LS_CUDA_EMU_CUDNN_CNN");
+    return cnn && strcmp(cnn, "missing") == 0 ? CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED : CUDNN_STATUS_SUCCESS;
+}
+
 cudnnStatus_t cudnnCreate(cudnnHandle_t *handle)
 {
     *handle = new cudnnContext;
@@ -215,6 +242,10 @@ const char *cudnnGetErrorString(cudnnStatus_t status)
         return "CUDNN_STATUS_BAD_PARAM";
     case CUDNN_STATUS_NOT_SUPPORTED:
         return "CUDNN_STATUS_NOT_SUPPORTED";
+    case CUDNN_STATUS_NOT_SUPPORTED_SHAPE:
+        return "CUDNN_STATUS_NOT_SUPPORTED_SHAPE";
+    case CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED:
+        return "CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED";
     default:
         return "CUDNN_STATUS (unemulated)";
     }
@@ -354,6 +385,8 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t handle, const void *alpha,
         algo != CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM &&
         algo != CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM)
         return CUDNN_STATUS_NOT_SUPPORTED;
+    if (refuses_narrow() && (x_desc->c % 8 != 0 || w_desc->k % 8 != 0))
+        return CUDNN_STATUS_NOT_SUPPORTED_SHAPE;
     size_t need = workspace_of(algo, w_desc, y_desc);
     if (workspace_bytes < need || (need && !workspace))
         return CUDNN_STATUS_BAD_PARAM;

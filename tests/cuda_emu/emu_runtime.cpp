@@ -223,6 +223,16 @@ cudaError_t cudaSetDevice(int device)
     return device == 0 ? cudaSuccess : emu::result(cudaErrorInvalidDevice);
 }
 
+cudaError_t cudaSetDeviceFlags(unsigned int flags)
+{
+    unsigned schedule = flags & cudaDeviceScheduleMask;
+    if ((flags & ~(cudaDeviceScheduleMask | cudaDeviceMapHost | cudaDeviceLmemResizeToMax)) != 0 ||
+        (schedule != cudaDeviceScheduleAuto && schedule != cudaDeviceScheduleSpin &&
+         schedule != cudaDeviceScheduleYield && schedule != cudaDeviceScheduleBlockingSync))
+        return emu::result(cudaErrorInvalidValue);
+    return cudaSuccess;
+}
+
 cudaError_t cudaGetLastError(void)
 {
     cudaError_t e = emu::last_error;

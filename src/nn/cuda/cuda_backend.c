@@ -181,6 +181,33 @@ static void cuda_ctx_close(nn_ctx *c)
     c->device = NULL;
 }
 
+/* Each step of opening a context: 1 when it succeeded, else 0 with the call
+ * and its reason logged (nn_ctx_new's caller learns only that it failed). */
+static int opened(int ok, const char *call, const char *why)
+{
+    if (!ok)
+        fprintf(stderr, "lipstream: CUDA: making a context: %s: %s\n", call, why);
+    return ok;
+}
+#define CUDA_OPENED(call) cuda_opened((call), #call)
+#define BLAS_OPENED(call) blas_opened((call), #call)
+#define DNN_OPENED(call) dnn_opened((call), #call)
+
+static int cuda_opened(cudaError_t e, const char *call)
+{
+    return opened(e == cudaSuccess, call, cudaGetErrorString(e));
+}
+
+static int blas_opened(cublasStatus_t st, const char *call)
+{
+    return opened(st == CUBLAS_STATUS_SUCCESS, call, cublasGetStatusString(st));
+}
+
+static int dnn_opened(cudnnStatus_t st, const char *call)
+{
+    return opened(st == CUDNN_STATUS_SUCCESS, call, cudnnGetErrorString(st));
+}
+
 static int cuda_ctx_open(nn_ctx *c)
 {
     enter_device();
@@ -192,19 +219,16 @@ static int cuda_ctx_open(nn_ctx *c)
     s->queue.bf16 = bf16;
     s->blas_type = bf16 ? CUDA_R_16BF : CUDA_R_16F;
     s->dnn_type = bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_HALF;
-    if (cudaStreamCreateWithFlags(&s->queue.stream, cudaStreamNonBlocking) != cudaSuccess ||
-        cudaMalloc(&s->blas_workspace, CUDA_BLAS_WORKSPACE) != cudaSuccess ||
-        cublasCreate(&s->blas) != CUBLAS_STATUS_SUCCESS ||
-        cublasSetStream(s->blas, s->queue.stream) != CUBLAS_STATUS_SUCCESS ||
-        cublasSetWorkspace(s->blas, s->blas_workspace, CUDA_BLAS_WORKSPACE) !=
-            CUBLAS_STATUS_SUCCESS ||
-        cublasSetMathMode(s->blas, CUBLAS_DEFAULT_MATH) != CUBLAS_STATUS_SUCCESS ||
-        cudnnCreate(&s->dnn) != CUDNN_STATUS_SUCCESS ||
-        cudnnSetStream(s->dnn, s->queue.stream) != CUDNN_STATUS_SUCCESS ||
-        cudnnCreateTensorDescriptor(&s->x_desc) != CUDNN_STATUS_SUCCESS ||
-        cudnnCreateTensorDescriptor(&s->y_desc) != CUDNN_STATUS_SUCCESS ||
-        cudnnCreateFilterDescriptor(&s->w_desc) != CUDNN_STATUS_SUCCESS ||
-        cudnnCreateConvolutionDescriptor(&s->conv_desc) != CUDNN_STATUS_SUCCESS) {
+    if (!CUDA_OPENED(cudaStreamCreateWithFlags(&s->queue.stream, cudaStreamNonBlocking)) ||
+        !CUDA_OPENED(cudaMalloc(&s->blas_workspace, CUDA_BLAS_WORKSPACE)) ||
+        !BLAS_OPENED(cublasCreate(&s->blas)) || !BLAS_OPENED(cublasSetStream(s->blas, s->queue.stream)) ||
+        !BLAS_OPENED(cublasSetWorkspace(s->blas, s->blas_workspace, CUDA_BLAS_WORKSPACE)) ||
+        !BLAS_OPENED(cublasSetMathMode(s->blas, CUBLAS_DEFAULT_MATH)) || !DNN_OPENED(cudnnCreate(&s->dnn)) ||
+        !DNN_OPENED(cudnnSetStream(s->dnn, s->queue.stream)) ||
+        !DNN_OPENED(cudnnCreateTensorDescriptor(&s->x_desc)) ||
+        !DNN_OPENED(cudnnCreateTensorDescriptor(&s->y_desc)) ||
+        !DNN_OPENED(cudnnCreateFilterDescriptor(&s->w_desc)) ||
+        !DNN_OPENED(cudnnCreateConvolutionDescriptor(&s->conv_desc))) {
         cudaGetLastError();
         cuda_ctx_close(c);
         return -1;
@@ -388,6 +412,23 @@ static int device_error(cudaError_t e, int device, ls_error *err)
     return ls_error_set(err, "cuda:%d: CUDA driver error: %s", device, cudaGetErrorString(e));
 }
 
+/* The cuDNN the process loaded is the machine's, not the build's: it must
+ * have the major version lipstream was built with, and its convolution
+ * library (libcudnn_cnn, loaded on first use) must load and match. */
+static int check_cudnn(int device, ls_error *err)
+{
+    size_t loaded = cudnnGetVersion();
+    if (loaded / 10000 != CUDNN_MAJOR)
+        return ls_error_set(err, "cuda:%d: cuDNN %zu.%zu.%zu is loaded; lipstream was built with cuDNN %d.%d",
+                            device, loaded / 10000, loaded / 100 % 100, loaded % 100, CUDNN_MAJOR,
+                            CUDNN_MINOR);
+    cudnnStatus_t st = cudnnCnnVersionCheck();
+    if (st != CUDNN_STATUS_SUCCESS)
+        return ls_error_set(err, "cuda:%d: cuDNN's convolution library (libcudnn_cnn.so.%d): %s", device,
+                            CUDNN_MAJOR, cudnnGetErrorString(st));
+    return 0;
+}
+
 const nn_backend *nn_backend_cuda(int device, nn_storage storage, ls_error *err)
 {
     const nn_backend *backend =
@@ -411,11 +452,19 @@ const nn_backend *nn_backend_cuda(int device, nn_storage storage, ls_error *err)
         return NULL;
     }
     struct cudaDeviceProp prop;
+    /* Threads waiting for the GPU sleep rather than spin (CUDA's default when
+     * the cores outnumber the contexts): the worker waits for every batch,
+     * each session's whisper encoder for its window, and the cores they
+     * would burn are the video encoders' and WebRTC's. */
     if ((e = cudaGetDeviceProperties(&prop, device)) != cudaSuccess ||
-        (e = cudaSetDevice(device)) != cudaSuccess || (e = cudaFree(NULL)) != cudaSuccess) {
+        (e = cudaSetDevice(device)) != cudaSuccess ||
+        (e = cudaSetDeviceFlags(cudaDeviceScheduleBlockingSync)) != cudaSuccess ||
+        (e = cudaFree(NULL)) != cudaSuccess) {
         device_error(e, device, err);
         return NULL;
     }
+    if (check_cudnn(device, err) < 0)
+        return NULL;
     if (prop.major < 8) {
         ls_error_set(err, "cuda:%d: %s has compute capability %d.%d; lipstream needs 8.0 or newer",
                      device, prop.name, prop.major, prop.minor);

@@ -23,6 +23,7 @@ typedef struct nn_cuda_conv_stats {
     int timed;        /* of them, with cuDNN's proposals timed on the GPU */
     int reordered;    /* of those, where the fastest was not cuDNN's first proposal that ran */
     int refused;      /* proposals that cuDNN then refused to run (dropped) */
+    int gemm;         /* geometries cuDNN runs no algorithm for: computed as im2col + GEMM */
 } nn_cuda_conv_stats;
 
 nn_cuda_conv_stats nn_cuda_conv_stats_now(void);

@@ -9,18 +9,53 @@
  * stride-2 downsampler, the x2 upsampler's input); cuDNN then pads the rest.
  *
  * The algorithm for a geometry is the fastest of cuDNN's proposals, timed
- * once per process (cuda_conv_plans.c); one that fails to run is dropped
- * and the next tried. Its workspace comes from the arena. x, w and y are
- * fp16 or bf16; the convolution's compute type is fp32 (cuDNN's pseudo-half
- * and pseudo-bf16 configurations: fp32 accumulation, float alpha and beta).
- * Tensor cores are allowed; an algorithm runs with the math type cuDNN
- * proposed it with.
+ * once per process (cuda_conv_plans.c); one that cuDNN refuses to run
+ * (not supported) is dropped and the next tried. Its workspace comes from
+ * the arena. x, w and y are fp16 or bf16; the convolution's compute type is
+ * fp32 (cuDNN's pseudo-half and pseudo-bf16 configurations: fp32
+ * accumulation, float alpha and beta). Tensor cores are allowed; an
+ * algorithm runs with the math type cuDNN proposed it with.
+ *
+ * A geometry cuDNN runs no algorithm for (its tensor-core kernels may want
+ * channel counts in multiples of 8, and MuseTalk's networks have 3-, 4- and
+ * 8-channel ends) is computed as GEMMs instead: for a chunk of images at a
+ * time, the kh x kw patch of every output pixel becomes a row (im2col, in
+ * the KRSC filters' order), and cuBLAS multiplies the rows by the filters,
+ * as a linear layer does (cuda_gemm.c).
  *
  * Epilogue: the bias and a residual that is another buffer are added by one
  * kernel pass over the result; a residual that is y itself is
- * accumulated by cuDNN (beta 1).
+ * accumulated by cuDNN or cuBLAS (beta 1).
  */
 #include "nn/cuda/cuda_internal.h"
+
+#define GEMM_PATCHES_BYTES ((int64_t)64 << 20)   /* the patch rows of one chunk of images */
+
+/* y = conv(x, w) with symmetric padding as GEMMs (no cuDNN algorithm runs
+ * the geometry); beta 1 accumulates into y. */
+static void conv_as_gemm(nn_ctx *c, cuda_ctx *s, const void *x, const int64_t xs[4], const nn_tensor *w,
+                         int pad_h, int pad_w, int stride_h, int stride_w, float beta, nn_tensor *y)
+{
+    int64_t n = xs[0], ch = xs[1], h = xs[2], wd = xs[3];
+    int64_t o = w->shape[0], kh = w->shape[2], kw = w->shape[3], ho = y->shape[2], wo = y->shape[3];
+    int64_t k = kh * kw * ch, image_rows = ho * wo;
+    int64_t images = GEMM_PATCHES_BYTES / (image_rows * k * 2);
+    images = images < 1 ? 1 : images > n ? n : images;
+    float one = 1.0f;
+    nn_arena_mark mark = nn_arena_get_mark(c->arena);
+    void *cols = nn_arena_alloc(c->arena, (images * image_rows * k + 1) / 2);   /* 2-byte */
+    for (int64_t i0 = 0; i0 < n; i0 += images) {
+        int64_t count = n - i0 < images ? n - i0 : images, rows = count * image_rows;
+        cuda_run_im2col(s->queue.stream, nn_at(c->be, (float *)x, i0 * h * wd * ch), cols, count, h, wd, ch, (int)kh,
+                        (int)kw, pad_h, pad_w, stride_h, stride_w, ho, wo);
+        /* y rows (rows x o) = cols (rows x k) w^T: column-major y^T = w cols^T */
+        BLAS_OK(cublasGemmEx(s->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)o, (int)rows, (int)k, &one, w->data,
+                             s->blas_type, (int)k, cols, s->blas_type, (int)k, &beta,
+                             nn_at(c->be, y->data, i0 * image_rows * o), s->blas_type, (int)o,
+                             CUDA_GEMM_COMPUTE, CUBLAS_GEMM_DEFAULT));
+    }
+    nn_arena_release(c->arena, mark);
+}
 
 /* y = conv(x, w) with symmetric padding (pad_h, pad_w), then the epilogue. */
 static void run_conv(nn_ctx *c, cuda_ctx *s, const void *x, const int64_t xs[4],
@@ -42,6 +77,10 @@ static void run_conv(nn_ctx *c, cuda_ctx *s, const void *x, const int64_t xs[4],
     size_t y_bytes = (size_t)n * o * ho * wo * 2;
     for (;;) {
         cuda_conv_choice choice = cuda_conv_choose(s, key, x, w->data, y_bytes);
+        if (choice.gemm) {
+            conv_as_gemm(c, s, x, xs, w, pad_h, pad_w, stride_h, stride_w, beta, y);
+            break;
+        }
         DNN_OK(cudnnSetConvolutionMathType(s->conv_desc, choice.math));
         nn_arena_mark mark = nn_arena_get_mark(c->arena);
         void *workspace = choice.workspace
@@ -53,7 +92,6 @@ static void run_conv(nn_ctx *c, cuda_ctx *s, const void *x, const int64_t xs[4],
         nn_arena_release(c->arena, mark);
         if (status == CUDNN_STATUS_SUCCESS)
             break;
-        cudaGetLastError();
         cuda_conv_refused(key, choice, status);
     }
     const void *res = residual && !accumulate ? residual->data : NULL;

@@ -10,9 +10,11 @@
  * between two events on the context's stream, into a scratch output so
  * that y, which may hold a residual, is untouched) and orders them fastest
  * first, as PyTorch's cudnn.benchmark does: the heuristics' first proposal
- * is not always the fastest. A proposal that fails to run is dropped (the
- * heuristics can propose an algorithm that the forward call then refuses),
- * there or when the convolution runs (cuda_conv_refused). A geometry first
+ * is not always the fastest. A proposal that the forward call refuses as
+ * not supported is dropped (the heuristics can propose one), there or when
+ * the convolution runs (cuda_conv_refused); any other failure stops the
+ * program with its reason (check_refusal). A geometry left without any
+ * algorithm runs as im2col + GEMM (cuda_conv.c), logged once. A geometry first
  * met while a stream is captured (nothing may be timed then) keeps the
  * heuristics' order until it runs outside a recording.
  *
@@ -39,6 +41,7 @@ typedef struct conv_plan {
     int timed;       /* the choices are ordered by their time on the GPU */
     int refused;     /* proposals the timing found cuDNN refuses to run */
     int reordered;   /* the fastest is not the first proposal that runs */
+    int gemm;        /* no choice is left: im2col + GEMM (mark_gemm) */
 } conv_plan;
 
 static pthread_mutex_t plans_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -55,15 +58,38 @@ static conv_plan *stored_plan(const int key[CUDA_CONV_KEY_LEN])
     return NULL;
 }
 
-/* Stops the program: no algorithm is left for the geometry `key` (why: the
- * last refusal's status, or NULL when cuDNN proposed none that fits). */
-static void no_algorithm(const int key[CUDA_CONV_KEY_LEN], const char *why)
+/* The plan has no choice left (cuDNN proposed none that fits, or refused
+ * every one): from now on the geometry runs as im2col + GEMM (cuda_conv.c).
+ * Counted and logged once per geometry, under plans_lock. */
+static void mark_gemm(conv_plan *p)
 {
+    if (p->gemm || p->n_choices > 0)
+        return;
+    p->gemm = 1;
+    stats.gemm++;
+    const int *key = p->key;
     fprintf(stderr,
-            "lipstream: cuDNN: no convolution algorithm runs x (%d, %d, %d, %d) -> %d channels, %dx%d "
-            "kernel, pad (%d, %d), stride (%d, %d)%s%s%s\n",
-            key[1], key[2], key[3], key[4], key[5], key[6], key[7], key[8], key[9], key[10], key[11],
-            why ? " (the last: " : "", why ? why : "", why ? ")" : "");
+            "lipstream: cuDNN runs no algorithm for x (%d, %d, %d, %d) -> %d channels, %dx%d kernel, pad "
+            "(%d, %d), stride (%d, %d): computed as im2col + cuBLAS GEMM\n",
+            key[1], key[2], key[3], key[4], key[5], key[6], key[7], key[8], key[9], key[10], key[11]);
+}
+
+/* A forward call failed: cuDNN refusing the algorithm for this geometry
+ * (CUDNN_STATUS_NOT_SUPPORTED and its sub-codes) is the one failure that
+ * another algorithm can mend; it clears CUDA's error state and returns.
+ * Anything else (a bad parameter, an execution or allocation failure, a
+ * sub-library that did not load) stops the program with cuDNN's and CUDA's
+ * reasons, instead of dropping good algorithms one by one. */
+static void check_refusal(const int key[CUDA_CONV_KEY_LEN], cudnnStatus_t status)
+{
+    cudaError_t cuda = cudaGetLastError();
+    if (CUDNN_STATUS_CATEGORY(status) == CUDNN_STATUS_NOT_SUPPORTED)
+        return;
+    fprintf(stderr,
+            "lipstream: cuDNN: cudnnConvolutionForward of x (%d, %d, %d, %d) -> %d channels, %dx%d kernel: "
+            "%s (CUDA: %s)\n",
+            key[1], key[2], key[3], key[4], key[5], key[6], key[7], cudnnGetErrorString(status),
+            cudaGetErrorString(cuda));
     abort();
 }
 
@@ -95,19 +121,21 @@ static int capturing(cuda_ctx *s)
 }
 
 /* Milliseconds of one run of choice c (x, w into y_scratch), or a negative
- * value when cuDNN refuses to run it. */
-static float time_choice(cuda_ctx *s, const cuda_conv_choice *c, const void *x, const void *w,
-                         void *y_scratch, void *workspace, cudaEvent_t start, cudaEvent_t stop)
+ * value when cuDNN refuses to run it (check_refusal). */
+static float time_choice(cuda_ctx *s, const int key[CUDA_CONV_KEY_LEN], const cuda_conv_choice *c,
+                         const void *x, const void *w, void *y_scratch, void *workspace,
+                         cudaEvent_t start, cudaEvent_t stop)
 {
     float one = 1.0f, zero = 0.0f, ms = 0.0f;
     DNN_OK(cudnnSetConvolutionMathType(s->conv_desc, c->math));
     for (int run = 0; run <= CONV_TIMED_RUNS; run++) {
         if (run == 1)
             CUDA_OK(cudaEventRecord(start, s->queue.stream));
-        if (cudnnConvolutionForward(s->dnn, &one, s->x_desc, x, s->w_desc, w, s->conv_desc,
-                                    c->algo, workspace, c->workspace, &zero, s->y_desc,
-                                    y_scratch) != CUDNN_STATUS_SUCCESS) {
-            cudaGetLastError();
+        cudnnStatus_t status = cudnnConvolutionForward(s->dnn, &one, s->x_desc, x, s->w_desc, w, s->conv_desc,
+                                                       c->algo, workspace, c->workspace, &zero, s->y_desc,
+                                                       y_scratch);
+        if (status != CUDNN_STATUS_SUCCESS) {
+            check_refusal(key, status);
             CUDA_OK(cudaStreamSynchronize(s->queue.stream));   /* the runs queued before */
             return -1.0f;
         }
@@ -142,7 +170,7 @@ static void time_plan(cuda_ctx *s, conv_plan *p, const void *x, const void *w, s
     float ms[CUDA_CONV_CHOICES];
     int n_kept = 0, refused = 0;
     for (int i = 0; i < n; i++) {
-        float t = time_choice(s, &p->choices[i], x, w, scratch, scratch + y_room, start, stop);
+        float t = time_choice(s, p->key, &p->choices[i], x, w, scratch, scratch + y_room, start, stop);
         if (t < 0.0f) {
             refused++;
             continue;
@@ -183,8 +211,11 @@ static void store_plan(const conv_plan *p)
     conv_plan *old = stored_plan(p->key);
     if (old) {
         if (!old->timed) {
+            int gemm = old->gemm;
             *old = *p;
+            old->gemm = gemm;
             count_plan(p);
+            mark_gemm(old);
         }
         return;
     }
@@ -198,12 +229,12 @@ static void store_plan(const conv_plan *p)
     plans[n_plans++] = *p;
     stats.geometries++;
     count_plan(p);
+    mark_gemm(&plans[n_plans - 1]);
 }
 
-static void check_choices(const conv_plan *p)
+static cuda_conv_choice first_choice(const conv_plan *p)
 {
-    if (p->n_choices == 0)
-        no_algorithm(p->key, NULL);
+    return p->n_choices > 0 ? p->choices[0] : (cuda_conv_choice){ .gemm = 1 };
 }
 
 cuda_conv_choice cuda_conv_choose(cuda_ctx *s, const int key[CUDA_CONV_KEY_LEN], const void *x,
@@ -216,8 +247,7 @@ cuda_conv_choice cuda_conv_choose(cuda_ctx *s, const int key[CUDA_CONV_KEY_LEN],
     if (found && (found->timed || !can_time)) {
         plan = *found;
         pthread_mutex_unlock(&plans_lock);
-        check_choices(&plan);
-        return plan.choices[0];
+        return first_choice(&plan);
     }
     pthread_mutex_unlock(&plans_lock);
 
@@ -230,27 +260,26 @@ cuda_conv_choice cuda_conv_choose(cuda_ctx *s, const int key[CUDA_CONV_KEY_LEN],
     store_plan(&plan);
     plan = *stored_plan(key);
     pthread_mutex_unlock(&plans_lock);
-    check_choices(&plan);
-    return plan.choices[0];
+    return first_choice(&plan);
 }
 
 void cuda_conv_refused(const int key[CUDA_CONV_KEY_LEN], cuda_conv_choice refused,
                        cudnnStatus_t why)
 {
+    check_refusal(key, why);
     pthread_mutex_lock(&plans_lock);
     conv_plan *p = stored_plan(key);
-    int left = 0;
     if (p) {
+        int left = 0;
         for (int i = 0; i < p->n_choices; i++)
             if (p->choices[i].algo != refused.algo || p->choices[i].math != refused.math)
                 p->choices[left++] = p->choices[i];
         if (left < p->n_choices)
             stats.refused++;
         p->n_choices = left;
+        mark_gemm(p);
     }
     pthread_mutex_unlock(&plans_lock);
-    if (left == 0)
-        no_algorithm(key, cudnnGetErrorString(why));
 }
 
 nn_cuda_conv_stats nn_cuda_conv_stats_now(void)

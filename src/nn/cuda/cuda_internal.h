@@ -39,6 +39,7 @@ typedef struct cuda_conv_choice {
     cudnnConvolutionFwdAlgo_t algo;
     cudnnMathType_t math;            /* the math type cuDNN proposed the algorithm with */
     size_t workspace;
+    int gemm;                        /* no cuDNN algorithm runs the geometry: im2col + cuBLAS */
 } cuda_conv_choice;
 
 /* A geometry: element type, n c h w o kh kw pad_h pad_w stride_h stride_w ho wo. */
@@ -79,8 +80,10 @@ void cuda_check_dnn(cudnnStatus_t s, const char *what);
 /* The algorithm for the geometry `key`, set in s's descriptors: the fastest
  * that runs, chosen the first time the process meets the geometry (timed
  * on x and w, output to scratch memory of y_bytes; not while s's stream is
- * captured). cuda_conv_refused drops a choice whose forward call failed
- * (aborting, with the geometry, when none is left); choose again after it. */
+ * captured); a choice with `gemm` set when cuDNN runs none. cuda_conv_refused
+ * drops a choice whose forward call cuDNN refused as not supported; choose
+ * again after it. Any other failure is no fault of the choice: it stops
+ * the program with cuDNN's and CUDA's reasons. */
 cuda_conv_choice cuda_conv_choose(cuda_ctx *s, const int key[CUDA_CONV_KEY_LEN], const void *x,
                                   const void *w, size_t y_bytes);
 void cuda_conv_refused(const int key[CUDA_CONV_KEY_LEN], cuda_conv_choice refused,

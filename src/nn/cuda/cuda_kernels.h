@@ -45,6 +45,12 @@ void cuda_run_bias_residual(cuda_queue queue, void *y, const void *b, const void
 void cuda_run_conv_input(cudaStream_t s, const void *x, void *xp, int64_t batch, int64_t h,
                          int64_t w, int64_t c, int up_shift, int64_t top, int64_t left,
                          int64_t hp, int64_t wp);
+/* cols (batch * ho * wo, kh * kw * c): each output pixel's kh x kw patch of
+ * x (batch, h, w, c) with symmetric padding, channels fastest (KRSC order),
+ * zeros outside x: a convolution as one GEMM with its filters */
+void cuda_run_im2col(cudaStream_t s, const void *x, void *cols, int64_t batch, int64_t h, int64_t w,
+                     int64_t c, int kh, int kw, int pad_h, int pad_w, int stride_h, int stride_w,
+                     int64_t ho, int64_t wo);
 /* each of `rows` rows of n float scores becomes its softmax, written in
  * the queue's format to the same row of probs */
 void cuda_run_softmax_rows(cuda_queue queue, const float *scores, void *probs, int64_t rows,

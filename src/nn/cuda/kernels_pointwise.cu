@@ -1,8 +1,9 @@
 /*
  * kernels_pointwise.cu - the backend's elementwise and data-movement
  * kernels: activations, GEGLU, add, the bias/residual epilogue, nearest x2
- * upsampling, channel concatenation and the input builder of padded or
- * upsampled convolutions.
+ * upsampling, channel concatenation, the input builder of padded or
+ * upsampled convolutions, and the patch rows (im2col) of a convolution run
+ * as a GEMM.
  *
  * Tensors hold 2-byte elements (fp16 or bf16): the arithmetic kernels,
  * templates over the element type S, compute in fp32 between load and store
@@ -124,6 +125,26 @@ __global__ void conv_input_kernel(const T *x, T *xp, int64_t batch, int64_t h, i
     }
 }
 
+/* cols (batch * ho * wo, kh * kw * c): row (n, oy, ox) holds the kh x kw
+ * patch of x (batch, h, w, c) at (oy * stride_h - pad_h, ox * stride_w -
+ * pad_w), channels fastest (the order of KRSC filters), zeros outside */
+template <typename T>
+__global__ void im2col_kernel(const T *x, T *cols, int64_t batch, int64_t h, int64_t w, int64_t c,
+                              int kh, int kw, int pad_h, int pad_w, int stride_h, int stride_w,
+                              int64_t ho, int64_t wo)
+{
+    int64_t row_len = kh * kw * c;
+    GRID_STRIDE(i, batch * ho * wo * row_len)
+    {
+        int64_t row = i / row_len, k = i % row_len;
+        int64_t n = row / (ho * wo), oy = row % (ho * wo) / wo, ox = row % wo;
+        int64_t ky = k / (kw * c), kx = k % (kw * c) / c, ch = k % c;
+        int64_t iy = oy * stride_h - pad_h + ky, ix = ox * stride_w - pad_w + kx;
+        int inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+        cols[i] = inside ? x[((n * h + iy) * w + ix) * c + ch] : T();   /* zero */
+    }
+}
+
 extern "C" {
 
 void cuda_run_activation(cuda_queue queue, const void *x, void *y, int64_t n, int act)
@@ -207,6 +228,23 @@ void cuda_run_conv_input(cudaStream_t s, const void *x, void *xp, int64_t batch,
         LS_LAUNCH(blocks_for(batch * hp * wp * c), THREADS, 0, s, conv_input_kernel<uint16_t>)(
             elements<uint16_t>(x), elements<uint16_t>(xp), batch, h, w, c, up_shift, top, left,
             hp, wp);
+    }
+}
+
+void cuda_run_im2col(cudaStream_t s, const void *x, void *cols, int64_t batch, int64_t h, int64_t w,
+                     int64_t c, int kh, int kw, int pad_h, int pad_w, int stride_h, int stride_w,
+                     int64_t ho, int64_t wo)
+{
+    int64_t n = batch * ho * wo * kh * kw * c;
+    if (vector_width(c, x, cols, NULL) == 8) {
+        c /= 8;
+        LS_LAUNCH(blocks_for(n / 8), THREADS, 0, s, im2col_kernel<uint4>)(
+            elements<uint4>(x), elements<uint4>(cols), batch, h, w, c, kh, kw, pad_h, pad_w, stride_h,
+            stride_w, ho, wo);
+    } else {
+        LS_LAUNCH(blocks_for(n), THREADS, 0, s, im2col_kernel<uint16_t>)(
+            elements<uint16_t>(x), elements<uint16_t>(cols), batch, h, w, c, kh, kw, pad_h, pad_w,
+            stride_h, stride_w, ho, wo);
     }
 }
 
