@@ -20,6 +20,8 @@
  *                                      at the end: standard input closed, or SIGINT/SIGTERM
  * A refused offer, a failed connection, or no first frame within 30 s is
  * one line on stderr naming the viewer and the reason, and exit status 1.
+ * The soft open-file limit is raised for the viewers' sockets and pipes
+ * (about VIEWER_FILES each), as the server raises its own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,10 +38,12 @@
 #include "media/webrtc_common.h"
 #include "server/json_out.h"
 #include "util/json.h"
+#include "util/open_files.h"
 
 #define GATHER_TIMEOUT_MS 3000
 #define FIRST_FRAME_TIMEOUT_S 30
 #define HTTP_TIMEOUT_S 30
+#define VIEWER_FILES 64             /* descriptors per viewer, with room (ICE sockets, pipes) */
 
 typedef struct clients clients;
 
@@ -443,6 +447,12 @@ int main(int argc, char **argv)
     if (c.n < 1 || c.n > 256) {
         fprintf(stderr, "webrtc_clients: N: '%s' (1 to 256 viewers)\n", argv[2]);
         return 2;
+    }
+    ls_open_files files;
+    if (ls_open_files_raise((long)c.n * VIEWER_FILES + 64, 65536, &files) < 0) {
+        fprintf(stderr, "webrtc_clients: %d viewers need about %ld open files; the limit is %ld\n", c.n,
+                (long)c.n * VIEWER_FILES + 64, files.hard);
+        return 1;
     }
     c.loop = g_main_loop_new(NULL, FALSE);
     c.http = soup_session_new_with_options("timeout", HTTP_TIMEOUT_S, "user-agent", "lipstream-bench", NULL);
