@@ -57,6 +57,7 @@ bundle=$scratch/bundle
 . "$bundle/env.sh"
 export LS_BUILD=$bundle
 
+# Fails only without a GPU (nvidia-smi); the rest is information for the log.
 step_machine() {
   nvidia-smi || return 1
   echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
@@ -64,7 +65,8 @@ step_machine() {
     echo "$lib: $(ldd "$bundle/lipstream" | awk -v l="$lib" '$1 == l { print $3 }')"
   done
   "$LS_PYTHON" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn",
-torch.backends.cudnn.version(), torch.cuda.get_device_name(0))'
+torch.backends.cudnn.version(), torch.cuda.get_device_name(0))' || echo "torch: not usable here"
+  return 0
 }
 
 step_parity() {
@@ -92,6 +94,8 @@ step_sessions() {
 }
 
 declare -A limits=([machine]=30 [parity]=150 [gpu]=180 [sessions]=200)
+export -f step_machine step_parity step_gpu step_sessions
+export root bundle scratch
 : > "$summary"
 status=0
 for step in $steps; do
@@ -100,8 +104,6 @@ for step in $steps; do
   limit=${!limit_var:-${limits[$step]}}
   echo "== $step (at most $limit s)" >&2
   start=$SECONDS
-  export -f "step_$step"
-  export root bundle scratch
   timeout --kill-after=10 "$limit" bash -c "step_$step" > "$out/$step.log" 2>&1
   rc=$?
   case $rc in
